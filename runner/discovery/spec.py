@@ -1,0 +1,174 @@
+"""OpenAPI document -> Endpoint records, with `$ref` resolution that survives cycles."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from runner.errors import RunnerError
+from runner.models import Endpoint, Parameter
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+JSON_CONTENT_TYPES = ("application/json", "application/problem+json")
+
+
+def pointer_get(doc: dict[str, Any], ref: str) -> Any:
+    """Follow a local JSON pointer (`#/components/schemas/Item`)."""
+    if not ref.startswith("#/"):
+        raise KeyError(f"external reference {ref!r} is not supported")
+    node: Any = doc
+    for raw in ref[2:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list):
+            node = node[int(part)]
+        else:
+            node = node[part]
+    return node
+
+
+def resolve(node: Any, doc: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:
+    """Inline local `$ref`s. A reference already being expanded (a cycle) becomes `{}` (any)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if ref in _seen:
+                return {"description": f"recursive reference to {ref.rsplit('/', 1)[-1]}"}
+            try:
+                target = pointer_get(doc, ref)
+            except (KeyError, IndexError, ValueError, TypeError) as exc:
+                raise RunnerError(
+                    "discovery",
+                    f"The OpenAPI document has a reference that cannot be resolved: {ref}.",
+                    "Fix the schema name in the app (or the spec file) so every $ref points at an "
+                    "existing component.",
+                ) from exc
+            merged = {k: v for k, v in node.items() if k != "$ref"}
+            resolved = resolve(target, doc, (*_seen, ref))
+            if merged and isinstance(resolved, dict):
+                return {**resolved, **resolve(merged, doc, _seen)}
+            return resolved
+        return {k: resolve(v, doc, _seen) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve(v, doc, _seen) for v in node]
+    return node
+
+
+def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
+    """An OpenAPI 3.0 schema object as plain JSON Schema (2020-12): `nullable` becomes a null type."""
+    if not schema:
+        return {}
+    schema = copy.deepcopy(schema)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items() if k not in ("nullable", "example")}
+            if node.get("nullable") is True:
+                if "type" in out and isinstance(out["type"], str):
+                    out["type"] = [out["type"], "null"]
+                elif "type" not in out:
+                    out = {"anyOf": [out, {"type": "null"}]}
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+def pick_json_content(content: dict[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """The JSON-ish media type of a content map, else the first one."""
+    if not content:
+        return None
+    for media in content:
+        if media.split(";")[0].strip() in JSON_CONTENT_TYPES or media.endswith("+json"):
+            return media, content[media] or {}
+    media = next(iter(content))
+    return media, content[media] or {}
+
+
+def endpoints_from_openapi(doc: dict[str, Any]) -> list[Endpoint]:
+    """Every operation of the document, parameters and bodies resolved, in document order."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
+        raise RunnerError(
+            "discovery",
+            "The OpenAPI document has no `paths` object, so there is nothing to test.",
+            "Check that the app (or the spec file) produces a valid OpenAPI 3 document.",
+        )
+    endpoints: list[Endpoint] = []
+    global_security = bool(doc.get("security"))
+    for path, item in doc["paths"].items():
+        item = resolve(item, doc) if isinstance(item, dict) else {}
+        shared_params = item.get("parameters", [])
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if not isinstance(op, dict):
+                continue
+            params = _merge_parameters(shared_params, op.get("parameters", []))
+            body = None
+            if isinstance(op.get("requestBody"), dict):
+                picked = pick_json_content(op["requestBody"].get("content"))
+                if picked:
+                    media, media_obj = picked
+                    body = {
+                        "required": bool(op["requestBody"].get("required")),
+                        "content_type": media,
+                        "schema": media_obj.get("schema") or {},
+                    }
+                    if "example" in media_obj:
+                        body["example"] = media_obj["example"]
+            security = op.get("security")
+            endpoints.append(
+                Endpoint(
+                    method=method.upper(),
+                    path=path,
+                    operation_id=str(op.get("operationId") or ""),
+                    summary=str(op.get("summary") or ""),
+                    description=str(op.get("description") or ""),
+                    tags=tuple(str(t) for t in op.get("tags", [])),
+                    parameters=tuple(params),
+                    request_body=body,
+                    responses={str(k): v for k, v in (op.get("responses") or {}).items()},
+                    source=op.get("x-source"),
+                    security=bool(security) if security is not None else global_security,
+                )
+            )
+    return endpoints
+
+
+def _merge_parameters(shared: list[Any], own: list[Any]) -> list[Parameter]:
+    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw in [*shared, *own]:
+        if isinstance(raw, dict) and "name" in raw and "in" in raw:
+            by_key[(raw["name"], raw["in"])] = raw
+    params = []
+    for (name, location), raw in by_key.items():
+        if location not in ("path", "query", "header", "cookie"):
+            continue
+        schema = raw.get("schema")
+        if schema is None and isinstance(raw.get("content"), dict):
+            picked = pick_json_content(raw["content"])
+            schema = picked[1].get("schema") if picked else None
+        schema = dict(schema or {"type": "string"})
+        if "example" in raw and "example" not in schema:
+            schema["example"] = raw["example"]
+        params.append(
+            Parameter(
+                name=name,
+                location=location,
+                required=bool(raw.get("required")) or location == "path",
+                schema=schema,
+                description=str(raw.get("description") or ""),
+            )
+        )
+    return params
+
+
+def response_schema(endpoint: Endpoint, status: int) -> tuple[str | None, dict[str, Any] | None]:
+    """The documented (status key, JSON schema) for a status code: exact, `4XX`-style, `default`."""
+    responses = endpoint.responses
+    for key in (str(status), f"{str(status)[0]}XX", f"{str(status)[0]}xx", "default"):
+        if key in responses:
+            response = responses[key] or {}
+            picked = pick_json_content(response.get("content"))
+            return key, (picked[1].get("schema") if picked else None)
+    return None, None

@@ -1,0 +1,248 @@
+"""The typed records that flow one way through the pipeline.
+
+context -> RunConfig; repo -> RepoInfo, TargetEnv; discovery -> ApiSpec (Endpoints);
+agent -> ToolCalls; checks -> CheckResults; report -> EndpointResults in a RunReport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Suite = Literal["smoke", "comprehensive", "custom"]
+AgentKind = Literal["deterministic", "llm", "auto"]
+Outcome = Literal["passed", "failed", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds each stage may take; every stage is bounded."""
+
+    install: float = 600.0
+    discovery: float = 120.0
+    start: float = 60.0
+    call: float = 30.0
+    run: float = 1800.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs, built once by the CLI or the action's context."""
+
+    repo_path: Path
+    app: str | None = None
+    python: str | None = None
+    install: bool = True
+    install_command: str | None = None
+    suite: Suite = "smoke"
+    agent: AgentKind = "auto"
+    model: str | None = None
+    output_dir: Path = Path("api-mcp-test-report")
+    junit_path: Path | None = None
+    json_path: Path | None = None
+    markdown_path: Path | None = None
+    workspace_root: Path | None = None
+    keep_workspace: bool = False
+    app_env: dict[str, str] = field(default_factory=dict)
+    checks: tuple[str, ...] = ()
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    max_tool_calls: int = 200
+    anthropic_api_key: str | None = None
+    scenarios_path: Path | None = None
+    verbose: bool = False
+
+
+@dataclass
+class RepoInfo:
+    path: str
+    remote: str | None = None
+    branch: str | None = None
+    commit: str | None = None
+    message: str | None = None
+    author: str | None = None
+    pr_number: int | None = None
+
+
+@dataclass(frozen=True)
+class TargetEnv:
+    """The interpreter the API under test runs in (never the runner's own)."""
+
+    python: Path
+    root: Path  # folder the app is imported from
+    created: bool  # False when --python named an existing interpreter
+    reused: bool = False  # True when a cached environment was reused
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: Literal["path", "query", "header", "cookie"]
+    required: bool
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str  # upper case
+    path: str
+    operation_id: str
+    summary: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    request_body: dict[str, Any] | None = None  # {"required": bool, "content_type": str, "schema": {}}
+    responses: dict[str, Any] = field(default_factory=dict)  # status -> response object
+    source: dict[str, Any] | None = None  # {"file": str, "line": int} when discovery knows it
+    security: bool = False  # the operation declares a security requirement
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass
+class ApiSpec:
+    framework: str
+    app_locator: str
+    openapi: dict[str, Any]
+    endpoints: list[Endpoint]
+    spec_source: Literal["native", "synthesized", "file"] = "native"
+    title: str = ""
+    version: str = ""
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "version": self.version,
+            "framework": self.framework,
+            "app": self.app_locator,
+            "spec_source": self.spec_source,
+            "operations": len(self.endpoints),
+            "paths": len({e.path for e in self.endpoints}),
+        }
+
+
+@dataclass
+class ToolCall:
+    """One call of a generated MCP tool, as recorded by the wrapper (outside any model)."""
+
+    call_id: str
+    tool: str
+    method: str
+    path: str
+    arguments: dict[str, Any]
+    url: str = ""
+    status_code: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # parsed JSON when the body was JSON, else text (capped)
+    body_is_json: bool = False
+    body_truncated: bool = False
+    body_bytes: int = 0
+    elapsed_ms: float = 0.0
+    error: str | None = None  # transport error: timeout, connection refused, ...
+    intent: str = "valid"  # valid | invalid | boundary | not_found | ... (what the caller meant)
+    agent: str = "deterministic"
+
+    @property
+    def endpoint_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ToolCall:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in record.items() if k in known})
+
+
+@dataclass
+class CheckResult:
+    check: str
+    passed: bool
+    call_id: str
+    message: str = ""
+    skipped: bool = False
+
+
+@dataclass
+class Finding:
+    """A verdict from the LLM agent; only accepted when it cites recorded calls."""
+
+    endpoint: str
+    verdict: Literal["pass", "fail", "concern"]
+    summary: str
+    evidence: list[str]
+    accepted: bool = True
+    rejection: str = ""
+
+
+@dataclass
+class EndpointResult:
+    endpoint: Endpoint
+    tool: str
+    outcome: Outcome
+    reason: str = ""
+    calls: list[ToolCall] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.outcome in ("passed", "skipped")
+
+
+@dataclass
+class StageTiming:
+    stage: str
+    seconds: float
+    ok: bool = True
+    note: str = ""
+
+
+@dataclass
+class RunReport:
+    status: Literal["completed", "failed"]
+    repo_info: RepoInfo | None
+    spec: ApiSpec | None
+    results: list[EndpointResult] = field(default_factory=list)
+    stages: list[StageTiming] = field(default_factory=list)
+    agent: str = "deterministic"
+    suite: str = "smoke"
+    failed_stage: str | None = None
+    error: str | None = None
+    error_detail: str | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+        for result in self.results:
+            counts[result.outcome] += 1
+        return counts
+
+    @property
+    def success_rate(self) -> float:
+        tested = [r for r in self.results if r.outcome != "skipped"]
+        if not tested:
+            return 0.0
+        return round(100.0 * sum(r.outcome == "passed" for r in tested) / len(tested), 1)
+
+    @property
+    def overall_success(self) -> bool:
+        return self.status == "completed" and all(r.success for r in self.results)
+
+
+def as_plain(value: Any) -> Any:
+    """Dataclass records to JSON-ready values."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: as_plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): as_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_plain(v) for v in value]
+    return value
