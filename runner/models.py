@@ -111,6 +111,9 @@ class ApiSpec:
     spec_source: Literal["native", "synthesized", "file"] = "native"
     title: str = ""
     version: str = ""
+    interface: str = "asgi"  # how uvicorn serves it: asgi | wsgi
+    factory: bool = False  # app_locator names a factory to call
+    server_env: dict[str, str] = field(default_factory=dict)  # e.g. DJANGO_SETTINGS_MODULE
 
     @property
     def metadata(self) -> dict[str, Any]:
