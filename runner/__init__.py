@@ -19,7 +19,14 @@ _PUBLIC = {
     "DynamicBackendOrchestrator": "runner.orchestrator",
 }
 
-__all__ = [*_PUBLIC, "__version__"]
+__all__ = [
+    "APIDiscoveryService",
+    "DynamicBackendOrchestrator",
+    "DynamicServerManager",
+    "MCPGenerator",
+    "RepoManager",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

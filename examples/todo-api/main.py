@@ -3,14 +3,14 @@
 Eleven operations: todos with filters, create, get, replace, patch, delete; a nested resource
 (comments on a todo); a stats endpoint; a health check.
 
-A deliberate, documented bug: `GET /todos/{todo_id}/summary` divides by the todo's comment count
-and answers 500 for a todo without comments. Start the app with TODO_API_FIXED=1 to see it pass.
+A deliberate, documented bug: `GET /todos/{todo_id}/summary` looks up display names in a
+directory without the default author "anonymous" and answers 500. TODO_API_FIXED=1 fixes it.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 from fastapi import FastAPI, HTTPException, Query, Response
@@ -67,6 +67,11 @@ class Summary(BaseModel):
     todo_id: int
     comments: int
     average_comment_length: float
+    commenters: list[str]
+
+
+# Display names of known commenters.
+_DISPLAY_NAMES = {"alice": "Alice A.", "bob": "Bob B.", "carol": "Carol C."}
 
 
 _todos: dict[int, Todo] = {}
@@ -110,7 +115,7 @@ def create_todo(todo: TodoIn) -> Todo:
     """Create a todo."""
     todo_id = _next_id["todo"]
     _next_id["todo"] += 1
-    created = Todo(id=todo_id, created_at=datetime.now(timezone.utc), **todo.model_dump())
+    created = Todo(id=todo_id, created_at=datetime.now(UTC), **todo.model_dump())
     _todos[todo_id] = created
     _comments[todo_id] = []
     return created
@@ -169,17 +174,25 @@ def add_comment(todo_id: int, comment: CommentIn) -> Comment:
 
 @app.get("/todos/{todo_id}/summary", tags=["comments"], responses=NOT_FOUND)
 def todo_summary(todo_id: int) -> Summary:
-    """Comment statistics for one todo.
+    """Comment statistics for one todo, with the commenters' display names.
 
-    Known bug (kept on purpose so the report shows a real failure): a todo without comments
-    makes this divide by zero and answer 500. TODO_API_FIXED=1 turns the fix on.
+    Known bug (kept on purpose so the report shows a real failure): an author missing from the
+    display-name directory, such as the default author "anonymous", raises KeyError and the
+    endpoint answers 500. TODO_API_FIXED=1 turns the fix on.
     """
     _get(todo_id)
     comments = _comments[todo_id]
-    if not comments and os.environ.get("TODO_API_FIXED") == "1":
-        return Summary(todo_id=todo_id, comments=0, average_comment_length=0.0)
-    average = sum(len(c.text) for c in comments) / len(comments)
-    return Summary(todo_id=todo_id, comments=len(comments), average_comment_length=average)
+    if os.environ.get("TODO_API_FIXED") == "1":
+        commenters = sorted({_DISPLAY_NAMES.get(c.author, c.author) for c in comments})
+    else:
+        commenters = sorted({_DISPLAY_NAMES[c.author] for c in comments})
+    average = sum(len(c.text) for c in comments) / len(comments) if comments else 0.0
+    return Summary(
+        todo_id=todo_id,
+        comments=len(comments),
+        average_comment_length=average,
+        commenters=commenters,
+    )
 
 
 @app.get("/stats", tags=["meta"])
