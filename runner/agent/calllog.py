@@ -1,0 +1,50 @@
+"""The call log the generated MCP server writes: one JSON line per tool call, outside any model.
+
+Agents read it back by call id, so evidence never depends on what a model says it saw.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from runner.models import ToolCall
+
+
+class CallLog:
+    """Reads new records from the JSONL file as the server appends them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._records: dict[str, dict[str, Any]] = {}
+
+    def refresh(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read()
+        # Only whole lines: the writer may be half-way through one.
+        complete, _, _ = chunk.rpartition(b"\n")
+        if not complete:
+            return
+        self._offset += len(complete) + 1
+        for line in complete.splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and "call_id" in record:
+                self._records[str(record["call_id"])] = record
+
+    def get(self, call_id: str) -> ToolCall | None:
+        if call_id not in self._records:
+            self.refresh()
+        record = self._records.get(call_id)
+        return ToolCall.from_record(record) if record else None
+
+    def all_calls(self) -> list[ToolCall]:
+        self.refresh()
+        return [ToolCall.from_record(r) for r in self._records.values()]

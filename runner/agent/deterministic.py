@@ -1,0 +1,245 @@
+"""The deterministic agent: a plain MCP client that exercises every tool from the schema alone.
+
+Order matters for a meaningful run: creates first (so later calls have real ids), then reads,
+updates, and deletes last, deepest first. Ids for path parameters come from earlier responses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+
+from runner.agent.calllog import CallLog
+from runner.agent.values import boundary_values, value_for
+from runner.discovery.spec import resolve
+from runner.models import ApiSpec, Endpoint, Suite, ToolCall
+from runner.servers import McpCommand
+
+_METHOD_ORDER = {"POST": 0, "GET": 1, "HEAD": 1, "OPTIONS": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
+_MISSING_ID = 987654321
+_ID_CONTAINERS = ("items", "data", "results", "records", "objects", "content")
+
+
+@dataclass
+class PlannedCall:
+    endpoint: Endpoint
+    tool: str
+    arguments: dict[str, Any]
+    intent: str = "valid"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def call_order(endpoints: list[Endpoint]) -> list[Endpoint]:
+    def key(endpoint: Endpoint) -> tuple[int, int, str]:
+        depth = endpoint.path.count("/")
+        rank = _METHOD_ORDER.get(endpoint.method, 1)
+        return (rank, -depth if endpoint.method == "DELETE" else depth, endpoint.path)
+
+    return sorted(endpoints, key=key)
+
+
+class IdPool:
+    """Values seen in earlier responses, to fill path parameters with ids that exist."""
+
+    def __init__(self) -> None:
+        self._by_collection: dict[str, list[Any]] = {}
+        self._by_name: dict[str, Any] = {}
+
+    def learn(self, endpoint: Endpoint, body: Any) -> None:
+        objects = _objects_in(body)
+        if not objects:
+            return
+        collection = endpoint.path.rstrip("/")
+        if endpoint.method in ("GET", "PUT", "PATCH") and collection.endswith("}"):
+            collection = collection.rsplit("/", 1)[0]
+        for obj in objects:
+            self._by_collection.setdefault(collection, []).append(obj)
+            for field, value in obj.items():
+                if isinstance(value, (int, str)) and not isinstance(value, bool):
+                    self._by_name.setdefault(_norm(field), value)
+
+    def value_for_path_param(self, endpoint: Endpoint, name: str) -> Any | None:
+        template = endpoint.path
+        marker = "{" + name + "}"
+        if marker in template:
+            collection = template[: template.index(marker)].rstrip("/")
+            # The collection as created: its own path params replaced by nothing we know; match
+            # on the template, which is how it was learned.
+            for obj in reversed(self._by_collection.get(collection, [])):
+                for candidate in (name, "id", name.removesuffix("_id"), "uuid", "slug", "key"):
+                    for field, value in obj.items():
+                        if _norm(field) == _norm(candidate) and isinstance(value, (int, str)):
+                            return value
+        return self._by_name.get(_norm(name))
+
+
+def _objects_in(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, dict):
+        for container in _ID_CONTAINERS:
+            if isinstance(body.get(container), list):
+                return [o for o in body[container] if isinstance(o, dict)]
+        return [body]
+    if isinstance(body, list):
+        return [o for o in body if isinstance(o, dict)]
+    return []
+
+
+class ArgumentBuilder:
+    """Tool arguments from the tool's input schema, with examples from the OpenAPI operation."""
+
+    def __init__(self, spec: ApiSpec) -> None:
+        self.spec = spec
+
+    def api_schemas(self, endpoint: Endpoint) -> dict[str, tuple[str, dict[str, Any]]]:
+        """normalised tool-argument name -> (where, OpenAPI schema) for the operation."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for param in endpoint.parameters:
+            found[_norm(param.name)] = (param.location, param.schema)
+        if endpoint.request_body:
+            body = resolve(endpoint.request_body.get("schema") or {}, self.spec.openapi)
+            found.setdefault("body", ("body", body))
+            for prop, sub in (body.get("properties") or {}).items():
+                found.setdefault(_norm(prop), ("body", sub))
+                found.setdefault(_norm(prop) + "body", ("body", sub))
+        return found
+
+    def build(self, endpoint: Endpoint, input_schema: dict[str, Any], ids: IdPool) -> dict[str, Any]:
+        properties = input_schema.get("properties") or {}
+        required = set(input_schema.get("required") or [])
+        api = self.api_schemas(endpoint)
+        path_names = {_norm(p.name): p.name for p in endpoint.parameters if p.location == "path"}
+        arguments: dict[str, Any] = {}
+        for arg, arg_schema in properties.items():
+            where, schema = api.get(_norm(arg), ("", arg_schema))
+            if _norm(arg) in path_names:
+                known = ids.value_for_path_param(endpoint, path_names[_norm(arg)])
+                if known is not None:
+                    arguments[arg] = known
+                    continue
+            # Optional filters narrow results to nothing; a smoke call leaves them out unless
+            # the schema documents an example.
+            documented = any(k in schema for k in ("example", "examples"))
+            if arg not in required and where in ("query", "header", "cookie") and not documented:
+                continue
+            value = value_for(resolve(schema, self.spec.openapi) if schema else arg_schema, arg)
+            if value is None and arg not in required:
+                continue
+            arguments[arg] = _coerce(value, arg_schema)
+        return arguments
+
+
+def _coerce(value: Any, schema: dict[str, Any]) -> Any:
+    """Fit an example to the tool's declared type (examples are sometimes strings for ints)."""
+    kind = schema.get("type")
+    try:
+        if kind == "integer" and isinstance(value, str):
+            return int(value)
+        if kind == "number" and isinstance(value, str):
+            return float(value)
+    except ValueError:
+        return value
+    return value
+
+
+class DeterministicAgent:
+    name = "deterministic"
+
+    def __init__(
+        self,
+        mcp: McpCommand,
+        spec: ApiSpec,
+        tool_names: dict[str, str],
+        call_log: CallLog,
+        suite: Suite = "smoke",
+        call_timeout: float = 30.0,
+        max_calls: int = 1000,
+    ) -> None:
+        self.mcp = mcp
+        self.spec = spec
+        self.tool_names = tool_names
+        self.call_log = call_log
+        self.suite = suite
+        self.call_timeout = call_timeout
+        self.max_calls = max_calls
+        self.calls: list[ToolCall] = []
+        self.notes: list[str] = []
+        self._failed_calls = 0
+
+    async def run(self) -> list[ToolCall]:
+        transport = StdioTransport(command=self.mcp.command, args=self.mcp.args,
+                                   env=self.mcp.env, keep_alive=False)
+        async with Client(transport, timeout=self.call_timeout + 10) as client:
+            tools = {tool.name: tool for tool in await client.list_tools()}
+            builder = ArgumentBuilder(self.spec)
+            ids = IdPool()
+            for endpoint in call_order(self.spec.endpoints):
+                tool_name = self.tool_names.get(endpoint.key)
+                tool = tools.get(tool_name or "")
+                if tool is None:
+                    self.notes.append(f"{endpoint.key}: no MCP tool {tool_name!r} was listed")
+                    continue
+                schema = tool.input_schema if hasattr(tool, "input_schema") else tool.inputSchema
+                arguments = builder.build(endpoint, schema or {}, ids)
+                for planned in self._plan(endpoint, tool.name, arguments, schema or {}):
+                    if len(self.calls) >= self.max_calls:
+                        self.notes.append(f"stopped at the call budget ({self.max_calls} calls)")
+                        return self.calls
+                    call = await self._call(client, planned)
+                    if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
+                        ids.learn(endpoint, call.body)
+        return self.calls
+
+    def _plan(
+        self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema: dict[str, Any]
+    ) -> list[PlannedCall]:
+        planned = [PlannedCall(endpoint, tool, arguments)]
+        if self.suite != "comprehensive":
+            return planned
+        path_args = [a for a in arguments if _norm(a) in
+                     {_norm(p.name) for p in endpoint.parameters if p.location == "path"}]
+        props = schema.get("properties") or {}
+        for arg in path_args:
+            if (props.get(arg) or {}).get("type") == "integer":
+                planned.append(PlannedCall(endpoint, tool, {**arguments, arg: _MISSING_ID},
+                                           "not_found"))
+        for arg, arg_schema in props.items():
+            if arg in path_args:
+                continue
+            for edge in boundary_values(arg_schema):
+                planned.append(PlannedCall(endpoint, tool, {**arguments, arg: edge}, "boundary"))
+        # Not-found probes must run before the resource is deleted: order within the endpoint.
+        if endpoint.method == "DELETE":
+            planned.reverse()
+        return planned
+
+    async def _call(self, client: Client, planned: PlannedCall) -> ToolCall:
+        result = await client.call_tool(planned.tool, planned.arguments, raise_on_error=False,
+                                         timeout=self.call_timeout + 5)
+        data = result.structured_content or {}
+        if isinstance(data, dict) and "result" in data and "call_id" not in data:
+            data = data["result"] if isinstance(data["result"], dict) else data
+        call_id = str(data.get("call_id") or "") if isinstance(data, dict) else ""
+        recorded = self.call_log.get(call_id) if call_id else None
+        if recorded is None:
+            # The tool failed before any request was sent (argument validation, crash).
+            self._failed_calls += 1
+            text = " ".join(getattr(c, "text", "") for c in result.content or [])
+            recorded = ToolCall(
+                call_id=f"tool-error-{self._failed_calls}",
+                tool=planned.tool,
+                method=planned.endpoint.method,
+                path=planned.endpoint.path,
+                arguments=planned.arguments,
+                error=f"tool error: {text.strip()[:500] or 'no details'}",
+            )
+        recorded.intent = planned.intent
+        recorded.agent = self.name
+        self.calls.append(recorded)
+        return recorded
