@@ -172,3 +172,154 @@ def response_schema(endpoint: Endpoint, status: int) -> tuple[str | None, dict[s
             picked = pick_json_content(response.get("content"))
             return key, (picked[1].get("schema") if picked else None)
     return None, None
+
+
+def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
+    """A Swagger 2.0 document (flask-restx, older tools) as OpenAPI 3.0, enough for testing.
+
+    Definitions move to components, `in: body`/`in: formData` parameters become a request body,
+    response `schema`s become JSON content, and the host/basePath become a server URL.
+    """
+    doc = copy.deepcopy(doc)
+
+    def move_refs(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: (
+                    v.replace("#/definitions/", "#/components/schemas/")
+                    if k == "$ref" and isinstance(v, str)
+                    else move_refs(v)
+                )
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [move_refs(v) for v in node]
+        return node
+
+    doc = move_refs(doc)
+    produces = doc.get("produces") or ["application/json"]
+    consumes = doc.get("consumes") or ["application/json"]
+    shared_params = doc.get("parameters") or {}
+    paths: dict[str, Any] = {}
+    for path, item in (doc.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        new_item: dict[str, Any] = {}
+        for key, value in item.items():
+            if key == "parameters":
+                new_item["parameters"] = [
+                    _swagger2_parameter(p, shared_params)
+                    for p in value
+                    if _is_plain_param(p, shared_params)
+                ]
+            elif key in HTTP_METHODS and isinstance(value, dict):
+                new_item[key] = _swagger2_operation(
+                    value, item.get("parameters") or [], shared_params, produces, consumes
+                )
+            else:
+                new_item[key] = value
+        paths[path] = new_item
+    out: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": doc.get("info") or {"title": "", "version": ""},
+        "paths": paths,
+        "components": {"schemas": doc.get("definitions") or {}},
+    }
+    if doc.get("host") or doc.get("basePath"):
+        scheme = (doc.get("schemes") or ["http"])[0]
+        host = f"{scheme}://{doc['host']}" if doc.get("host") else ""
+        out["servers"] = [{"url": host + (doc.get("basePath") or "")}]
+    if doc.get("securityDefinitions"):
+        out["components"]["securitySchemes"] = doc["securityDefinitions"]
+    for key in ("security", "tags"):
+        if key in doc:
+            out[key] = doc[key]
+    return out
+
+
+def _param_target(param: Any, shared: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(param, dict) and isinstance(param.get("$ref"), str):
+        name = param["$ref"].rsplit("/", 1)[-1]
+        return shared.get(name) or {}
+    return param if isinstance(param, dict) else {}
+
+
+def _is_plain_param(param: Any, shared: dict[str, Any]) -> bool:
+    return _param_target(param, shared).get("in") not in ("body", "formData")
+
+
+_SCHEMA_KEYS = (
+    "type",
+    "format",
+    "items",
+    "enum",
+    "default",
+    "minimum",
+    "maximum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "multipleOf",
+    "uniqueItems",
+)
+
+
+def _swagger2_parameter(param: Any, shared: dict[str, Any]) -> dict[str, Any]:
+    raw = _param_target(param, shared)
+    out = {k: raw[k] for k in ("name", "in", "required", "description") if k in raw}
+    out["schema"] = {k: raw[k] for k in _SCHEMA_KEYS if k in raw} or {"type": "string"}
+    return out
+
+
+def _swagger2_operation(
+    op: dict[str, Any],
+    path_params: list[Any],
+    shared: dict[str, Any],
+    produces: list[str],
+    consumes: list[str],
+) -> dict[str, Any]:
+    new = {
+        k: v for k, v in op.items() if k not in ("parameters", "responses", "produces", "consumes")
+    }
+    params = [*path_params, *(op.get("parameters") or [])]
+    new["parameters"] = [
+        _swagger2_parameter(p, shared) for p in params if _is_plain_param(p, shared)
+    ]
+    body = [
+        _param_target(p, shared) for p in params if _param_target(p, shared).get("in") == "body"
+    ]
+    form = [
+        _param_target(p, shared) for p in params if _param_target(p, shared).get("in") == "formData"
+    ]
+    media_in = (op.get("consumes") or consumes)[0]
+    if body:
+        new["requestBody"] = {
+            "required": bool(body[0].get("required")),
+            "content": {media_in: {"schema": body[0].get("schema") or {}}},
+        }
+    elif form:
+        schema = {
+            "type": "object",
+            "properties": {p["name"]: _swagger2_parameter(p, shared)["schema"] for p in form},
+            "required": [p["name"] for p in form if p.get("required")],
+        }
+        media = media_in if "form" in media_in else "application/x-www-form-urlencoded"
+        new["requestBody"] = {
+            "required": bool(schema["required"]),
+            "content": {media: {"schema": schema}},
+        }
+    media_out = (op.get("produces") or produces)[0]
+    responses: dict[str, Any] = {}
+    for status, response in (op.get("responses") or {}).items():
+        response = dict(response or {})
+        schema = response.pop("schema", None)
+        response.setdefault("description", "")
+        if schema is not None:
+            response["content"] = {media_out: {"schema": schema}}
+        responses[str(status)] = response
+    new["responses"] = responses or {"default": {"description": "not documented"}}
+    return new

@@ -1,0 +1,646 @@
+"""Find the web app in a repository and write its OpenAPI document as JSON.
+
+Runs inside the *target* app's interpreter (any Python from 3.7 on), never the runner's:
+
+    <target python> probe.py --root DIR [--app module:attr] --out result.json
+
+Standard library only, plus the frameworks it finds. The app may print whatever it likes on
+stdout; the result goes to --out only. Keep this file importable on Python 3.7: no walrus,
+no `match`, no subscripted builtins at runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import re
+import sys
+import traceback
+
+# Module names tried, in order, when --app is not given. "{pkg}" expands to each package in
+# the root (and in src/).
+CANDIDATES = (
+    "main",
+    "app",
+    "app.main",
+    "application",
+    "server",
+    "api",
+    "api.main",
+    "api.app",
+    "{pkg}.main",
+    "{pkg}.app",
+    "{pkg}",
+    "asgi",
+    "wsgi",
+)
+APP_ATTRS = ("app", "application", "api", "server")
+FACTORIES = ("create_app", "make_app", "get_app", "app_factory")
+# A candidate file is imported only if it mentions one of these (importing is the slow part).
+MARKERS = re.compile(
+    r"fastapi|flask|starlette|litestar|django|def (?:create_app|make_app|get_app|app_factory)\b",
+    re.IGNORECASE,
+)
+SKIP_DIRS = {
+    "tests",
+    "test",
+    "docs",
+    "node_modules",
+    "site-packages",
+    "build",
+    "dist",
+    "migrations",
+}
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+BODY_METHODS = ("post", "put", "patch")
+UNDOCUMENTED = {"default": {"description": "not documented"}}
+
+
+class ProbeFailure(Exception):
+    """A failure to report in the result (not a crash of the probe)."""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--app", default=None)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    root = os.path.abspath(args.root)
+    out_path = os.path.abspath(args.out)
+    prober = Prober(root)
+    try:
+        result = prober.probe(args.app)
+    except ProbeFailure as exc:
+        result = prober.failure(str(exc))
+    except Exception as exc:  # noqa: BLE001 - anything else is reported, not raised
+        result = prober.failure("the probe failed: " + error_line(exc))
+        result["traceback"] = traceback.format_exc()[-4000:]
+    with open(out_path, "w", encoding="utf-8") as handle:
+        json.dump(result, handle, default=str, indent=1)
+    return 0
+
+
+def error_line(exc):
+    """`ExcType: last line of the message`."""
+    lines = str(exc).strip().splitlines()
+    return type(exc).__name__ + (": " + lines[-1].strip() if lines else "")
+
+
+class Prober:
+    def __init__(self, root):
+        self.root = root
+        self.searched = []  # candidate modules tried
+        self.errors = []  # {"module": ..., "error": ..., "where": ...}
+        self.extra_env = {}
+        sys.path[:0] = [p for p in (root, os.path.join(root, "src")) if os.path.isdir(p)]
+        os.chdir(root)
+        sys.argv = [sys.argv[0]]  # apps that parse flags at import time see none
+
+    # -- result ---------------------------------------------------------------------------------
+
+    def failure(self, message):
+        return {
+            "ok": False,
+            "message": message,
+            "candidates": self.candidate_modules(),
+            "searched": self.searched,
+            "errors": self.errors,
+        }
+
+    def success(self, framework, locator, factory, interface, spec_source, openapi):
+        return {
+            "ok": True,
+            "framework": framework,
+            "app": locator,
+            "factory": factory,
+            "interface": interface,
+            "env": self.extra_env,
+            "spec_source": spec_source,
+            "openapi": openapi,
+            "searched": self.searched,
+            "errors": self.errors,
+        }
+
+    # -- finding the app ------------------------------------------------------------------------
+
+    def probe(self, app_arg):
+        if app_arg:
+            return self.probe_explicit(app_arg)
+        manage = find_manage_py(self.root)
+        if manage:
+            return self.probe_django(manage)
+        for module_name in self.candidate_modules():
+            module = self.try_import(module_name)
+            if module is None:
+                continue
+            found = find_app_in_module(module)
+            if found:
+                attr, app, factory = found
+                return self.describe(app, module_name + ":" + attr, factory)
+        raise ProbeFailure("no web application found")
+
+    def probe_explicit(self, app_arg):
+        module_name, _, attr = app_arg.partition(":")
+        self.searched.append(module_name)
+        if find_manage_py(self.root) and not attr:
+            return self.probe_django(find_manage_py(self.root))
+        try:
+            module = importlib.import_module(module_name)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit at import is also a failure
+            self.record_error(module_name, exc)
+            raise ProbeFailure("could not import " + module_name) from None
+        if not attr:
+            found = find_app_in_module(module)
+            if not found:
+                raise ProbeFailure("no web application in module " + module_name)
+            attr, app, factory = found
+            return self.describe(app, module_name + ":" + attr, factory)
+        attr = attr.strip()
+        call = attr.endswith("()")
+        attr = attr[:-2] if call else attr
+        obj = module
+        try:
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            raise ProbeFailure("module " + module_name + " has no attribute " + attr) from None
+        factory = call or (
+            callable(obj) and framework_of(obj) is None and not inspect.ismodule(obj)
+        )
+        if factory:
+            try:
+                obj = obj()
+            except BaseException as exc:  # noqa: BLE001
+                self.record_error(module_name + ":" + attr + "()", exc)
+                raise ProbeFailure("the app factory " + attr + "() failed") from None
+        if framework_of(obj) is None:
+            raise ProbeFailure(
+                module_name + ":" + attr + " is a " + type(obj).__name__ + ", not a known web app"
+            )
+        return self.describe(obj, module_name + ":" + attr, factory)
+
+    def candidate_modules(self):
+        packages = []
+        for base in (self.root, os.path.join(self.root, "src")):
+            if not os.path.isdir(base):
+                continue
+            for name in sorted(os.listdir(base)):
+                path = os.path.join(base, name)
+                if (
+                    name.isidentifier()
+                    and name not in SKIP_DIRS
+                    and os.path.isfile(os.path.join(path, "__init__.py"))
+                ):
+                    packages.append(name)
+        names = []
+        for pattern in CANDIDATES:
+            for name in (
+                [pattern.replace("{pkg}", p) for p in packages] if "{pkg}" in pattern else [pattern]
+            ):
+                if name not in names:
+                    names.append(name)
+        return names
+
+    def module_file(self, module_name):
+        rel = module_name.replace(".", os.sep)
+        for base in (self.root, os.path.join(self.root, "src")):
+            for path in (os.path.join(base, rel + ".py"), os.path.join(base, rel, "__init__.py")):
+                if os.path.isfile(path):
+                    return path
+        return None
+
+    def try_import(self, module_name):
+        path = self.module_file(module_name)
+        if path is None:
+            return None
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                if not MARKERS.search(handle.read()):
+                    return None
+        except OSError:
+            return None
+        self.searched.append(module_name)
+        try:
+            return importlib.import_module(module_name)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit at import is also a failure
+            self.record_error(module_name, exc)
+            return None
+
+    def record_error(self, module_name, exc):
+        where = None
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if os.path.abspath(frame.filename).startswith(self.root + os.sep):
+                where = relative(self.root, frame.filename) + ":" + str(frame.lineno)
+                break
+        self.errors.append({"module": module_name, "error": error_line(exc), "where": where})
+
+    # -- describing the app ---------------------------------------------------------------------
+
+    def describe(self, app, locator, factory):
+        framework = framework_of(app)
+        if framework == "fastapi":
+            return self.success(
+                framework, locator, factory, "asgi", "native", fastapi_openapi(app, self.root)
+            )
+        if framework == "flask":
+            source, doc = flask_openapi(app, self.root)
+            return self.success(framework, locator, factory, "wsgi", source, doc)
+        if framework == "starlette":
+            doc = starlette_openapi(app, self.root)
+            return self.success(framework, locator, factory, "asgi", "synthesized", doc)
+        if framework == "litestar":
+            doc = app.openapi_schema.to_schema()
+            return self.success(framework, locator, factory, "asgi", "native", doc)
+        raise ProbeFailure("unsupported framework for " + locator)
+
+    def probe_django(self, manage):
+        project_dir = os.path.dirname(manage)
+        if project_dir not in sys.path:
+            sys.path.insert(0, project_dir)
+        if project_dir != self.root:
+            self.extra_env["PYTHONPATH"] = project_dir
+        with open(manage, encoding="utf-8", errors="replace") as handle:
+            match = re.search(
+                r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", handle.read()
+            )
+        settings_module = os.environ.get("DJANGO_SETTINGS_MODULE") or (
+            match.group(1) if match else None
+        )
+        if not settings_module:
+            raise ProbeFailure(
+                relative(self.root, manage) + " does not name DJANGO_SETTINGS_MODULE"
+            )
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+        self.extra_env["DJANGO_SETTINGS_MODULE"] = settings_module
+        self.searched.append(settings_module)
+        try:
+            import django
+
+            django.setup()
+            from django.conf import settings
+            from django.urls import get_resolver
+
+            get_resolver().url_patterns  # noqa: B018 - imports the URLconf (and its views)
+        except BaseException as exc:  # noqa: BLE001
+            self.record_error(settings_module, exc)
+            raise ProbeFailure("could not set up Django with " + settings_module) from None
+        wsgi = (
+            getattr(settings, "WSGI_APPLICATION", None)
+            or settings_module.rsplit(".", 1)[0] + ".wsgi.application"
+        )
+        module_name, _, attr = wsgi.rpartition(".")
+        source, doc = django_openapi(settings, self.root)
+        return self.success("django", module_name + ":" + attr, False, "wsgi", source, doc)
+
+
+def find_app_in_module(module):
+    """(attribute, app, is_factory) for the app a module defines, else None."""
+    for attr in APP_ATTRS:
+        if framework_of(getattr(module, attr, None)):
+            return attr, getattr(module, attr), False
+    for attr, value in vars(module).items():
+        if not attr.startswith("_") and framework_of(value):
+            return attr, value, False
+    for attr in FACTORIES:
+        func = getattr(module, attr, None)
+        if callable(func) and takes_no_arguments(func):
+            app = func()
+            if framework_of(app):
+                return attr, app, True
+    return None
+
+
+def takes_no_arguments(func):
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
+    )
+
+
+def framework_of(obj):
+    """The framework whose app class `obj` is an instance of, by class name and module."""
+    if obj is None or inspect.isclass(obj) or inspect.ismodule(obj):
+        return None
+    found = None
+    for cls in type(obj).__mro__:
+        module = cls.__module__.split(".")[0]
+        if module == "fastapi" and cls.__name__ == "FastAPI":
+            return "fastapi"
+        if module == "litestar" and cls.__name__ == "Litestar":
+            return "litestar"
+        if module == "flask" and cls.__name__ == "Flask":
+            return "flask"
+        if module == "starlette" and cls.__name__ == "Starlette":
+            found = "starlette"
+    return found
+
+
+def relative(root, path):
+    path = os.path.abspath(path)
+    if path.startswith(root + os.sep):
+        return os.path.relpath(path, root).replace(os.sep, "/")
+    return None
+
+
+def source_of(func, root):
+    """{"file": path relative to root, "line": first line} for code inside root, else None."""
+    try:
+        func = inspect.unwrap(func)
+        path = inspect.getsourcefile(func)
+        line = inspect.getsourcelines(func)[1]
+    except (TypeError, OSError, ValueError):
+        return None
+    rel = relative(root, path) if path else None
+    return {"file": rel, "line": line} if rel else None
+
+
+def doc_fields(func):
+    """summary/description from a docstring."""
+    doc = inspect.getdoc(func) or ""
+    if not doc:
+        return {}
+    first, _, rest = doc.partition("\n")
+    fields = {"summary": first.strip()}
+    if rest.strip():
+        fields["description"] = rest.strip()
+    return fields
+
+
+def find_manage_py(root, depth=2):
+    for current, dirs, files in os.walk(root):
+        if "manage.py" in files:
+            return os.path.join(current, "manage.py")
+        level = os.path.relpath(current, root).count(os.sep) + (current != root)
+        dirs[:] = [
+            d
+            for d in sorted(dirs)
+            if not d.startswith(".") and d not in SKIP_DIRS and level < depth
+        ]
+    return None
+
+
+# -- OpenAPI per framework ----------------------------------------------------------------------
+
+
+def fastapi_openapi(app, root):
+    doc = json.loads(json.dumps(app.openapi(), default=str))  # a copy: FastAPI caches its own
+    for route in app.routes:
+        path = getattr(route, "path_format", None)
+        endpoint = getattr(route, "endpoint", None)
+        if path is None or endpoint is None or path not in doc.get("paths", {}):
+            continue
+        source = source_of(endpoint, root)
+        if not source:
+            continue
+        for method in getattr(route, "methods", None) or ():
+            op = doc["paths"][path].get(method.lower())
+            if isinstance(op, dict):
+                op["x-source"] = source
+    return doc
+
+
+def placeholders(text, pattern, to_param):
+    """(text with each match of `pattern` as `{name}`, [(name, schema)]) via `to_param(match)`."""
+    params = []
+
+    def replace(match):
+        name, schema = to_param(match)
+        params.append((name, schema))
+        return "{" + name + "}"
+
+    return re.sub(pattern, replace, text), params
+
+
+def synthesized_doc(title, paths):
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": "0.0.0"},
+        "paths": paths,
+    }
+
+
+def synthesized_operation(method, operation_id, params, func, root, tags=()):
+    op = {"operationId": operation_id}
+    op.update(doc_fields(func))
+    if tags:
+        op["tags"] = list(tags)
+    if params:
+        op["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": schema}
+            for name, schema in params
+        ]
+    if method in BODY_METHODS:
+        op["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    op["responses"] = dict(UNDOCUMENTED)
+    source = source_of(func, root)
+    if source:
+        op["x-source"] = source
+    return op
+
+
+CONVERTER_SCHEMAS = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "path": {"type": "string"},
+    "string": {"type": "string"},
+    "str": {"type": "string"},
+    "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+}
+
+
+def converter_schema(converter, arguments=""):
+    if converter == "any" and arguments:
+        return {"type": "string", "enum": re.findall(r"[\w.-]+", arguments)}
+    return dict(CONVERTER_SCHEMAS.get(converter or "string", {"type": "string"}))
+
+
+def flask_openapi(app, root):
+    """(spec_source, doc): the spec an extension documents, else one built from the URL map."""
+    native = flask_native_spec(app)
+    if native:
+        return "native", native
+    paths = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            continue
+        path, params = placeholders(
+            rule.rule,
+            r"<(?:(\w+)(?:\((.*?)\))?:)?(\w+)>",
+            lambda m: (m.group(3), converter_schema(m.group(1), m.group(2) or "")),
+        )
+        view = app.view_functions.get(rule.endpoint)
+        view_class = getattr(view, "view_class", None)
+        for method in sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"}):
+            func = getattr(view_class, method.lower(), None) or view
+            paths.setdefault(path, {})[method.lower()] = synthesized_operation(
+                method.lower(),
+                rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                params,
+                func,
+                root,
+                tags=[rule.endpoint.split(".")[0]] if "." in rule.endpoint else (),
+            )
+    return "synthesized", synthesized_doc(app.name, paths)
+
+
+def flask_native_spec(app):
+    """The document flask-smorest, APIFlask or flask-restx would serve, if one is installed."""
+    if type(app).__name__ == "APIFlask":
+        return json.loads(json.dumps(app.spec, default=str))
+    smorest = app.extensions.get("flask-smorest") if hasattr(app, "extensions") else None
+    if smorest:
+        for entry in smorest.get("apis", {}).values():
+            api = entry.get("ext_obj")
+            if api is not None and getattr(api, "spec", None) is not None:
+                return json.loads(json.dumps(api.spec.to_dict(), default=str))
+    restx = sys.modules.get("flask_restx")
+    if restx is not None:
+        for module in list(sys.modules.values()):
+            for value in list(getattr(module, "__dict__", {}).values()):
+                if isinstance(value, restx.Api) and getattr(value, "app", None) is app:
+                    with app.test_request_context():
+                        return json.loads(json.dumps(value.__schema__, default=str))
+    return None
+
+
+def starlette_openapi(app, root):
+    paths = {}
+
+    def walk(routes, prefix):
+        for route in routes:
+            sub_routes = getattr(route, "routes", None)
+            if sub_routes is not None and not hasattr(route, "endpoint"):
+                walk(sub_routes, prefix + getattr(route, "path", ""))
+                continue
+            endpoint = getattr(route, "endpoint", None)
+            if endpoint is None or not hasattr(route, "path"):
+                continue
+            path, params = placeholders(
+                prefix + route.path,
+                r"\{(\w+)(?::(\w+))?\}",
+                lambda m: (m.group(1), converter_schema(m.group(2))),
+            )
+            methods = getattr(route, "methods", None)
+            if methods is None:  # a WebSocket route or an endpoint class without methods
+                if not inspect.isclass(endpoint):
+                    continue
+                methods = [m.upper() for m in HTTP_METHODS if hasattr(endpoint, m)]
+            for method in sorted(set(methods) - {"HEAD", "OPTIONS"}):
+                func = (
+                    getattr(endpoint, method.lower(), None)
+                    if inspect.isclass(endpoint)
+                    else endpoint
+                )
+                name = getattr(route, "name", None) or path.strip("/").replace("/", "_")
+                paths.setdefault(path, {})[method.lower()] = synthesized_operation(
+                    method.lower(), name + "_" + method.lower(), params, func or endpoint, root
+                )
+
+    walk(app.routes, "")
+    return synthesized_doc("Starlette app", paths)
+
+
+def django_openapi(settings, root):
+    apps = list(getattr(settings, "INSTALLED_APPS", ()))
+    if "drf_spectacular" in apps:
+        from drf_spectacular.generators import SchemaGenerator
+
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        return "native", json.loads(json.dumps(schema, default=str))
+    ninja = sys.modules.get("ninja")
+    if ninja is not None:
+        doc = None
+        for module in list(sys.modules.values()):
+            for value in list(getattr(module, "__dict__", {}).values()):
+                if isinstance(value, ninja.NinjaAPI):
+                    schema = json.loads(json.dumps(value.get_openapi_schema(), default=str))
+                    if doc is None:
+                        doc = schema
+                    else:
+                        doc.setdefault("paths", {}).update(schema.get("paths", {}))
+                        components = doc.setdefault("components", {}).setdefault("schemas", {})
+                        components.update(schema.get("components", {}).get("schemas", {}))
+        if doc is not None:
+            return "native", doc
+    return "synthesized", django_synthesized(root)
+
+
+DJANGO_REGEX_INT = ("[0-9]+", r"\d+")
+
+
+def django_synthesized(root):
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    paths = {}
+
+    def convert(pattern_text):
+        text = pattern_text.lstrip("^").rstrip("$")
+        text, typed = placeholders(
+            text, r"<(?:(\w+):)?(\w+)>", lambda m: (m.group(2), converter_schema(m.group(1)))
+        )
+        text, grouped = placeholders(
+            text,
+            r"\(\?P<(\w+)>([^)]*)\)",
+            lambda m: (
+                m.group(1),
+                {"type": "integer" if m.group(2) in DJANGO_REGEX_INT else "string"},
+            ),
+        )
+        return text, typed + grouped
+
+    def walk(patterns, prefix, params):
+        for entry in patterns:
+            text, own = convert(str(entry.pattern))
+            text, own = prefix + text, params + own
+            if isinstance(entry, URLResolver):
+                if entry.namespace == "admin" or entry.app_name == "admin":
+                    continue
+                walk(entry.url_patterns, text, own)
+            elif isinstance(entry, URLPattern):
+                add(entry.callback, "/" + text.lstrip("/"), own, entry.name)
+
+    def add(callback, path, params, name):
+        if re.search(r"[()\[\]*+?\\|^$]", path):  # a regex we cannot express (format suffixes)
+            return
+        actions = getattr(callback, "actions", None)  # DRF viewsets: {"get": "list", ...}
+        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if actions:
+            methods = {m: getattr(view_class, a, None) for m, a in actions.items()}
+        elif view_class is not None:
+            allowed = getattr(view_class, "http_method_names", HTTP_METHODS)
+            methods = {
+                m: getattr(view_class, m)
+                for m in HTTP_METHODS
+                if m in allowed and hasattr(view_class, m)
+            }
+        else:
+            methods = {"get": callback, "post": callback}
+        for method, func in methods.items():
+            if method not in HTTP_METHODS:
+                continue
+            base = (
+                name
+                or path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+                or "root"
+            )
+            paths.setdefault(path, {})[method] = synthesized_operation(
+                method, base + "_" + method, params, func or callback, root
+            )
+
+    walk(get_resolver().url_patterns, "", [])
+    return synthesized_doc("Django app", paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Every framework the fixture apps use, installed once into one shared environment.
+FIXTURE_REQUIREMENTS = (
+    "fastapi",
+    "uvicorn",
+    "flask",
+)
+FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
+
+if str(REPO) not in sys.path:  # `runner` importable without installing the project
+    sys.path.insert(0, str(REPO))
+
+
+def _uv() -> str:
+    local = Path(sys.executable).with_name("uv")
+    return str(local) if local.exists() else "uv"
+
+
+@pytest.fixture(scope="session")
+def fixture_python() -> Path:
+    """The interpreter of a virtualenv with the fixture apps' frameworks, reused across sessions.
+
+    Keyed by a hash of the requirement list and the Python version, so changing either builds a
+    fresh one.
+    """
+    key = hashlib.sha256("\n".join((sys.version, *FIXTURE_REQUIREMENTS)).encode()).hexdigest()[:12]
+    venv = FIXTURE_ENV_ROOT / key
+    python = venv / "bin" / "python"
+    marker = venv / ".complete"
+    if marker.exists():
+        return python
+    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    subprocess.run(
+        [_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env
+    )
+    subprocess.run(
+        [_uv(), "pip", "install", "--quiet", "--python", str(python), *FIXTURE_REQUIREMENTS],
+        check=True,
+        env=env,
+        timeout=600,
+    )
+    marker.write_text("\n".join(FIXTURE_REQUIREMENTS))
+    return python

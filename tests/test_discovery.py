@@ -1,0 +1,217 @@
+"""Discovery: the probe finds each kind of app and the service turns failures into clear errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.discovery import APIDiscoveryService, load_spec_file
+from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
+from runner.errors import RunnerError
+from runner.models import TargetEnv
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def discover(python: Path, root: Path, app: str | None = None, timeout: float = 60.0):
+    env = TargetEnv(python=python, root=root, created=False)
+    return APIDiscoveryService(timeout=timeout).discover(env, app=app)
+
+
+def operations(spec) -> set[str]:
+    return {e.key for e in spec.endpoints}
+
+
+@pytest.mark.slow
+def test_todo_example(fixture_python: Path) -> None:
+    spec = discover(fixture_python, REPO / "examples" / "todo-api")
+    assert spec.framework == "fastapi"
+    assert spec.app_locator == "main:app"
+    assert spec.interface == "asgi" and not spec.factory
+    assert spec.spec_source == "native"
+    assert spec.title == "Todo API" and spec.version == "1.2.0"
+    assert len(spec.endpoints) == 11
+    for endpoint in spec.endpoints:
+        assert endpoint.source is not None
+        assert endpoint.source["file"] == "main.py"
+        assert isinstance(endpoint.source["line"], int) and endpoint.source["line"] > 1
+
+
+@pytest.mark.slow
+def test_fastapi_factory(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "fastapi_factory")
+    assert spec.framework == "fastapi"
+    assert spec.app_locator == "app:create_app" and spec.factory
+    assert operations(spec) == {
+        "GET /notes",
+        "POST /notes",
+        "GET /notes/{note_id}",
+        "DELETE /notes/{note_id}",
+    }
+    assert spec.endpoints[0].source == {"file": "app/__init__.py", "line": 19}
+
+
+@pytest.mark.slow
+def test_fastapi_src_layout(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "fastapi_src_layout")
+    assert spec.framework == "fastapi"
+    assert spec.app_locator == "inventory.main:api"
+    assert operations(spec) == {"GET /items", "PUT /items/{name}", "GET /items/{name}"}
+    assert spec.endpoints[0].source == {"file": "src/inventory/main.py", "line": 17}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "app, locator, factory",
+    [
+        ("app", "app:create_app", True),
+        ("app:create_app", "app:create_app", True),
+        ("app:create_app()", "app:create_app", True),
+    ],
+)
+def test_app_override(fixture_python: Path, app: str, locator: str, factory: bool) -> None:
+    spec = discover(fixture_python, FIXTURES / "fastapi_factory", app=app)
+    assert (spec.app_locator, spec.factory) == (locator, factory)
+    assert len(spec.endpoints) == 4
+
+
+@pytest.mark.slow
+def test_app_override_of_a_module_outside_the_candidates(fixture_python: Path) -> None:
+    spec = discover(fixture_python, REPO / "examples", app="todo-api.main:app")
+    assert spec.framework == "fastapi" and len(spec.endpoints) == 11
+
+
+@pytest.mark.slow
+def test_flask_synthesized(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "flask_basic")
+    assert spec.framework == "flask"
+    assert spec.interface == "wsgi"
+    assert spec.spec_source == "synthesized"
+    assert operations(spec) == {
+        "GET /books",
+        "POST /books",
+        "GET /books/{book_id}",
+        "PUT /books/{book_id}",
+        "DELETE /books/{book_id}",
+    }
+    by_key = {e.key: e for e in spec.endpoints}
+    (param,) = by_key["GET /books/{book_id}"].parameters
+    assert (param.name, param.location, param.schema) == ("book_id", "path", {"type": "integer"})
+    listing = by_key["GET /books"]
+    assert listing.summary == "List every book."
+    assert listing.description == "Returns a JSON array."
+    assert listing.source == {"file": "app.py", "line": 9}
+    assert by_key["POST /books"].request_body is not None
+
+
+@pytest.mark.slow
+def test_no_app(fixture_python: Path) -> None:
+    with pytest.raises(RunnerError) as caught:
+        discover(fixture_python, FIXTURES / "no_app")
+    error = caught.value
+    assert error.stage == "discovery"
+    assert str(FIXTURES / "no_app") in error.message
+    assert "main, app, app.main" in error.message
+    assert "--app" in error.hint
+
+
+@pytest.mark.slow
+def test_broken_import(fixture_python: Path) -> None:
+    with pytest.raises(RunnerError) as caught:
+        discover(fixture_python, FIXTURES / "broken_import")
+    error = caught.value
+    assert error.stage == "discovery"
+    assert "definitely_not_installed_module" in error.message
+    assert "main" in error.message
+    assert "Traceback" not in error.message
+
+
+@pytest.mark.slow
+def test_broken_import_explicit(fixture_python: Path) -> None:
+    with pytest.raises(RunnerError) as caught:
+        discover(fixture_python, FIXTURES / "broken_import", app="main:app")
+    message = caught.value.message
+    assert "main:app" in message
+    assert "ModuleNotFoundError: No module named 'definitely_not_installed_module'" in message
+    assert "main.py:5" in message
+
+
+@pytest.mark.slow
+def test_explicit_attribute_that_is_not_an_app(fixture_python: Path) -> None:
+    with pytest.raises(RunnerError, match="not a known web app|no attribute"):
+        discover(fixture_python, FIXTURES / "flask_basic", app="app:_books")
+
+
+@pytest.mark.slow
+def test_probe_timeout(fixture_python: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(RunnerError) as caught:
+        discover(fixture_python, FIXTURES / "slow_import", timeout=2.0)
+    assert caught.value.stage == "discovery"
+    assert time.monotonic() - started < 10
+
+
+def test_swagger2_conversion() -> None:
+    doc = {
+        "swagger": "2.0",
+        "info": {"title": "Pets", "version": "1"},
+        "basePath": "/api",
+        "paths": {
+            "/pets/{pet_id}": {
+                "parameters": [
+                    {"name": "pet_id", "in": "path", "required": True, "type": "integer"}
+                ],
+                "put": {
+                    "operationId": "put_pet",
+                    "parameters": [
+                        {
+                            "name": "payload",
+                            "in": "body",
+                            "required": True,
+                            "schema": {"$ref": "#/definitions/Pet"},
+                        },
+                        {"name": "X-Fields", "in": "header", "type": "string", "format": "mask"},
+                    ],
+                    "responses": {
+                        "200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}
+                    },
+                },
+            }
+        },
+        "definitions": {"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}},
+    }
+    converted = swagger2_to_openapi3(doc)
+    assert converted["openapi"].startswith("3.")
+    assert converted["servers"] == [{"url": "/api"}]
+    (endpoint,) = endpoints_from_openapi(converted)
+    assert endpoint.key == "PUT /pets/{pet_id}"
+    assert [(p.name, p.location, p.schema.get("type")) for p in endpoint.parameters] == [
+        ("pet_id", "path", "integer"),
+        ("X-Fields", "header", "string"),
+    ]
+    assert endpoint.request_body is not None
+    assert endpoint.request_body["required"] is True
+    assert endpoint.request_body["schema"]["properties"] == {"name": {"type": "string"}}
+    assert endpoint.responses["200"]["content"]["application/json"]["schema"]["type"] == "object"
+
+
+def test_load_spec_file(tmp_path: Path) -> None:
+    yaml_path = tmp_path / "openapi.yaml"
+    yaml_path.write_text(
+        "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths:\n  /ping:\n    get:\n      responses: {'200': {description: ok}}\n"
+    )
+    assert (
+        load_spec_file(yaml_path)["paths"]["/ping"]["get"]["responses"]["200"]["description"]
+        == "ok"
+    )
+    json_path = tmp_path / "openapi.json"
+    json_path.write_text(json.dumps({"swagger": "2.0", "info": {}, "paths": {}}))
+    assert load_spec_file(json_path)["openapi"].startswith("3.")
+    (tmp_path / "bad.yaml").write_text("[1, 2")
+    with pytest.raises(RunnerError) as caught:
+        load_spec_file(tmp_path / "bad.yaml")
+    assert caught.value.stage == "discovery"
