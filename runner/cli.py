@@ -1,0 +1,254 @@
+"""`api-mcp-test`: a thin click layer over the orchestrator (parse, run, print, exit)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runner.errors import ExitCode, RunnerError, UsageError
+from runner.models import RunConfig, RunReport, Timeouts
+
+_MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    def emit(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
+    return emit
+
+
+def parse_app_env(pairs: tuple[str, ...]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--app-env {pair!r} is not NAME=VALUE.",
+                             "Write it as --app-env DEBUG=1 (repeat the option for more).")
+        env[name.strip()] = value
+    return env
+
+
+def _cancel_on_sigterm() -> None:
+    """A cancelled CI job sends SIGTERM: treat it like Ctrl-C so cleanup and reports still run."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def print_table(report: RunReport) -> None:
+    if not report.results:
+        return
+    width = max(len(r.endpoint.key) for r in report.results)
+    for r in report.results:
+        reason = f"  {r.reason}" if r.reason and r.outcome != "passed" else ""
+        click.echo(f"{_MARKS[r.outcome]:<5} {r.endpoint.key:<{width}}  {r.tool}{reason[:160]}")
+    counts = report.counts
+    click.echo(f"\n{counts['passed']} passed, {counts['failed']} failed"
+               + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
+               + (f", {counts['error']} errors" if counts["error"] else "")
+               + f" ({report.success_rate}% of tested endpoints passed)")
+
+
+def exit_code_for(report: RunReport) -> ExitCode:
+    if report.status == "failed":
+        return ExitCode.STAGE
+    return ExitCode.PASSED if report.overall_success else ExitCode.FAILED
+
+
+def _fail(exc: RunnerError) -> None:
+    click.echo(f"error: {exc.user_message()}", err=True)
+    sys.exit(int(exc.exit_code))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="api-mcp-test")
+def main() -> None:
+    """Test a Python API (FastAPI, Flask, Django) through generated MCP tools.
+
+    Exit codes: 0 every endpoint passed, 1 an endpoint failed, 2 usage or configuration error,
+    3 a stage could not complete (no app found, app did not start, ...).
+    """
+
+
+def _target_options(fn):  # type: ignore[no-untyped-def]
+    """Options shared by every command that finds and imports the app."""
+    options = [
+        click.argument("path", type=click.Path(path_type=Path), default=".", required=False),
+        click.option("--app", help="The app as module:attr (e.g. app.main:app); auto-detected "
+                     "when left out. A factory works too: app:create_app."),
+        click.option("--python", "python", metavar="PATH", help="Run the app with this existing "
+                     "interpreter instead of building an isolated environment."),
+        click.option("--no-install", is_flag=True, help="Do not install the app's dependencies."),
+        click.option("--install-command", metavar="CMD", help="Shell command that installs the "
+                     "dependencies into the target environment (instead of requirements.txt / "
+                     "pyproject.toml)."),
+        click.option("--app-env", multiple=True, metavar="NAME=VALUE", help="A non-secret setting "
+                     "for the app (repeatable)."),
+        click.option("--install-timeout", type=float, default=600.0, show_default=True,
+                     help="Seconds the install stage may take."),
+        click.option("--discovery-timeout", type=float, default=120.0, show_default=True,
+                     help="Seconds importing the app and reading its spec may take."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@main.command()
+@_target_options
+@click.option("--suite", type=click.Choice(["smoke", "comprehensive"]), default="smoke",
+              show_default=True, help="smoke: one valid call per endpoint; comprehensive: also "
+              "boundary values and not-found ids.")
+@click.option("--output-dir", type=click.Path(path_type=Path), default="api-mcp-test-report",
+              show_default=True, help="Folder for the reports and artifacts (wrapper, logs).")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write the "
+              "JUnit XML here (default: OUTPUT_DIR/junit.xml).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the JSON "
+              "result here (default: OUTPUT_DIR/report.json).")
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), help="Markdown "
+              "report path (default: OUTPUT_DIR/report.md).")
+@click.option("--check", "checks", multiple=True, metavar="NAME", help="Run only these checks "
+              "(repeatable). Default: all. See `api-mcp-test checks`.")
+@click.option("--call-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds one API call may take.")
+@click.option("--start-timeout", type=float, default=60.0, show_default=True,
+              help="Seconds the app may take to answer HTTP after start.")
+@click.option("--timeout", "run_timeout", type=float, default=1800.0, show_default=True,
+              help="Seconds the whole run may take.")
+@click.option("--max-tool-calls", type=int, default=200, show_default=True,
+              help="Most MCP tool calls an agent may make.")
+@click.option("--workspace-root", type=click.Path(path_type=Path), help="Where the run's "
+              "temporary workspace is made (default: the system temp folder).")
+@click.option("--keep-workspace", is_flag=True, help="Keep the temporary workspace after the run.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def test(path: Path, app: str | None, python: str | None, no_install: bool,
+         install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
+         discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
+         json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
+         call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
+         workspace_root: Path | None, keep_workspace: bool, quiet: bool) -> None:
+    """Test the API in PATH (default: the current folder) and write the reports."""
+    from runner.orchestrator import DynamicBackendOrchestrator
+
+    try:
+        from runner.checks import select
+
+        select(checks)
+        config = RunConfig(
+            repo_path=path, app=app, python=python, install=not no_install,
+            install_command=install_command, suite=suite,  # type: ignore[arg-type]
+            output_dir=output_dir, junit_path=junit_path, json_path=json_path,
+            markdown_path=markdown_path, app_env=parse_app_env(app_env), checks=checks,
+            timeouts=Timeouts(install=install_timeout, discovery=discovery_timeout,
+                              start=start_timeout, call=call_timeout, run=run_timeout),
+            max_tool_calls=max_tool_calls, workspace_root=workspace_root,
+            keep_workspace=keep_workspace,
+        )
+    except RunnerError as exc:
+        _fail(exc)
+    _cancel_on_sigterm()
+    report = DynamicBackendOrchestrator(progress=_progress(quiet)).run(config)
+    print_table(report)
+    if report.status == "failed":
+        click.echo(f"\nerror: {report.error}", err=True)
+        if report.error_detail:
+            click.echo("--- log tail ---\n" + report.error_detail[-2000:], err=True)
+    click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
+    sys.exit(int(exit_code_for(report)))
+
+
+def _discover(path: Path, app: str | None, python: str | None, no_install: bool,
+              install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
+              discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
+    from runner import environment
+    from runner.discovery import APIDiscoveryService
+
+    repo = path.resolve()
+    if not repo.is_dir():
+        raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
+    env = environment.prepare(repo, python=python, install=not no_install,
+                              install_command=install_command, timeout=install_timeout,
+                              log_path=workdir / "install.log")
+    service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
+    return service.discover(env, app=app, app_env=parse_app_env(app_env), workdir=workdir)
+
+
+@main.command()
+@_target_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the OpenAPI "
+              "document (JSON) here.")
+def discover(output: Path | None, **kwargs: Any) -> None:
+    """Find the app in PATH and print what it offers."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="api-mcp-test-") as tmp:
+        try:
+            spec = _discover(workdir=Path(tmp), **kwargs)
+        except RunnerError as exc:
+            _fail(exc)
+    click.echo(f"framework: {spec.framework} ({spec.spec_source} spec)")
+    click.echo(f"app:       {spec.app_locator}")
+    click.echo(f"api:       {spec.title} {spec.version}".rstrip())
+    click.echo(f"operations: {len(spec.endpoints)}")
+    for endpoint in spec.endpoints:
+        click.echo(f"  {endpoint.method:<7} {endpoint.path}  {endpoint.summary}")
+    if output:
+        output.write_text(json.dumps(spec.openapi, indent=2))
+        click.echo(f"spec written to {output}", err=True)
+
+
+@main.command()
+@_target_options
+@click.option("--spec", "spec_file", type=click.Path(exists=True, path_type=Path),
+              help="Generate from this OpenAPI file (JSON or YAML) instead of importing the app.")
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=".",
+              show_default=True, help="Folder to write mcp_server.py into.")
+def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
+    """Write the FastMCP server (mcp_server.py) for the API in PATH or a spec file."""
+    import tempfile
+
+    from runner.mcpgen import MCPGenerator
+    from runner.models import ApiSpec
+
+    try:
+        if spec_file:
+            from runner.discovery import load_spec_file
+            from runner.discovery.spec import endpoints_from_openapi
+
+            doc = load_spec_file(spec_file)
+            info = doc.get("info") or {}
+            spec = ApiSpec(framework="spec-file", app_locator=str(spec_file), openapi=doc,
+                           endpoints=endpoints_from_openapi(doc), spec_source="file",
+                           title=str(info.get("title", "")), version=str(info.get("version", "")))
+        else:
+            with tempfile.TemporaryDirectory(prefix="api-mcp-test-") as tmp:
+                spec = _discover(workdir=Path(tmp), **kwargs)
+        generator = MCPGenerator()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        path = generator.save_wrapper(generator.generate_mcp_wrapper(spec), output_dir)
+    except RunnerError as exc:
+        _fail(exc)
+    click.echo(f"{len(spec.endpoints)} tools written to {path}")
+    click.echo(f"run it: API_BASE_URL=http://127.0.0.1:8000 python {path}", err=True)
+
+
+@main.command(name="checks")
+def list_checks() -> None:
+    """List the response checks by name."""
+    from runner.checks import CHECKS
+
+    for name, fn in CHECKS.items():
+        click.echo(f"{name:<28} {(fn.__doc__ or '').strip().splitlines()[0]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The only place that knows the order of the stages.
+
+repo -> install -> discovery -> mcpgen -> servers -> agent -> checks -> report.
+Every stage is timed and bounded; whatever happens, the servers are stopped and the reports are
+written with everything measured so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from runner import checks as checks_mod
+from runner import environment
+from runner.agent.calllog import CallLog
+from runner.agent.deterministic import DeterministicAgent
+from runner.discovery import APIDiscoveryService
+from runner.errors import RunnerError, StageTimeout
+from runner.mcpgen import MCPGenerator
+from runner.models import ApiSpec, RunConfig, RunReport, StageTiming, ToolCall
+from runner.repo import read_repo_info
+from runner.report import junit, markdown, result
+from runner.servers import DynamicServerManager
+
+Progress = Callable[[str], None]
+
+
+class RunInterrupted(RunnerError):
+    """The run was cancelled (Ctrl-C, SIGTERM from a cancelled job)."""
+
+
+class DynamicBackendOrchestrator:
+    """Tests an API end to end; `test_local` / `test_repo` return the JSON result dict."""
+
+    def __init__(self, config: RunConfig | None = None, progress: Progress | None = None) -> None:
+        self.config = config
+        self.progress = progress or (lambda line: None)
+
+    async def test_local(
+        self, api_path: str | Path, app_module: str | None = None, test_suite: str = "smoke",
+        **options: Any,
+    ) -> dict[str, Any]:
+        base = self.config or RunConfig(repo_path=Path(api_path))
+        config = replace(base, repo_path=Path(api_path), app=app_module or base.app,
+                         suite=test_suite, **options)  # type: ignore[arg-type]
+        report = await asyncio.to_thread(self.run, config)
+        return result.to_dict(report)
+
+    # -- the pipeline -------------------------------------------------------------------------
+
+    def run(self, config: RunConfig) -> RunReport:
+        run = _Run(config, self.progress)
+        try:
+            run.execute()
+        except RunnerError as exc:
+            run.fail(exc)
+        except KeyboardInterrupt:
+            run.fail(RunInterrupted(run.current_stage or "run", "The run was cancelled.",
+                                    "Partial results are in the report."))
+        finally:
+            run.finish()
+        return run.report
+
+
+class _Run:
+    """State of one run; stages append to `report` as they complete."""
+
+    def __init__(self, config: RunConfig, progress: Progress) -> None:
+        self.config = config
+        self.progress = progress
+        self.started = time.monotonic()
+        self.current_stage: str | None = None
+        self.report = RunReport(status="completed", repo_info=None, spec=None,
+                                agent="deterministic", suite=config.suite)
+        self.output_dir = config.output_dir.resolve()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        root = config.workspace_root
+        if root:
+            root.mkdir(parents=True, exist_ok=True)
+        self.workspace = Path(tempfile.mkdtemp(prefix="api-mcp-test-", dir=root))
+        self.servers = DynamicServerManager(self.output_dir, config.timeouts.start)
+        self.call_log_path = self.output_dir / "calls.jsonl"
+        self.call_log_path.write_text("")
+        self.spec: ApiSpec | None = None
+        self.tool_names: dict[str, str] = {}
+        self.calls: list[ToolCall] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageTiming]:
+        self.current_stage = name
+        self.progress(f"▶ {name}")
+        timing = StageTiming(stage=name, seconds=0.0)
+        began = time.monotonic()
+        try:
+            yield timing
+        except BaseException:
+            timing.ok = False
+            raise
+        finally:
+            timing.seconds = round(time.monotonic() - began, 3)
+            self.report.stages.append(timing)
+            mark = "✓" if timing.ok else "✗"
+            note = f" ({timing.note})" if timing.note else ""
+            self.progress(f"{mark} {name} {timing.seconds:.2f}s{note}")
+        self.current_stage = None
+
+    def remaining(self) -> float:
+        return self.config.timeouts.run - (time.monotonic() - self.started)
+
+    def execute(self) -> None:
+        config = self.config
+        repo = config.repo_path.resolve()
+        with self.stage("repo") as timing:
+            if not repo.is_dir():
+                raise RunnerError("repo", f"{config.repo_path} is not a folder.",
+                                  "Give the path of the API's repository (or a subfolder of it).")
+            self.report.repo_info = read_repo_info(repo)
+            timing.note = self.report.repo_info.commit[:12] if self.report.repo_info.commit else ""
+
+        with self.stage("install") as timing:
+            env = environment.prepare(
+                repo, python=config.python, install=config.install,
+                install_command=config.install_command, timeout=config.timeouts.install,
+                log_path=self.output_dir / "install.log",
+            )
+            timing.note = ("existing interpreter" if not env.created
+                           else "reused cached environment" if env.reused else "new environment")
+
+        with self.stage("discovery") as timing:
+            service = APIDiscoveryService(timeout=config.timeouts.discovery,
+                                          log_path=self.output_dir / "discovery.log")
+            self.spec = service.discover(env, app=config.app, app_env=config.app_env,
+                                         workdir=self.workspace)
+            self.report.spec = self.spec
+            (self.output_dir / "openapi.json").write_text(json.dumps(self.spec.openapi, indent=2))
+            timing.note = (f"{self.spec.framework}, {len(self.spec.endpoints)} operations, "
+                           f"{self.spec.app_locator}")
+            if not self.spec.endpoints:
+                raise RunnerError("discovery",
+                                  f"The app {self.spec.app_locator} declares no operations.",
+                                  "Check that routes are registered on the app object found, or "
+                                  "pass the right one with --app.")
+
+        with self.stage("mcpgen") as timing:
+            generator = MCPGenerator()
+            self.tool_names = generator.tool_names(self.spec)
+            wrapper = generator.save_wrapper(generator.generate_mcp_wrapper(self.spec),
+                                             self.output_dir)
+            timing.note = f"{len(self.tool_names)} tools -> {wrapper.name}"
+
+        with self.stage("servers") as timing:
+            base_url = self.servers.start_api(env, self.spec, dict(config.app_env))
+            mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path,
+                                                    call_timeout=config.timeouts.call)
+            timing.note = base_url
+
+        with self.stage("agent") as timing:
+            agent = DeterministicAgent(mcp, self.spec, self.tool_names,
+                                       CallLog(self.call_log_path), suite=config.suite,
+                                       call_timeout=config.timeouts.call,
+                                       max_calls=config.max_tool_calls)
+            try:
+                self.calls = asyncio.run(self._bounded(agent.run()))
+            finally:
+                # Keep whatever was measured, even when the agent did not finish.
+                self.calls = self.calls or agent.calls
+                self.report.notes.extend(agent.notes)
+            timing.note = f"{len(self.calls)} calls"
+
+        self.judge()
+
+    async def _bounded(self, coro: Any) -> Any:
+        budget = max(1.0, self.remaining())
+        try:
+            return await asyncio.wait_for(coro, timeout=budget)
+        except TimeoutError:
+            raise StageTimeout(
+                "agent", f"The run reached its time limit ({self.config.timeouts.run:.0f} s).",
+                "Raise --timeout, or test fewer operations; results so far are in the report.",
+            ) from None
+
+    def judge(self) -> None:
+        if self.spec is None:
+            return
+        with self.stage("checks") as timing:
+            selected = checks_mod.select(self.config.checks)
+            self.report.results = checks_mod.evaluate(self.spec.endpoints, self.calls,
+                                                      self.tool_names, selected)
+            counts = self.report.counts
+            timing.note = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+
+    def fail(self, exc: RunnerError) -> None:
+        self.report.status = "failed"
+        self.report.failed_stage = exc.stage
+        self.report.error = exc.user_message()
+        self.report.error_detail = exc.detail or None
+        if not exc.detail and exc.stage == "servers":
+            self.report.error_detail = self.servers.api_log_tail() or None
+        # Calls already made still count: judge them so the report shows what was measured.
+        if self.spec is not None and not self.report.results:
+            self.calls = self.calls or CallLog(self.call_log_path).all_calls()
+            if self.calls:
+                self.judge()
+
+    def finish(self) -> None:
+        self.servers.stop_all()
+        try:
+            self.write_reports()
+        finally:
+            if not self.config.keep_workspace:
+                shutil.rmtree(self.workspace, ignore_errors=True)
+
+    def write_reports(self) -> None:
+        out = self.output_dir
+        paths = {
+            "junit": self.config.junit_path or out / "junit.xml",
+            "json": self.config.json_path or out / "report.json",
+            "markdown": self.config.markdown_path or out / "report.md",
+        }
+        self.report.artifacts = {
+            **{k: str(Path(v).resolve()) for k, v in paths.items()},
+            "output_dir": str(out),
+            "wrapper": str(out / "mcp_server.py"),
+            "calls": str(self.call_log_path),
+            "app_log": str(self.servers.app_log),
+        }
+        for path in paths.values():
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(paths["junit"]).write_text(junit.render(self.report))
+        Path(paths["markdown"]).write_text(markdown.render(self.report))
+        Path(paths["json"]).write_text(json.dumps(result.to_dict(self.report), indent=2,
+                                                  default=str))
