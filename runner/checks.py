@@ -186,17 +186,19 @@ def evaluate(
                                 outcome="passed", calls=own)
         for call in own:
             result.checks.extend(run_checks(call, endpoint, checks))
-        failed = [c for c in result.checks if not c.passed]
         valid = [c for c in own if c.intent == "valid"]
+        if valid and all(needs_auth(c) for c in valid):
+            result.outcome = "skipped"
+            result.reason = (f"not tested: needs auth (answered {valid[0].status_code}); "
+                             "configure credentials for the API under test")
+            results.append(result)
+            continue
+        failed = [c for c in result.checks if not c.passed]
         if not own:
             result.outcome, result.reason = "error", "not exercised: no call reached this endpoint"
         elif failed:
             transport_only = all(c.check == "response_received" for c in failed)
             result.outcome = "error" if transport_only else "failed"
             result.reason = "; ".join(f"{c.check}: {c.message}" for c in failed[:3])
-        elif valid and all(needs_auth(c) for c in valid):
-            result.outcome = "skipped"
-            result.reason = (f"not tested: needs auth (answered {own[0].status_code}); "
-                             "configure credentials for the API under test")
         results.append(result)
     return results

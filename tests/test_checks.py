@@ -1,0 +1,99 @@
+"""The named checks, one behaviour each, and the per-endpoint verdicts built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.checks import CHECKS, evaluate, run_checks, select
+from runner.models import Endpoint, ToolCall
+
+ITEM = {
+    "type": "object",
+    "required": ["id", "name"],
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                   "note": {"type": "string", "nullable": True}},
+}
+GET_ITEM = Endpoint(
+    method="GET", path="/items/{id}", operation_id="get_item",
+    responses={
+        "200": {"description": "ok", "content": {"application/json": {"schema": ITEM}}},
+        "404": {"description": "missing"},
+    },
+)
+
+
+def call(status: int | None, body: Any = None, intent: str = "valid", **extra: Any) -> ToolCall:
+    return ToolCall(call_id="c-1", tool="get_item", method="GET", path="/items/{id}",
+                    arguments={"id": 1}, status_code=status, body=body,
+                    body_is_json=not isinstance(body, str) and body is not None,
+                    body_bytes=0 if body is None else 10,
+                    headers={"content-type": "application/json"}, intent=intent, **extra)
+
+
+def outcome(c: ToolCall) -> dict[str, bool]:
+    return {r.check: r.passed for r in run_checks(c, GET_ITEM, CHECKS)}
+
+
+def test_a_conforming_answer_passes_every_applicable_check() -> None:
+    results = outcome(call(200, {"id": 1, "name": "a", "note": None}))
+    assert results == {"response_received": True, "not_a_server_error": True,
+                       "status_code_documented": True, "content_type_conformance": True,
+                       "response_schema_conformance": True, "valid_input_accepted": True}
+
+
+def test_server_error_fails_not_a_server_error() -> None:
+    results = outcome(call(500, "Internal Server Error"))
+    assert results["not_a_server_error"] is False
+    assert results["status_code_documented"] is False
+
+
+def test_schema_mismatch_names_the_field() -> None:
+    [res] = [r for r in run_checks(call(200, {"id": "x", "name": "a"}), GET_ITEM, CHECKS)
+             if r.check == "response_schema_conformance"]
+    assert not res.passed and "id" in res.message
+
+
+def test_wrong_content_type_fails() -> None:
+    c = call(200, "<html>")
+    c.headers = {"content-type": "text/html"}
+    assert outcome(c)["content_type_conformance"] is False
+
+
+def test_valid_input_rejected_is_a_failure_but_auth_is_not() -> None:
+    assert outcome(call(422, {"detail": "bad"}))["valid_input_accepted"] is False
+    assert "valid_input_accepted" not in outcome(call(401, {"detail": "no"}))
+
+
+def test_not_found_probe_expects_4xx() -> None:
+    assert outcome(call(404, None, intent="not_found"))["invalid_input_rejected"] is True
+    assert outcome(call(200, {"id": 1, "name": "a"}, intent="not_found"))[
+        "invalid_input_rejected"] is False
+
+
+def test_transport_error_is_reported_by_response_received() -> None:
+    assert outcome(call(None, error="timed out after 30 s")) == {"response_received": False}
+
+
+def test_evaluate_turns_checks_into_outcomes() -> None:
+    other = Endpoint(method="DELETE", path="/items/{id}", operation_id="delete_item",
+                     responses={"204": {"description": "gone"}})
+    auth = Endpoint(method="GET", path="/me", operation_id="me", responses={"200": {}})
+    calls = [call(500, "boom"),
+             ToolCall(call_id="c-2", tool="me", method="GET", path="/me", arguments={},
+                      status_code=401)]
+    results = {r.endpoint.key: r for r in evaluate([GET_ITEM, other, auth], calls, {}, CHECKS)}
+    assert results["GET /items/{id}"].outcome == "failed"
+    assert "not_a_server_error" in results["GET /items/{id}"].reason
+    assert results["DELETE /items/{id}"].outcome == "error"
+    assert results["GET /me"].outcome == "skipped"
+    assert "needs auth" in results["GET /me"].reason
+
+
+def test_select_rejects_unknown_names() -> None:
+    import pytest
+
+    from runner.errors import UsageError
+
+    assert list(select(["not_a_server_error"])) == ["not_a_server_error"]
+    with pytest.raises(UsageError, match="Unknown check"):
+        select(["nope"])
