@@ -17,6 +17,12 @@ FIXTURE_REQUIREMENTS = (
     "fastapi",
     "uvicorn",
     "flask",
+    "flask-restx",
+    "django",
+    "djangorestframework",
+    "drf-spectacular",
+    "django-ninja",
+    "litestar",
 )
 FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 

@@ -215,3 +215,114 @@ def test_load_spec_file(tmp_path: Path) -> None:
     with pytest.raises(RunnerError) as caught:
         load_spec_file(tmp_path / "bad.yaml")
     assert caught.value.stage == "discovery"
+
+
+@pytest.mark.slow
+def test_django_drf_spectacular(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "django_drf")
+    assert spec.framework == "django"
+    assert spec.app_locator == "project.wsgi:application"
+    assert spec.interface == "wsgi"
+    assert spec.server_env == {"DJANGO_SETTINGS_MODULE": "project.settings"}
+    assert spec.spec_source == "native"
+    assert spec.title == "Library"
+    assert operations(spec) == {
+        "GET /health/",
+        "GET /api/books/",
+        "POST /api/books/",
+        "GET /api/books/{id}/",
+        "PUT /api/books/{id}/",
+        "DELETE /api/books/{id}/",
+    }
+    sources = {e.key: e.source for e in spec.endpoints}
+    assert sources["GET /api/books/"] == {"file": "books/views.py", "line": 18}
+
+
+@pytest.mark.slow
+def test_django_synthesized_with_settings_from_app_env(fixture_python: Path) -> None:
+    env = TargetEnv(python=fixture_python, root=FIXTURES / "django_drf", created=False)
+    spec = APIDiscoveryService(timeout=60).discover(
+        env, app_env={"DJANGO_SETTINGS_MODULE": "project.settings_plain"}
+    )
+    assert spec.spec_source == "synthesized"
+    assert spec.server_env["DJANGO_SETTINGS_MODULE"] == "project.settings_plain"
+    by_key = {e.key: e for e in spec.endpoints}
+    assert set(by_key) == {
+        "GET /health/",
+        "GET /api/books/",
+        "POST /api/books/",
+        "GET /api/books/{pk}/",
+        "PUT /api/books/{pk}/",
+        "DELETE /api/books/{pk}/",
+    }
+    assert by_key["GET /health/"].summary == "Liveness probe."
+    assert by_key["GET /health/"].source == {"file": "books/views.py", "line": 43}
+    assert [p.name for p in by_key["PUT /api/books/{pk}/"].parameters] == ["pk"]
+
+
+@pytest.mark.slow
+def test_django_app_override(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "django_drf", app="project.asgi:application")
+    assert (spec.app_locator, spec.interface) == ("project.asgi:application", "asgi")
+
+
+@pytest.mark.slow
+def test_django_ninja(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "django_ninja")
+    assert spec.framework == "django" and spec.spec_source == "native"
+    assert spec.title == "Events" and spec.version == "3.1.0"
+    assert operations(spec) == {
+        "GET /api/events",
+        "POST /api/events",
+        "GET /api/events/{event_id}",
+    }
+
+
+@pytest.mark.slow
+def test_flask_restx_swagger2_converted(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "flask_restx")
+    assert spec.framework == "flask" and spec.spec_source == "native"
+    assert spec.openapi["openapi"].startswith("3.")
+    assert operations(spec) == {
+        "GET /tasks/",
+        "POST /tasks/",
+        "GET /tasks/{task_id}",
+        "DELETE /tasks/{task_id}",
+    }
+    by_key = {e.key: e for e in spec.endpoints}
+    assert by_key["POST /tasks/"].request_body is not None
+    assert by_key["POST /tasks/"].request_body["schema"]["properties"]["title"]["type"] == "string"
+    assert by_key["GET /tasks/"].source == {"file": "app.py", "line": 17}
+
+
+@pytest.mark.slow
+def test_starlette_synthesized(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "starlette_basic")
+    assert (spec.framework, spec.app_locator, spec.spec_source) == (
+        "starlette",
+        "server:app",
+        "synthesized",
+    )
+    by_key = {e.key: e for e in spec.endpoints}
+    assert set(by_key) == {
+        "GET /items",
+        "POST /items",
+        "GET /v1/items/{item_id}",
+        "DELETE /v1/items/{item_id}",
+    }
+    assert by_key["GET /v1/items/{item_id}"].parameters[0].schema == {"type": "integer"}
+    assert by_key["GET /v1/items/{item_id}"].summary == "One item."
+
+
+@pytest.mark.slow
+def test_litestar(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "litestar_basic")
+    assert (spec.framework, spec.app_locator, spec.spec_source) == ("litestar", "app:app", "native")
+    by_key = {e.key: e for e in spec.endpoints}
+    assert set(by_key) == {
+        "GET /items",
+        "POST /items",
+        "GET /items/{item_id}",
+        "DELETE /items/{item_id}",
+    }
+    assert by_key["GET /items/{item_id}"].source == {"file": "app.py", "line": 20}

@@ -144,10 +144,11 @@ class Prober:
         raise ProbeFailure("no web application found")
 
     def probe_explicit(self, app_arg):
+        manage = find_manage_py(self.root)
+        if manage:  # a Django project: --app names the WSGI/ASGI application to serve
+            return self.probe_django(manage, app_arg if ":" in app_arg else None)
         module_name, _, attr = app_arg.partition(":")
         self.searched.append(module_name)
-        if find_manage_py(self.root) and not attr:
-            return self.probe_django(find_manage_py(self.root))
         try:
             module = importlib.import_module(module_name)
         except BaseException as exc:  # noqa: BLE001 - SystemExit at import is also a failure
@@ -253,11 +254,11 @@ class Prober:
             doc = starlette_openapi(app, self.root)
             return self.success(framework, locator, factory, "asgi", "synthesized", doc)
         if framework == "litestar":
-            doc = app.openapi_schema.to_schema()
+            doc = litestar_openapi(app, self.root)
             return self.success(framework, locator, factory, "asgi", "native", doc)
         raise ProbeFailure("unsupported framework for " + locator)
 
-    def probe_django(self, manage):
+    def probe_django(self, manage, locator=None):
         project_dir = os.path.dirname(manage)
         if project_dir not in sys.path:
             sys.path.insert(0, project_dir)
@@ -288,13 +289,16 @@ class Prober:
         except BaseException as exc:  # noqa: BLE001
             self.record_error(settings_module, exc)
             raise ProbeFailure("could not set up Django with " + settings_module) from None
-        wsgi = (
-            getattr(settings, "WSGI_APPLICATION", None)
-            or settings_module.rsplit(".", 1)[0] + ".wsgi.application"
-        )
-        module_name, _, attr = wsgi.rpartition(".")
+        if locator is None:
+            wsgi = (
+                getattr(settings, "WSGI_APPLICATION", None)
+                or settings_module.rsplit(".", 1)[0] + ".wsgi.application"
+            )
+            module_name, _, attr = wsgi.rpartition(".")
+            locator = module_name + ":" + attr
+        interface = "asgi" if "asgi" in locator.partition(":")[0].split(".")[-1] else "wsgi"
         source, doc = django_openapi(settings, self.root)
-        return self.success("django", module_name + ":" + attr, False, "wsgi", source, doc)
+        return self.success("django", locator, False, interface, source, doc)
 
 
 def find_app_in_module(module):
@@ -349,8 +353,12 @@ def relative(root, path):
     return None
 
 
-def source_of(func, root):
-    """{"file": path relative to root, "line": first line} for code inside root, else None."""
+def source_of(func, root, _depth=0):
+    """{"file": path relative to root, "line": first line} for code inside root, else None.
+
+    A wrapper defined in a library (DRF's `@api_view` handler, a decorator without `wraps`) is
+    looked through: the first function it closes over that lives inside root is used instead.
+    """
     try:
         func = inspect.unwrap(func)
         path = inspect.getsourcefile(func)
@@ -358,12 +366,46 @@ def source_of(func, root):
     except (TypeError, OSError, ValueError):
         return None
     rel = relative(root, path) if path else None
-    return {"file": rel, "line": line} if rel else None
+    if rel:
+        return {"file": rel, "line": line}
+    if _depth < 2:
+        for cell in getattr(func, "__closure__", None) or ():
+            try:
+                inner = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if inspect.isfunction(inner):
+                found = source_of(inner, root, _depth + 1)
+                if found:
+                    return found
+    return None
 
 
-def doc_fields(func):
-    """summary/description from a docstring."""
-    doc = inspect.getdoc(func) or ""
+def copy_sources(doc, synthesized):
+    """Put the synthesized operations' x-source on the matching operations of a native doc.
+
+    Paths match when they differ only in parameter names (`{pk}` and `{id}`).
+    """
+
+    def shape(path):
+        return re.sub(r"\{[^}]*\}", "{}", path).rstrip("/")
+
+    sources = {}
+    for path, item in synthesized["paths"].items():
+        for method, op in item.items():
+            if op.get("x-source"):
+                sources[(shape(path), method)] = op["x-source"]
+    for path, item in (doc.get("paths") or {}).items():
+        for method, op in (item or {}).items():
+            source = sources.get((shape(path), method))
+            if isinstance(op, dict) and source and "x-source" not in op:
+                op["x-source"] = source
+    return doc
+
+
+def doc_fields(obj):
+    """summary/description from the object's own docstring (not one inherited from a base)."""
+    doc = inspect.cleandoc(getattr(obj, "__doc__", None) or "")
     if not doc:
         return {}
     first, _, rest = doc.partition("\n")
@@ -426,9 +468,10 @@ def synthesized_doc(title, paths):
     }
 
 
-def synthesized_operation(method, operation_id, params, func, root, tags=()):
+def synthesized_operation(method, operation_id, params, func, root, tags=(), doc=None):
+    """An OpenAPI operation for a view function; `doc` is where its docstring is, if not on it."""
     op = {"operationId": operation_id}
-    op.update(doc_fields(func))
+    op.update(doc_fields(doc or func))
     if tags:
         op["tags"] = list(tags)
     if params:
@@ -467,9 +510,14 @@ def converter_schema(converter, arguments=""):
 
 def flask_openapi(app, root):
     """(spec_source, doc): the spec an extension documents, else one built from the URL map."""
+    synthesized = flask_synthesized(app, root)
     native = flask_native_spec(app)
     if native:
-        return "native", native
+        return "native", copy_sources(native, synthesized)
+    return "synthesized", synthesized
+
+
+def flask_synthesized(app, root):
     paths = {}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
@@ -491,7 +539,7 @@ def flask_openapi(app, root):
                 root,
                 tags=[rule.endpoint.split(".")[0]] if "." in rule.endpoint else (),
             )
-    return "synthesized", synthesized_doc(app.name, paths)
+    return synthesized_doc(app.name, paths)
 
 
 def flask_native_spec(app):
@@ -505,12 +553,10 @@ def flask_native_spec(app):
             if api is not None and getattr(api, "spec", None) is not None:
                 return json.loads(json.dumps(api.spec.to_dict(), default=str))
     restx = sys.modules.get("flask_restx")
-    if restx is not None:
-        for module in list(sys.modules.values()):
-            for value in list(getattr(module, "__dict__", {}).values()):
-                if isinstance(value, restx.Api) and getattr(value, "app", None) is app:
-                    with app.test_request_context():
-                        return json.loads(json.dumps(value.__schema__, default=str))
+    for api in module_level_instances(restx.Api) if restx is not None else ():
+        if getattr(api, "app", None) is app:
+            with app.test_request_context():
+                return json.loads(json.dumps(api.__schema__, default=str))
     return None
 
 
@@ -552,28 +598,47 @@ def starlette_openapi(app, root):
 
 
 def django_openapi(settings, root):
-    apps = list(getattr(settings, "INSTALLED_APPS", ()))
-    if "drf_spectacular" in apps:
+    """(spec_source, doc): drf-spectacular's or django-ninja's document, else the URL patterns'."""
+    synthesized = django_synthesized(root)
+    if "drf_spectacular" in list(getattr(settings, "INSTALLED_APPS", ())):
         from drf_spectacular.generators import SchemaGenerator
 
         schema = SchemaGenerator().get_schema(request=None, public=True)
-        return "native", json.loads(json.dumps(schema, default=str))
+        return "native", copy_sources(json.loads(json.dumps(schema, default=str)), synthesized)
     ninja = sys.modules.get("ninja")
-    if ninja is not None:
-        doc = None
-        for module in list(sys.modules.values()):
-            for value in list(getattr(module, "__dict__", {}).values()):
-                if isinstance(value, ninja.NinjaAPI):
-                    schema = json.loads(json.dumps(value.get_openapi_schema(), default=str))
-                    if doc is None:
-                        doc = schema
-                    else:
-                        doc.setdefault("paths", {}).update(schema.get("paths", {}))
-                        components = doc.setdefault("components", {}).setdefault("schemas", {})
-                        components.update(schema.get("components", {}).get("schemas", {}))
-        if doc is not None:
-            return "native", doc
-    return "synthesized", django_synthesized(root)
+    apis = module_level_instances(ninja.NinjaAPI) if ninja is not None else []
+    if apis:
+        doc = json.loads(json.dumps(apis[0].get_openapi_schema(), default=str))
+        for api in apis[1:]:
+            schema = json.loads(json.dumps(api.get_openapi_schema(), default=str))
+            doc.setdefault("paths", {}).update(schema.get("paths", {}))
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.get("components", {}).get("schemas", {}))
+        return "native", doc
+    return "synthesized", synthesized
+
+
+def module_level_instances(cls):
+    """Distinct instances of `cls` bound to a name at the top level of any loaded module."""
+    found = []
+    for module in list(sys.modules.values()):
+        for value in list(getattr(module, "__dict__", {}).values()):
+            if isinstance(value, cls) and not any(value is f for f in found):
+                found.append(value)
+    return found
+
+
+def litestar_openapi(app, root):
+    doc = json.loads(json.dumps(app.openapi_schema.to_schema(), default=str))
+    paths = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            fn = getattr(handler, "fn", None)
+            fn = getattr(fn, "value", fn)  # Litestar 2.0-2.3 wrapped it in a Ref
+            source = source_of(fn, root) if fn is not None else None
+            for method in getattr(handler, "http_methods", ()) if source else ():
+                paths.setdefault(route.path, {})[str(method).lower()] = {"x-source": source}
+    return copy_sources(doc, {"paths": paths})
 
 
 DJANGO_REGEX_INT = ("[0-9]+", r"\d+")
@@ -585,10 +650,8 @@ def django_synthesized(root):
     paths = {}
 
     def convert(pattern_text):
+        """A `path()` route or a `re_path()` regex as a template; regex groups go first."""
         text = pattern_text.lstrip("^").rstrip("$")
-        text, typed = placeholders(
-            text, r"<(?:(\w+):)?(\w+)>", lambda m: (m.group(2), converter_schema(m.group(1)))
-        )
         text, grouped = placeholders(
             text,
             r"\(\?P<(\w+)>([^)]*)\)",
@@ -597,7 +660,10 @@ def django_synthesized(root):
                 {"type": "integer" if m.group(2) in DJANGO_REGEX_INT else "string"},
             ),
         )
-        return text, typed + grouped
+        text, typed = placeholders(
+            text, r"<(?:(\w+):)?(\w+)>", lambda m: (m.group(2), converter_schema(m.group(1)))
+        )
+        return text, grouped + typed
 
     def walk(patterns, prefix, params):
         for entry in patterns:
@@ -629,13 +695,15 @@ def django_synthesized(root):
         for method, func in methods.items():
             if method not in HTTP_METHODS:
                 continue
+            # `@api_view` copies the function's docstring to the class, not to the handler.
+            documented = func if getattr(func, "__doc__", None) else view_class
             base = (
                 name
                 or path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
                 or "root"
             )
             paths.setdefault(path, {})[method] = synthesized_operation(
-                method, base + "_" + method, params, func or callback, root
+                method, base + "_" + method, params, func or callback, root, doc=documented
             )
 
     walk(get_resolver().url_patterns, "", [])
