@@ -121,7 +121,7 @@ def prepare(
         shutil.rmtree(venv)  # a half-built environment from an interrupted run
     venv.parent.mkdir(parents=True, exist_ok=True)
     uv = uv_binary()
-    env = procs.scrubbed_env({"UV_NO_PROGRESS": "1"})
+    env = procs.installer_env({"UV_NO_PROGRESS": "1"})
     if uv:
         _install_step([uv, "venv", "--quiet", "--python", interpreter, str(venv)], repo, env,
                       timeout, log_path, f"creating the environment with Python {interpreter}")

@@ -27,6 +27,21 @@ def looks_secret(name: str) -> bool:
     return any(marker in upper for marker in _SECRET_MARKERS)
 
 
+# Network settings installers need (CA bundles, proxies, package index); not credentials.
+_INSTALLER = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+              "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+_INSTALLER_PREFIXES = ("PIP_", "UV_")
+
+
+def installer_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The scrubbed environment plus the network settings package installers need."""
+    network = {
+        k: v for k, v in os.environ.items()
+        if (k in _INSTALLER or k.startswith(_INSTALLER_PREFIXES)) and not looks_secret(k)
+    }
+    return scrubbed_env({**network, **(extra or {})})
+
+
 def scrubbed_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """An allow-listed environment for untrusted code, plus `extra` set by the caller."""
     env = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("LC_")}

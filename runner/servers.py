@@ -24,6 +24,7 @@ class McpCommand:
     command: str
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None  # the server's stderr (stdout is the protocol)
 
     @property
     def command_line(self) -> str:
@@ -119,7 +120,8 @@ class DynamicServerManager:
             "FASTMCP_CHECK_FOR_UPDATES": "off",
             **(extra_env or {}),
         }
-        self._mcp = McpCommand(command=sys.executable, args=[str(wrapper)], env=env)
+        self._mcp = McpCommand(command=sys.executable, args=[str(wrapper)], env=env,
+                               log_path=self.artifacts_dir / "mcp.log")
         return self._mcp
 
     def get_mcp_command(self) -> McpCommand:

@@ -174,7 +174,8 @@ class DeterministicAgent:
 
     async def run(self) -> list[ToolCall]:
         transport = StdioTransport(command=self.mcp.command, args=self.mcp.args,
-                                   env=self.mcp.env, keep_alive=False)
+                                   env=self.mcp.env, keep_alive=False,
+                                   log_file=self.mcp.log_path)
         async with Client(transport, timeout=self.call_timeout + 10) as client:
             tools = {tool.name: tool for tool in await client.list_tools()}
             builder = ArgumentBuilder(self.spec)
