@@ -8,9 +8,11 @@ written with everything measured so far.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,16 +23,16 @@ from typing import Any
 from runner import checks as checks_mod
 from runner import environment
 from runner.agent.calllog import CallLog
-from runner.agent.deterministic import DeterministicAgent
 from runner.discovery import APIDiscoveryService
 from runner.errors import RunnerError, StageTimeout
 from runner.mcpgen import MCPGenerator
-from runner.models import ApiSpec, RunConfig, RunReport, StageTiming, ToolCall
+from runner.models import ApiSpec, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
 from runner.repo import read_repo_info
 from runner.report import junit, markdown, result
 from runner.servers import DynamicServerManager
 
 Progress = Callable[[str], None]
+_AGENT_MODULE = "runner.agent.deterministic"
 
 
 class RunInterrupted(RunnerError):
@@ -57,6 +59,10 @@ class DynamicBackendOrchestrator:
     # -- the pipeline -------------------------------------------------------------------------
 
     def run(self, config: RunConfig) -> RunReport:
+        # The MCP client library takes ~1.5 s to import; do it while install and discovery wait
+        # on their subprocesses.
+        threading.Thread(target=importlib.import_module, args=(_AGENT_MODULE,),
+                         daemon=True).start()
         run = _Run(config, self.progress)
         try:
             run.execute()
@@ -156,26 +162,46 @@ class _Run:
                                              self.output_dir)
             timing.note = f"{len(self.tool_names)} tools -> {wrapper.name}"
 
-        with self.stage("servers") as timing:
-            base_url = self.servers.start_api(env, self.spec, dict(config.app_env))
-            mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path,
-                                                    call_timeout=config.timeouts.call)
-            timing.note = base_url
-
-        with self.stage("agent") as timing:
-            agent = DeterministicAgent(mcp, self.spec, self.tool_names,
-                                       CallLog(self.call_log_path), suite=config.suite,
-                                       call_timeout=config.timeouts.call,
-                                       max_calls=config.max_tool_calls)
-            try:
-                self.calls = asyncio.run(self._bounded(agent.run()))
-            finally:
-                # Keep whatever was measured, even when the agent did not finish.
-                self.calls = self.calls or agent.calls
-                self.report.notes.extend(agent.notes)
-            timing.note = f"{len(self.calls)} calls"
-
+        self.calls = asyncio.run(self._bounded(self.serve_and_exercise(env, wrapper)))
         self.judge()
+
+    async def serve_and_exercise(self, env: TargetEnv, wrapper: Path) -> list[ToolCall]:
+        """Start the API and, meanwhile, the MCP server (both mostly spend their start-up
+        importing), then let the agent exercise the API through the tools."""
+        assert self.spec is not None
+        config = self.config
+        from runner.agent.deterministic import DeterministicAgent
+
+        agent: DeterministicAgent | None = None
+        try:
+            with self.stage("servers") as timing:
+                self.servers.launch_api(env, self.spec, dict(config.app_env))
+                mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path,
+                                                        call_timeout=config.timeouts.call)
+                agent = DeterministicAgent(mcp, self.spec, self.tool_names,
+                                           CallLog(self.call_log_path), suite=config.suite,
+                                           call_timeout=config.timeouts.call,
+                                           max_calls=config.max_tool_calls)
+                connecting = asyncio.create_task(agent.connect())
+                try:
+                    timing.note = await asyncio.to_thread(self.servers.wait_ready)
+                    await connecting
+                except BaseException:
+                    connecting.cancel()
+                    raise
+                timing.note += f", MCP server with {len(self.tool_names)} tools"
+            with self.stage("agent") as timing:
+                try:
+                    await agent.exercise()
+                finally:
+                    # Keep whatever was measured, even when the agent did not finish.
+                    self.calls = agent.calls
+                    self.report.notes.extend(agent.notes)
+                timing.note = f"{len(agent.calls)} calls"
+        finally:
+            if agent is not None:
+                await agent.close()
+        return self.calls
 
     async def _bounded(self, coro: Any) -> Any:
         budget = max(1.0, self.remaining())

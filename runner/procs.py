@@ -134,7 +134,7 @@ def start(
     cwd: Path,
     env: Mapping[str, str],
     log_path: Path | None = None,
-    stdin_pipe: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> ManagedProcess:
     """Start a background child in a new session (its own process group)."""
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -143,10 +143,11 @@ def start(
             list(cmd),
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
     finally:
         if log_path:

@@ -14,8 +14,6 @@ from runner import procs
 from runner.errors import RunnerError
 from runner.models import ApiSpec, TargetEnv
 
-_PORT_ATTEMPTS = 3
-
 
 @dataclass(frozen=True)
 class McpCommand:
@@ -29,12 +27,6 @@ class McpCommand:
     @property
     def command_line(self) -> str:
         return " ".join([self.command, *self.args])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class DynamicServerManager:
@@ -51,34 +43,41 @@ class DynamicServerManager:
     def app_log(self) -> Path:
         return self.artifacts_dir / "app.log"
 
-    def start_api(self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str]) -> str:
-        """Serve the app with uvicorn from its own environment; return its base URL when ready."""
-        last_error: RunnerError | None = None
-        for _ in range(_PORT_ATTEMPTS):
-            port = free_port()
-            cmd = [str(env.python), "-m", "uvicorn", spec.app_locator, "--host", "127.0.0.1",
-                   "--port", str(port), "--app-dir", str(env.root), "--log-level", "info"]
+    def launch_api(self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str]) -> str:
+        """Start the app with uvicorn from its own environment; return its base URL at once.
+
+        We bind the loopback socket ourselves and hand it to uvicorn (`--fd`): the port is ours
+        from the start, so no other process can take it between choosing and serving.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            port = int(sock.getsockname()[1])
+            cmd = [str(env.python), "-m", "uvicorn", spec.app_locator, "--fd",
+                   str(sock.fileno()), "--app-dir", str(env.root), "--log-level", "info"]
             if spec.factory:
                 cmd.append("--factory")
             if spec.interface == "wsgi":
                 cmd += ["--interface", "wsgi"]
             child_env = procs.scrubbed_env({**spec.server_env, **app_env})
             self._api = procs.start("api", cmd, cwd=env.root, env=child_env,
-                                    log_path=self.app_log)
-            try:
-                self.base_url = self._wait_ready(f"http://127.0.0.1:{port}")
-                return self.base_url
-            except RunnerError as exc:
-                self._api.stop()
-                last_error = exc
-                if "address already in use" not in self._api.log_tail(5).lower():
-                    raise
-        assert last_error is not None
-        raise last_error
+                                    log_path=self.app_log, pass_fds=(sock.fileno(),))
+        finally:
+            sock.close()  # the child has its own copy
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
 
-    def _wait_ready(self, base_url: str) -> str:
+    def start_api(self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str]) -> str:
+        """Launch the app and wait until it answers HTTP."""
+        self.launch_api(env, spec, app_env)
+        return self.wait_ready()
+
+    def wait_ready(self) -> str:
         """Any HTTP answer means the server is up; the app exiting or the deadline ends the wait."""
-        assert self._api is not None
+        if self._api is None or self.base_url is None:
+            raise RunnerError("servers", "The app has not been launched.")
+        base_url = self.base_url
         deadline = time.monotonic() + self.start_timeout
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:

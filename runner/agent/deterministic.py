@@ -171,30 +171,50 @@ class DeterministicAgent:
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
+        self._client: Client | None = None
+        self._tools: dict[str, Any] = {}
 
-    async def run(self) -> list[ToolCall]:
+    async def connect(self) -> None:
+        """Start the MCP server over stdio and list its tools (the slow part: it imports fastmcp)."""
         transport = StdioTransport(command=self.mcp.command, args=self.mcp.args,
                                    env=self.mcp.env, keep_alive=False,
                                    log_file=self.mcp.log_path)
-        async with Client(transport, timeout=self.call_timeout + 10) as client:
-            tools = {tool.name: tool for tool in await client.list_tools()}
-            builder = ArgumentBuilder(self.spec)
-            ids = IdPool()
-            for endpoint in call_order(self.spec.endpoints):
-                tool_name = self.tool_names.get(endpoint.key)
-                tool = tools.get(tool_name or "")
-                if tool is None:
-                    self.notes.append(f"{endpoint.key}: no MCP tool {tool_name!r} was listed")
-                    continue
-                schema = tool.input_schema if hasattr(tool, "input_schema") else tool.inputSchema
-                arguments = builder.build(endpoint, schema or {}, ids)
-                for planned in self._plan(endpoint, tool.name, arguments, schema or {}):
-                    if len(self.calls) >= self.max_calls:
-                        self.notes.append(f"stopped at the call budget ({self.max_calls} calls)")
-                        return self.calls
-                    call = await self._call(client, planned)
-                    if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
-                        ids.learn(endpoint, call.body)
+        self._client = Client(transport, timeout=self.call_timeout + 10)
+        await self._client.__aenter__()
+        self._tools = {tool.name: tool for tool in await self._client.list_tools()}
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.__aexit__(None, None, None)
+
+    async def run(self) -> list[ToolCall]:
+        if self._client is None:
+            await self.connect()
+        try:
+            return await self.exercise()
+        finally:
+            await self.close()
+
+    async def exercise(self) -> list[ToolCall]:
+        assert self._client is not None, "connect() first"
+        builder = ArgumentBuilder(self.spec)
+        ids = IdPool()
+        for endpoint in call_order(self.spec.endpoints):
+            tool_name = self.tool_names.get(endpoint.key)
+            tool = self._tools.get(tool_name or "")
+            if tool is None:
+                self.notes.append(f"{endpoint.key}: no MCP tool {tool_name!r} was listed")
+                continue
+            schema = tool.input_schema or {}
+            arguments = builder.build(endpoint, schema, ids)
+            for planned in self._plan(endpoint, tool.name, arguments, schema):
+                if len(self.calls) >= self.max_calls:
+                    self.notes.append(f"stopped at the call budget ({self.max_calls} calls)")
+                    return self.calls
+                call = await self._call(self._client, planned)
+                if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
+                    ids.learn(endpoint, call.body)
         return self.calls
 
     def _plan(
