@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import json
 import keyword
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -28,25 +29,62 @@ MAX_TOOL_NAME = 56
 LINE_LENGTH = 88
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 IDEMPOTENT_METHODS = ("PUT", "DELETE")
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Names the generated module defines or imports; tools and type aliases must not shadow them.
 MODULE_NAMES = frozenset(
-    {
-        "json", "os", "sys", "time", "uuid", "quote", "httpx", "FastMCP", "Annotated", "Any",
-        "Literal", "Field", "WithJsonSchema", "mcp", "BASE_URL", "TIMEOUT", "MAX_BODY",
-        "RESULT_LIMIT", "CALL_LOG", "EXTRA_HEADERS", "RESULT_HEADERS", "main", "FORM",
+    [
+        "json",
+        "os",
+        "sys",
+        "time",
+        "uuid",
+        "quote",
+        "httpx",
+        "FastMCP",
+        "Annotated",
+        "Any",
+        "Literal",
+        "Field",
+        "WithJsonSchema",
+        "mcp",
+        "BASE_URL",
+        "TIMEOUT",
+        "MAX_BODY",
+        "RESULT_LIMIT",
+        "CALL_LOG",
+        "EXTRA_HEADERS",
+        "RESULT_HEADERS",
+        "main",
+        "FORM",
         "DEFAULT_BASE_URL",
-    }
-)  # fmt: skip
+    ]
+)
 RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 # Schema keys that only describe a value; a scalar with nothing else is fully typed by Python.
 DESCRIPTIVE_KEYS = frozenset(
-    {
-        "type", "description", "title", "default", "format", "example", "examples", "enum",
-        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-        "pattern", "multipleOf", "deprecated", "readOnly", "writeOnly", "nullable", "const",
-    }
-)  # fmt: skip
+    [
+        "type",
+        "description",
+        "title",
+        "default",
+        "format",
+        "example",
+        "examples",
+        "enum",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "multipleOf",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "nullable",
+        "const",
+    ]
+)
 # Keys whose values map names to schemas (so a property called "title" is not a keyword).
 NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
 SCALAR_TYPES = {"integer": "int", "number": "float", "string": "str", "boolean": "bool"}
@@ -126,8 +164,13 @@ def py_str(text: str) -> str:
             out.append("\\t")
         elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"):
             code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
-                       else f"\\U{code:08x}")  # fmt: skip
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
         else:
             out.append(char)
     return quote_char + "".join(out) + quote_char
@@ -142,10 +185,8 @@ def py_value(value: Any) -> Node:
         return Group("", "[", tuple(py_value(v) for v in value), "]")
     if isinstance(value, str):
         return py_str(value)
-    if isinstance(value, float) and value != value:  # NaN has no literal
-        return 'float("nan")'
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return 'float("inf")' if value > 0 else '-float("inf")'
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and infinity: no literal
+        return f'float("{value}")'
     return repr(value)
 
 
@@ -321,7 +362,9 @@ def describe(description: str, schema: dict[str, Any]) -> str:
     text = one_line(description or schema.get("description") or "")
     if notes:
         notes_text = ", ".join(notes)
-        text = (text.rstrip(".") + ". " if text else "") + notes_text[0].upper() + notes_text[1:] + "."
+        text = (
+            (text.rstrip(".") + ". " if text else "") + notes_text[0].upper() + notes_text[1:] + "."
+        )
     return text
 
 
@@ -383,31 +426,44 @@ class MCPGenerator:
             name = self._free_name(argument_name(param.name), used, "_" + param.location)
             schema = clean_schema(resolve(param.schema, self._spec.openapi))
             args.append(
-                self._argument(name, param.name, param.location, param.required, schema,
-                               param.description, tool)  # fmt: skip
+                self._argument(
+                    name,
+                    param.name,
+                    param.location,
+                    param.required,
+                    schema,
+                    param.description,
+                    tool,
+                )
             )
         content_type = None
         body = endpoint.request_body
         if body is not None:
             content_type = str(body.get("content_type") or "application/json")
             schema = clean_schema(resolve(body.get("schema") or {}, self._spec.openapi))
-            properties = schema.get("properties") if schema.get("type", "object") == "object" else None
-            flatten = isinstance(properties, dict) and properties and not any(
-                k in schema for k in ("anyOf", "oneOf", "allOf")
+            properties = (
+                schema.get("properties") if schema.get("type", "object") == "object" else None
+            )
+            flatten = (
+                isinstance(properties, dict)
+                and properties
+                and not any(k in schema for k in ("anyOf", "oneOf", "allOf"))
             )
             if flatten:
                 required = set(schema.get("required") or ())
                 for prop, prop_schema in properties.items():
                     name = self._free_name(argument_name(prop), used, "_body")
                     args.append(
-                        self._argument(name, prop, "field", prop in required, prop_schema or {},
-                                       "", tool)  # fmt: skip
+                        self._argument(
+                            name, prop, "field", prop in required, prop_schema or {}, "", tool
+                        )
                     )
             else:
                 name = self._free_name("body", used, "_body")
                 args.append(
-                    self._argument(name, "body", "body", bool(body.get("required")), schema,
-                                   "", tool)  # fmt: skip
+                    self._argument(
+                        name, "body", "body", bool(body.get("required")), schema, "", tool
+                    )
                 )
         ordered = [a for a in args if a.required] + [a for a in args if not a.required]
         return Operation(tool, endpoint, tuple(ordered), content_type)
@@ -424,8 +480,16 @@ class MCPGenerator:
         used.add(candidate)
         return candidate
 
-    def _argument(self, name: str, wire: str, location: str, required: bool,
-                  schema: dict[str, Any], description: str, tool: str) -> Argument:  # fmt: skip
+    def _argument(
+        self,
+        name: str,
+        wire: str,
+        location: str,
+        required: bool,
+        schema: dict[str, Any],
+        description: str,
+        tool: str,
+    ) -> Argument:
         type_text, complex_, nullable, inner = python_type(schema)
         if complex_:
             if description and not schema.get("description"):
@@ -435,7 +499,7 @@ class MCPGenerator:
         else:
             type_node = type_text
             text = describe(description, inner)
-        if nullable or not required:
+        if (nullable or not required) and type_node != "Any":
             type_node = _suffixed(type_node, " | None")
         if text:
             field = Group("Field", "(", ("description=" + py_str(text),), ")")
@@ -502,8 +566,13 @@ class MCPGenerator:
             py_str(endpoint.path),
             "locals()",
         ]
-        groups = {"path": "path_params", "query": "query", "header": "headers",
-                  "cookie": "cookies", "field": "fields"}  # fmt: skip
+        groups = {
+            "path": "path_params",
+            "query": "query",
+            "header": "headers",
+            "cookie": "cookies",
+            "field": "fields",
+        }
         for location, keyword_name in groups.items():
             pairs = [a for a in op.arguments if a.location == location]
             if pairs:
@@ -521,9 +590,16 @@ class MCPGenerator:
         lines += render(call, 4)
         return lines
 
-    def _module_source(self, spec: ApiSpec, base_url: str | None,
-                       operations: list[Operation], tools: list[list[str]]) -> str:  # fmt: skip
-        title = one_line(spec.title or str(spec.openapi.get("info", {}).get("title") or "")) or "API"
+    def _module_source(
+        self,
+        spec: ApiSpec,
+        base_url: str | None,
+        operations: list[Operation],
+        tools: list[list[str]],
+    ) -> str:
+        title = (
+            one_line(spec.title or str(spec.openapi.get("info", {}).get("title") or "")) or "API"
+        )
         version = one_line(spec.version or str(spec.openapi.get("info", {}).get("version") or ""))
         server_name = title if title.lower().endswith("api") else f"{title} API"
         body_text = "\n".join("\n".join(t) for t in tools)
@@ -531,7 +607,9 @@ class MCPGenerator:
         typing_names = ["Annotated", "Any"] if "Annotated[" in body_text + aliases_text else ["Any"]
         if "Literal[" in body_text + aliases_text:
             typing_names.append("Literal")
-        pydantic_names = [n for n in ("Field", "WithJsonSchema") if f"{n}(" in body_text + aliases_text]
+        pydantic_names = [
+            n for n in ("Field", "WithJsonSchema") if f"{n}(" in body_text + aliases_text
+        ]
         imports = [
             "import json",
             "import os",
@@ -565,7 +643,12 @@ class MCPGenerator:
             runtime.strip("\n"),
         ]
         if aliases_text:
-            parts += ["", "", "# Request schemas, shown to the client as they are in the API.", aliases_text]
+            parts += [
+                "",
+                "",
+                "# Request schemas, shown to the client as they are in the API.",
+                aliases_text,
+            ]
         parts += ["", "", "\n\n\n".join("\n".join(t) for t in tools)]
         parts += ["", "", 'if __name__ == "__main__":', "    mcp.run(show_banner=False)", ""]
         return "\n".join(parts)
