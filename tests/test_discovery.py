@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -326,3 +327,23 @@ def test_litestar(fixture_python: Path) -> None:
         "DELETE /items/{item_id}",
     }
     assert by_key["GET /items/{item_id}"].source == {"file": "app.py", "line": 20}
+
+
+def test_probe_that_leaves_no_result(tmp_path: Path) -> None:
+    env = TargetEnv(python=Path("/bin/false"), root=tmp_path, created=False)
+    with pytest.raises(RunnerError, match="exited with code 1 without a result") as caught:
+        APIDiscoveryService(timeout=10).discover(env)
+    assert caught.value.stage == "discovery"
+
+
+def test_missing_interpreter(tmp_path: Path) -> None:
+    env = TargetEnv(python=tmp_path / "no-python", root=tmp_path, created=False)
+    with pytest.raises(RunnerError, match="Could not start the target interpreter"):
+        APIDiscoveryService(timeout=10).discover(env)
+
+
+@pytest.mark.slow
+def test_discover_api_is_async(fixture_python: Path) -> None:
+    env = TargetEnv(python=fixture_python, root=FIXTURES / "fastapi_src_layout", created=False)
+    spec = asyncio.run(APIDiscoveryService(timeout=60).discover_api(env))
+    assert spec.app_locator == "inventory.main:api"

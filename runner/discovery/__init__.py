@@ -56,15 +56,22 @@ class APIDiscoveryService:
         cmd = [str(env.python), str(PROBE), "--root", str(env.root), "--out", str(out)]
         if app:
             cmd += ["--app", app]
-        finished = procs.run(
-            cmd,
-            cwd=env.root,
-            env=procs.scrubbed_env(app_env),
-            timeout=self.timeout,
-            stage=STAGE,
-            log_path=self.log_path,
-            what="The discovery probe (importing the app)",
-        )
+        try:
+            finished = procs.run(
+                cmd,
+                cwd=env.root,
+                env=procs.scrubbed_env(app_env),
+                timeout=self.timeout,
+                stage=STAGE,
+                log_path=self.log_path,
+                what="The discovery probe (importing the app)",
+            )
+        except OSError as exc:
+            raise RunnerError(
+                STAGE,
+                f"Could not start the target interpreter {env.python} in {env.root}: {exc}.",
+                "Check --python (or let api-mcp-test create the environment).",
+            ) from exc
         if not out.exists():
             raise RunnerError(
                 STAGE,
@@ -136,6 +143,8 @@ def probe_failure(result: dict[str, Any], root: Path, app: str | None, tail: str
     )
     if met:
         message += f" Import errors: {met}."
+        hint = "Install the app's dependencies or fix the import error, or " + APP_HINT[0].lower()
+        return RunnerError(STAGE, message, hint + APP_HINT[1:], detail=detail)
     return RunnerError(STAGE, message, APP_HINT, detail=detail)
 
 
