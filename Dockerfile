@@ -1,0 +1,22 @@
+# The api-mcp-test GitHub Action: a Python 3.12 image with git, uv and the runner in its own venv.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY pyproject.toml README.md /app/
+COPY runner /app/runner
+RUN python -m venv /opt/runner \
+    && /opt/runner/bin/pip install --no-cache-dir "uv>=0.9,<1" \
+    && /opt/runner/bin/uv pip install --no-cache --python /opt/runner/bin/python /app
+
+COPY entrypoint.py /app/entrypoint.py
+ENV PATH=/opt/runner/bin:$PATH
+
+ENTRYPOINT ["/opt/runner/bin/python", "/app/entrypoint.py"]

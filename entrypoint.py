@@ -1,0 +1,178 @@
+"""The Docker action's entry point: context in, orchestrator, publish, exit code out.
+
+In GitHub Actions (GITHUB_ACTIONS=true) it reads `INPUT_*` and `GITHUB_*`; anywhere else,
+`entrypoint.py PATH [options]` is `api-mcp-test test PATH [options]`, so the same image serves
+`docker run --rm -v "$PWD:/repo" IMAGE /repo`.
+
+Exit codes follow the `fail-on` input:
+  failures (default)  1 when an endpoint failed or errored, 3 when a stage could not complete;
+  errors              1 when an endpoint could not be tested (outcome `error`), 3 when a stage
+                      could not complete; failed endpoints alone do not fail the job;
+  never               0 after publishing, whatever happened.
+A bad input is always 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.context import ActionContext, PublishConfig, from_env
+from runner.errors import ExitCode, RunnerError, UsageError
+from runner.models import RunReport
+from runner.publish import github
+
+
+def exit_code(report: RunReport, fail_on: str) -> ExitCode:
+    if fail_on == "never":
+        return ExitCode.PASSED
+    if report.status == "failed":
+        return ExitCode.STAGE
+    counts = report.counts
+    if counts["error"] or (fail_on == "failures" and counts["failed"]):
+        return ExitCode.FAILED
+    return ExitCode.PASSED
+
+
+def status(report: RunReport) -> str:
+    """The `status` output: passed | failed | error (a stage could not complete)."""
+    if report.status == "failed":
+        return "error"
+    return "passed" if report.overall_success else "failed"
+
+
+def stage_groups() -> Callable[[str], None]:
+    """Progress lines from the orchestrator: each stage's log inside a `::group::`."""
+
+    def progress(line: str) -> None:
+        if line.startswith("▶ "):
+            github.emit(github.command("group", line[2:]))
+        else:
+            github.emit(line)
+            if line.startswith(("✓ ", "✗ ")):
+                github.emit(github.command("endgroup"))
+
+    return progress
+
+
+def relative(path: Path, workspace: Path) -> str:
+    """Paths in outputs are relative to the workspace: the container's mount point means
+    nothing to the steps that follow."""
+    try:
+        return path.resolve().relative_to(workspace).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def artifact_pointer(ctx: ActionContext) -> str:
+    where = relative(ctx.run.output_dir, ctx.publish.workspace)
+    run = f" ([workflow run]({ctx.publish.run_url}))" if ctx.publish.run_url else ""
+    return f"The full report is in `{where}/` (upload it with actions/upload-artifact){run}."
+
+
+def prepare_workspace(publish: PublishConfig) -> None:
+    """Trust the mounted workspace (owned by the runner's user, not root) and check the PR out
+    when no checkout step ran before this action."""
+    count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    os.environ.update({"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}":
+                       "safe.directory", f"GIT_CONFIG_VALUE_{count}": "*"})
+    if (github.workspace_is_empty(publish.workspace) and publish.pr_number is not None
+            and publish.repository):
+        with github.group(f"checkout PR #{publish.pr_number}"):
+            commit = github.checkout_pull_request(publish.workspace, publish.server_url,
+                                                  publish.repository, publish.pr_number,
+                                                  publish.github_token)
+            print(f"checked out refs/pull/{publish.pr_number}/head at {commit}", flush=True)
+
+
+def publish_results(ctx: ActionContext, report: RunReport) -> None:
+    from runner.report import markdown
+
+    pub = ctx.publish
+    pointer = artifact_pointer(ctx)
+    comment = github.CommentResult(None)
+    if pub.comment and pub.pr_number is not None:
+        comment = github.upsert_pr_comment(
+            api_url=pub.api_url, token=pub.github_token, repository=pub.repository,
+            pr_number=pub.pr_number, marker=pub.comment_marker,
+            markdown=markdown.render(report, footer=pointer),
+            pointer=f"{pointer} The job summary has the whole report.",
+            is_fork=pub.is_fork, event_name=pub.event_name,
+        )
+    if comment.url:
+        print(f"PR comment {'updated' if comment.updated else 'created'}: {comment.url}",
+              flush=True)
+    if comment.reason:
+        github.emit(github.command("warning", comment.reason, title="api-mcp-test"))
+
+    footer = pointer + (f"\n\n> {comment.reason}\n" if comment.reason else "")
+    if pub.step_summary_path:
+        github.append_step_summary(pub.step_summary_path, markdown.render(report, footer=footer),
+                                   pointer)
+    counts = report.counts
+    junit = Path(report.artifacts.get("junit", ctx.run.junit_path or ""))
+    if pub.output_path:
+        github.write_outputs(pub.output_path, {
+            "status": status(report),
+            "passed": counts["passed"],
+            "failed": counts["failed"],
+            "errors": counts["error"],
+            "skipped": counts["skipped"],
+            "success-rate": report.success_rate,
+            "report-dir": relative(ctx.run.output_dir, pub.workspace),
+            "junit-path": relative(junit, pub.workspace),
+            "comment-url": comment.url or "",
+        })
+    for line in github.failure_annotations(report, pub.workspace, ctx.run.repo_path):
+        github.emit(line)
+
+
+def run_action() -> int:
+    try:
+        ctx = from_env(os.environ)
+    except UsageError as exc:
+        github.emit(github.command("error", exc.user_message(), title="api-mcp-test: invalid input"))
+        return int(exc.exit_code)
+    for secret in ctx.secrets:
+        github.mask(secret)
+
+    from runner.cli import print_table
+    from runner.orchestrator import DynamicBackendOrchestrator
+
+    try:
+        prepare_workspace(ctx.publish)
+    except RunnerError as exc:
+        github.emit(github.command("error", exc.user_message(), title="api-mcp-test"))
+        if exc.detail:
+            print(exc.detail, file=sys.stderr)
+        return 0 if ctx.publish.fail_on == "never" else int(exc.exit_code)
+
+    report = DynamicBackendOrchestrator(progress=stage_groups()).run(ctx.run)
+    print_table(report)
+    if report.status == "failed" and report.error_detail:
+        with github.group("log tail"):
+            print(report.error_detail[-3000:], flush=True)
+    publish_results(ctx, report)
+    code = exit_code(report, ctx.publish.fail_on)
+    print(f"api-mcp-test: {status(report)} (fail-on: {ctx.publish.fail_on}, exit {int(code)})",
+          flush=True)
+    return int(code)
+
+
+def main(argv: list[str]) -> int:
+    if os.environ.get("GITHUB_ACTIONS") != "true" and len(argv) > 1:
+        from runner.cli import main as cli
+
+        args = argv[1:] if argv[1] in cli.commands else ["test", *argv[1:]]
+        cli.main(args, prog_name="api-mcp-test")  # exits with the CLI's code
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        print("usage: entrypoint.py PATH [api-mcp-test test options]  (or run it as a GitHub "
+              "Action)", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    return run_action()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,327 @@
+"""The action's context: one frozen record built from the environment GitHub gives a Docker action.
+
+Inputs arrive as `INPUT_<NAME>` with the name upper-cased and hyphens kept (`INPUT_FAIL-ON`);
+the pull request comes from the event payload at `GITHUB_EVENT_PATH`. Each input has one
+`clean_<name>` function that returns a typed value or raises `UsageError` naming the input and what
+it accepts. `from_env` runs them all and reports every bad input at once.
+
+Paths (`working-directory`, `output-dir`, `junit-path`, `python`) are relative to
+`GITHUB_WORKSPACE`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar, cast
+
+from runner.errors import UsageError
+from runner.models import AgentKind, RunConfig, Suite, Timeouts
+
+FailOn = Literal["failures", "errors", "never"]
+
+SUITES = ("smoke", "comprehensive")
+AGENTS = ("auto", "deterministic", "llm")
+FAIL_ON = ("failures", "errors", "never")
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+DEFAULT_OUTPUT_DIR = "api-mcp-test-report"
+DEFAULT_TIMEOUT_MINUTES = 30.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """Where and how the results are published, and how the job's status is decided."""
+
+    comment: bool
+    fail_on: FailOn
+    github_token: str | None
+    repository: str | None  # owner/name
+    api_url: str  # GITHUB_API_URL: https://api.github.com or https://HOST/api/v3 on GHES
+    server_url: str
+    event_name: str | None
+    pr_number: int | None
+    head_sha: str | None
+    head_ref: str | None
+    base_ref: str | None
+    is_fork: bool
+    workspace: Path  # GITHUB_WORKSPACE
+    working_directory: str  # as given, relative to the workspace ("." by default)
+    step_summary_path: Path | None
+    output_path: Path | None
+    run_url: str | None  # the workflow run, where the report artifact is uploaded
+
+    @property
+    def comment_marker(self) -> str:
+        """The hidden marker that finds this action's comment again (one per working directory)."""
+        return f"<!-- api-mcp-test:{self.working_directory} -->"
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    run: RunConfig
+    publish: PublishConfig
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.publish.github_token, self.run.anthropic_api_key) if s)
+
+
+# -- one function per input -------------------------------------------------------------------
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...], default: str) -> str:
+    value = value.strip().lower() or default
+    if value not in allowed:
+        raise UsageError(f"Input '{name}' must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
+
+
+def _optional(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _relative_path(name: str, value: str, workspace: Path, default: str) -> Path:
+    text = value.strip() or default
+    path = Path(text)
+    if path.is_absolute():
+        return path
+    if ".." in path.parts:
+        raise UsageError(f"Input '{name}' must stay inside the workspace; got {text!r}.",
+                         "Give a path relative to the repository root.")
+    return workspace / path
+
+
+def clean_working_directory(value: str, workspace: Path) -> Path:
+    return _relative_path("working-directory", value, workspace, ".")
+
+
+def clean_app(value: str) -> str | None:
+    app = _optional(value)
+    if app and (app.count(":") != 1 or not all(app.split(":"))):
+        raise UsageError(f"Input 'app' must be module:attribute (e.g. app.main:app); got {app!r}.",
+                         "Leave it empty to auto-detect the app.")
+    return app
+
+
+def clean_suite(value: str) -> Suite:
+    return cast(Suite, _choice("suite", value, SUITES, "smoke"))
+
+
+def clean_agent(value: str) -> AgentKind:
+    return cast(AgentKind, _choice("agent", value, AGENTS, "auto"))
+
+
+def clean_model(value: str) -> str | None:
+    return _optional(value)
+
+
+def clean_anthropic_api_key(value: str) -> str | None:
+    return _optional(value)
+
+
+def clean_github_token(value: str) -> str | None:
+    return _optional(value)
+
+
+def clean_comment(value: str) -> bool:
+    text = value.strip().lower() or "true"
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise UsageError(f"Input 'comment' must be true or false; got {value.strip()!r}.")
+
+
+def clean_fail_on(value: str) -> FailOn:
+    return cast(FailOn, _choice("fail-on", value, FAIL_ON, "failures"))
+
+
+def clean_output_dir(value: str, workspace: Path) -> Path:
+    return _relative_path("output-dir", value, workspace, DEFAULT_OUTPUT_DIR)
+
+
+def clean_junit_path(value: str, workspace: Path, output_dir: Path) -> Path:
+    if not value.strip():
+        return output_dir / "junit.xml"
+    return _relative_path("junit-path", value, workspace, "")
+
+
+def clean_timeout_minutes(value: str) -> Timeouts:
+    text = value.strip()
+    try:
+        minutes = float(text) if text else DEFAULT_TIMEOUT_MINUTES
+    except ValueError:
+        minutes = -1.0
+    if not 0 < minutes <= 360:
+        raise UsageError(f"Input 'timeout-minutes' must be a number of minutes between 0 and 360; "
+                         f"got {text!r}.")
+    return Timeouts(run=minutes * 60)
+
+
+def clean_install_command(value: str) -> str | None:
+    return _optional(value)
+
+
+def clean_app_env(value: str) -> dict[str, str]:
+    """One NAME=VALUE per line; blank lines and lines starting with # are ignored."""
+    env: dict[str, str] = {}
+    for number, line in enumerate(value.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, setting = line.partition("=")
+        name = name.strip()
+        if not sep or not name or not name.replace("_", "a").isalnum() or name[0].isdigit():
+            raise UsageError(f"Input 'app-env' line {number} is not NAME=VALUE: {line!r}.",
+                             "Write one setting per line, e.g. DEBUG=1.")
+        env[name] = setting
+    return env
+
+
+def clean_python(value: str, workspace: Path) -> str | None:
+    text = value.strip()
+    if not text:
+        return None
+    if "/" not in text:  # a command name such as python3.12
+        found = shutil.which(text)
+        if not found:
+            raise UsageError(f"Input 'python': no interpreter named {text!r} on PATH.")
+        return found
+    path = Path(text) if Path(text).is_absolute() else workspace / text
+    if not path.exists():
+        raise UsageError(f"Input 'python': {text!r} does not exist (relative paths start at the "
+                         "repository root).")
+    return str(path)
+
+
+# -- the event payload ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int | None = None
+    head_sha: str | None = None
+    head_ref: str | None = None
+    base_ref: str | None = None
+    is_fork: bool = False
+
+
+def read_event(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        event = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"The event payload GITHUB_EVENT_PATH={path} cannot be read: {exc}.") \
+            from exc
+    return event if isinstance(event, dict) else {}
+
+
+def pull_request_from(event: Mapping[str, Any]) -> PullRequest:
+    """The PR facts of a pull_request / pull_request_target payload (empty for other events).
+
+    A fork PR is one whose head repository is not the base repository (or is gone: a deleted fork
+    leaves `head.repo` null).
+    """
+    pr = event.get("pull_request")
+    if not isinstance(pr, dict):
+        return PullRequest()
+    head, base = pr.get("head") or {}, pr.get("base") or {}
+    head_repo, base_repo = head.get("repo") or {}, base.get("repo") or {}
+    if head_repo.get("full_name") and base_repo.get("full_name"):
+        fork = head_repo["full_name"] != base_repo["full_name"]
+    else:
+        fork = bool(head_repo.get("fork", True))
+    number = pr.get("number", event.get("number"))
+    return PullRequest(
+        number=int(number) if number is not None else None,
+        head_sha=head.get("sha"),
+        head_ref=head.get("ref"),
+        base_ref=base.get("ref"),
+        is_fork=fork,
+    )
+
+
+# -- everything together ----------------------------------------------------------------------
+
+
+def read_input(environ: Mapping[str, str], name: str) -> str:
+    """The value of input `name` (e.g. `fail-on`): `INPUT_FAIL-ON`, also `INPUT_FAIL_ON`."""
+    upper = name.upper()
+    return environ.get(f"INPUT_{upper}", environ.get(f"INPUT_{upper.replace('-', '_')}", ""))
+
+
+def from_env(environ: Mapping[str, str]) -> ActionContext:
+    """Build the context; every invalid input is reported in one UsageError."""
+    workspace = Path(environ.get("GITHUB_WORKSPACE") or ".").resolve()
+    problems: list[str] = []
+
+    def clean(fn: Callable[..., T], name: str, *args: Any) -> T:
+        try:
+            return fn(read_input(environ, name), *args)
+        except UsageError as exc:
+            problems.append(exc.user_message().removeprefix("[config] "))
+            return cast(T, None)
+
+    output_dir = clean(clean_output_dir, "output-dir", workspace)
+    config = RunConfig(
+        repo_path=clean(clean_working_directory, "working-directory", workspace),
+        app=clean(clean_app, "app"),
+        suite=clean(clean_suite, "suite"),
+        agent=clean(clean_agent, "agent"),
+        model=clean(clean_model, "model"),
+        anthropic_api_key=clean(clean_anthropic_api_key, "anthropic-api-key"),
+        output_dir=output_dir,
+        junit_path=clean(clean_junit_path, "junit-path", workspace, output_dir or workspace),
+        timeouts=clean(clean_timeout_minutes, "timeout-minutes"),
+        install_command=clean(clean_install_command, "install-command"),
+        app_env=clean(clean_app_env, "app-env"),
+        python=clean(clean_python, "python", workspace),
+    )
+    comment = clean(clean_comment, "comment")
+    fail_on = clean(clean_fail_on, "fail-on")
+    token = clean(clean_github_token, "github-token")
+    try:
+        event = read_event(environ.get("GITHUB_EVENT_PATH"))
+    except UsageError as exc:
+        problems.append(exc.message)
+        event = {}
+    if problems:
+        raise UsageError(" ".join(problems), "See the inputs table in the README.")
+
+    pr = pull_request_from(event)
+    server_url = environ.get("GITHUB_SERVER_URL") or "https://github.com"
+    repository = environ.get("GITHUB_REPOSITORY") or None
+    run_id = environ.get("GITHUB_RUN_ID")
+    publish = PublishConfig(
+        comment=comment,
+        fail_on=fail_on,
+        github_token=token,
+        repository=repository,
+        api_url=(environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+        server_url=server_url.rstrip("/"),
+        event_name=environ.get("GITHUB_EVENT_NAME") or None,
+        pr_number=pr.number,
+        head_sha=pr.head_sha or environ.get("GITHUB_SHA") or None,
+        head_ref=pr.head_ref or environ.get("GITHUB_REF_NAME") or None,
+        base_ref=pr.base_ref or environ.get("GITHUB_BASE_REF") or None,
+        is_fork=pr.is_fork,
+        workspace=workspace,
+        working_directory=(read_input(environ, "working-directory").strip().strip("/") or "."),
+        step_summary_path=_file(environ.get("GITHUB_STEP_SUMMARY")),
+        output_path=_file(environ.get("GITHUB_OUTPUT")),
+        run_url=(f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
+                 if repository and run_id else None),
+    )
+    return ActionContext(run=config, publish=publish)
+
+
+def _file(value: str | None) -> Path | None:
+    return Path(value) if value else None

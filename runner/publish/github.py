@@ -1,0 +1,228 @@
+"""Publishing to GitHub: workflow commands, outputs, the job summary and one sticky PR comment.
+
+Small functions, each doing one thing the Actions runner or the REST API understands. Limits:
+a comment body holds 65,536 characters, a step summary 1 MiB, and a step shows at most 10 error
+annotations; everything here truncates to fit and points at the full report instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import RunnerError
+from runner.models import RunReport
+from runner.report.markdown import fit
+
+COMMENT_LIMIT = 65_000  # GitHub allows 65,536; keep room for the marker
+SUMMARY_LIMIT = 1024 * 1024  # bytes
+MAX_ERROR_ANNOTATIONS = 10
+
+
+# -- workflow commands ------------------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str = "", **properties: object) -> str:
+    """`::name key=value,...::message`, escaped per GitHub's rules."""
+    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items()
+                     if v is not None)
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def emit(line: str) -> None:
+    """Workflow commands go to stdout, flushed so they interleave with child output correctly."""
+    print(line, flush=True)
+
+
+def mask(value: str) -> None:
+    for line in value.splitlines():
+        if line.strip():
+            emit(command("add-mask", line))
+
+
+@contextmanager
+def group(name: str) -> Iterator[None]:
+    emit(command("group", name))
+    try:
+        yield
+    finally:
+        emit(command("endgroup"))
+
+
+def failure_annotations(report: RunReport, repo_root: Path, app_root: Path) -> list[str]:
+    """`::error` lines for a stage failure and failing endpoints, at the route's source line.
+
+    Discovery reports `source.file` relative to the app's folder (`app_root`); annotations want it
+    relative to the repository root. At most 10 endpoint errors are shown per step, so the rest
+    are counted in one warning.
+    """
+    lines = []
+    if report.status == "failed":
+        lines.append(command("error", report.error or "a stage failed",
+                             title=f"api-mcp-test: {report.failed_stage} stage failed"))
+    failing = [r for r in report.results if r.outcome in ("failed", "error")]
+    budget = MAX_ERROR_ANNOTATIONS - len(lines)
+    for result in failing[:budget]:
+        source = result.endpoint.source or {}
+        file = _repo_relative(source.get("file"), repo_root, app_root)
+        lines.append(command(
+            "error", f"{result.outcome}: {result.reason}".strip(),
+            file=file, line=source.get("line") if file else None,
+            title=f"api-mcp-test: {result.endpoint.key}",
+        ))
+    if len(failing) > budget:
+        lines.append(command("warning", f"{len(failing) - budget} more failing endpoints are not "
+                             "annotated; see the job summary.", title="api-mcp-test"))
+    return lines
+
+
+def _repo_relative(file: str | None, repo_root: Path, app_root: Path) -> str | None:
+    if not file:
+        return None
+    path = Path(file) if Path(file).is_absolute() else app_root / file
+    try:
+        return path.resolve().relative_to(repo_root.resolve()).as_posix()
+    except ValueError:
+        return None  # outside the repository (an installed package): no file to point at
+
+
+# -- files the runner reads back --------------------------------------------------------------
+
+
+def write_outputs(path: Path, outputs: Mapping[str, object]) -> None:
+    """Append step outputs in GITHUB_OUTPUT's heredoc form (safe for any value)."""
+    with path.open("a", encoding="utf-8") as fh:
+        for name, value in outputs.items():
+            text = "" if value is None else str(value)
+            delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            while delimiter in text:
+                delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            fh.write(f"{name}<<{delimiter}\n{text}\n{delimiter}\n")
+
+
+def append_step_summary(path: Path, markdown: str, pointer: str) -> None:
+    """Append `markdown` to the job summary, cut to GitHub's 1 MiB with `pointer` to the rest."""
+    used = path.stat().st_size if path.exists() else 0
+    budget = SUMMARY_LIMIT - used - 1024
+    wide = len(markdown.encode()) - len(markdown)  # extra bytes of multi-byte characters
+    text = fit(markdown, max(budget - wide, 0), pointer)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text.rstrip("\n") + "\n")
+
+
+# -- the sticky PR comment --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentResult:
+    url: str | None
+    reason: str | None = None  # why no comment was posted (shown as a warning and in the summary)
+    updated: bool = False
+
+
+FORK_REASON = ("No PR comment: this is a fork PR with a read-only token; see docs for the "
+               "workflow_run pattern (docs/examples/README.md).")
+
+
+def upsert_pr_comment(
+    *, api_url: str, token: str | None, repository: str | None, pr_number: int | None,
+    marker: str, markdown: str, pointer: str, is_fork: bool = False,
+    event_name: str | None = None, timeout: float = 20.0,
+) -> CommentResult:
+    """Edit this action's comment on the PR (found by `marker`), or create it.
+
+    Never raises for GitHub's answers: a missing token, a fork PR's read-only token or any API
+    error becomes a `reason` the caller reports.
+    """
+    if pr_number is None or not repository:
+        return CommentResult(None, "No PR comment: this run is not for a pull request.")
+    if is_fork and event_name == "pull_request":
+        return CommentResult(None, FORK_REASON)
+    if not token:
+        return CommentResult(None, "No PR comment: the github-token input is empty.")
+
+    from github import Auth, Github, GithubException
+    from github.GithubRetry import GithubRetry
+
+    body = f"{marker}\n{fit(markdown, COMMENT_LIMIT - len(marker) - 1, pointer)}"
+    client = Github(base_url=api_url, auth=Auth.Token(token), timeout=int(timeout),
+                    retry=GithubRetry(total=2))
+    try:
+        issue = client.get_repo(repository).get_issue(pr_number)
+        for existing in issue.get_comments():
+            if marker in (existing.body or ""):
+                existing.edit(body)
+                return CommentResult(existing.html_url, updated=True)
+        return CommentResult(issue.create_comment(body).html_url)
+    except GithubException as exc:
+        message = (exc.data or {}).get("message") if isinstance(exc.data, dict) else None
+        if exc.status == 403 and is_fork:
+            return CommentResult(None, FORK_REASON)
+        if exc.status == 403:
+            return CommentResult(None, f"No PR comment: GitHub refused ({message or 'HTTP 403'}). "
+                                 "Give the job `permissions: pull-requests: write`.")
+        return CommentResult(None, f"No PR comment: GitHub answered HTTP {exc.status}"
+                             f" ({message or 'no message'}).")
+    except OSError as exc:  # connection refused, DNS, timeouts (requests' errors are OSErrors)
+        return CommentResult(None, f"No PR comment: cannot reach {api_url} ({exc}).")
+    finally:
+        client.close()
+
+
+# -- checking out the PR when the workspace is empty ------------------------------------------
+
+
+def checkout_pull_request(workspace: Path, server_url: str, repository: str, pr_number: int,
+                          token: str | None, timeout: float = 300.0) -> str:
+    """Fetch `refs/pull/N/head` into an empty workspace and check it out; returns the commit.
+
+    The token goes to git as an HTTP header through GIT_CONFIG_* variables, never on a command line.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraheader",
+                   GIT_CONFIG_VALUE_0=f"AUTHORIZATION: basic {basic}", GIT_TERMINAL_PROMPT="0")
+    remote = f"{server_url}/{repository}.git"
+    steps = [
+        ["git", "init", "--quiet"],
+        ["git", "remote", "add", "origin", remote],
+        ["git", "fetch", "--quiet", "--depth=1", "origin", f"refs/pull/{pr_number}/head"],
+        ["git", "checkout", "--quiet", "--detach", "FETCH_HEAD"],
+        ["git", "rev-parse", "HEAD"],
+    ]
+    workspace.mkdir(parents=True, exist_ok=True)
+    out = ""
+    for step in steps:
+        try:
+            done = subprocess.run(step, cwd=workspace, env=env, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RunnerError("repo", f"`{' '.join(step)}` could not run: {exc}.") from exc
+        if done.returncode != 0:
+            raise RunnerError(
+                "repo", f"Checking out PR #{pr_number} from {remote} failed at "
+                f"`{' '.join(step[:3])}`.",
+                "Add `- uses: actions/checkout@v4` before this action, or give the job "
+                "`contents: read` permission.", detail=done.stderr[-2000:],
+            )
+        out = done.stdout.strip()
+    return out
+
+
+def workspace_is_empty(workspace: Path) -> bool:
+    return not workspace.exists() or not any(workspace.iterdir())
