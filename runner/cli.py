@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,15 +32,6 @@ def parse_app_env(pairs: tuple[str, ...]) -> dict[str, str]:
                              "Write it as --app-env DEBUG=1 (repeat the option for more).")
         env[name.strip()] = value
     return env
-
-
-def _cancel_on_sigterm() -> None:
-    """A cancelled CI job sends SIGTERM: treat it like Ctrl-C so cleanup and reports still run."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def print_table(report: RunReport) -> None:
@@ -137,7 +127,7 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
          call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
          workspace_root: Path | None, keep_workspace: bool, quiet: bool) -> None:
     """Test the API in PATH (default: the current folder) and write the reports."""
-    from runner.orchestrator import DynamicBackendOrchestrator
+    from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
 
     try:
         from runner.checks import select
@@ -155,7 +145,7 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
         )
     except RunnerError as exc:
         _fail(exc)
-    _cancel_on_sigterm()
+    cancel_on_signals()
     report = DynamicBackendOrchestrator(progress=_progress(quiet)).run(config)
     print_table(report)
     if report.status == "failed":

@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import json
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -33,6 +34,22 @@ from runner.servers import DynamicServerManager
 
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
+_CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def cancel_on_signals() -> None:
+    """Ctrl-C and SIGTERM (a cancelled CI job) raise KeyboardInterrupt wherever the run is, so
+    the servers are stopped and the partial report is written.
+
+    A handler of our own also keeps asyncio.run from installing its SIGINT handler, which only
+    cancels the main task, and that cancellation can be absorbed by the MCP client.
+    """
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    for sig in _CANCEL_SIGNALS:
+        signal.signal(sig, interrupt)
 
 
 class RunInterrupted(RunnerError):
@@ -72,7 +89,15 @@ class DynamicBackendOrchestrator:
             run.fail(RunInterrupted(run.current_stage or "run", "The run was cancelled.",
                                     "Partial results are in the report."))
         finally:
-            run.finish()
+            # Cleanup and the report must complete: a second signal now is ignored.
+            in_main = threading.current_thread() is threading.main_thread()
+            previous = ({sig: signal.signal(sig, signal.SIG_IGN) for sig in _CANCEL_SIGNALS}
+                        if in_main else {})
+            try:
+                run.finish()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         return run.report
 
 

@@ -97,3 +97,12 @@ def test_select_rejects_unknown_names() -> None:
     assert list(select(["not_a_server_error"])) == ["not_a_server_error"]
     with pytest.raises(UsageError, match="Unknown check"):
         select(["nope"])
+
+
+def test_a_property_named_example_is_still_checked() -> None:
+    from runner.discovery.spec import to_json_schema
+
+    schema = {"type": "object", "required": ["example"],
+              "properties": {"example": {"type": "integer", "example": 3, "nullable": True}}}
+    converted = to_json_schema(schema)
+    assert converted["properties"]["example"] == {"type": ["integer", "null"]}

@@ -230,10 +230,12 @@ class DeterministicAgent:
             if (props.get(arg) or {}).get("type") == "integer":
                 planned.append(PlannedCall(endpoint, tool, {**arguments, arg: _MISSING_ID},
                                            "not_found"))
+        api = ArgumentBuilder(self.spec).api_schemas(endpoint)
         for arg, arg_schema in props.items():
             if arg in path_args:
                 continue
-            for edge in boundary_values(arg_schema):
+            _, documented = api.get(_norm(arg), ("", arg_schema))
+            for edge in boundary_values(documented):
                 planned.append(PlannedCall(endpoint, tool, {**arguments, arg: edge}, "boundary"))
         # Not-found probes must run before the resource is deleted: order within the endpoint.
         if endpoint.method == "DELETE":

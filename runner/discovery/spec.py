@@ -10,6 +10,7 @@ from runner.models import Endpoint, Parameter
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 JSON_CONTENT_TYPES = ("application/json", "application/problem+json")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 
 
 def pointer_get(doc: dict[str, Any], ref: str) -> Any:
@@ -61,7 +62,8 @@ def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            out = {k: walk(v) for k, v in node.items() if k not in ("nullable", "example")}
+            out = {k: (walk_map(v) if k in _SCHEMA_MAPS else walk(v))
+                   for k, v in node.items() if k not in ("nullable", "example")}
             if node.get("nullable") is True:
                 if "type" in out and isinstance(out["type"], str):
                     out["type"] = [out["type"], "null"]
@@ -71,6 +73,10 @@ def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
+
+    def walk_map(node: Any) -> Any:
+        # `properties` maps names to schemas: a property may be called "example".
+        return {k: walk(v) for k, v in node.items()} if isinstance(node, dict) else walk(node)
 
     return walk(schema)
 
