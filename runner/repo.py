@@ -168,6 +168,9 @@ def clone(url: str, dest: Path, *, branch: str | None = None, pr_number: int | N
             _fetch_commit(git, dest, commit)
         git(dest, "checkout", "--quiet", "--detach", "FETCH_HEAD")
     info = read_repo_info(dest)
+    if info.commit is None:
+        raise RunnerError(STAGE, f"Cloning {url}: the remote's default branch has no commits.",
+                          "Name the branch to test with --branch.")
     info.remote = url
     info.pr_number = pr_number
     return info
