@@ -274,7 +274,10 @@ def prepare(
     if uv:
         _install_step([uv, "venv", "--quiet", "--python", interpreter, str(venv)], repo, env,
                       timeout, log_path, f"creating the environment with Python {interpreter}")
-        pip: list[str] = [uv, "pip", "install", "--python", str(target_python)]
+        # Bytecode now, once: the app is imported at least twice per run (discovery, server)
+        # with PYTHONDONTWRITEBYTECODE set, so it would otherwise be compiled on every import.
+        pip: list[str] = [uv, "pip", "install", "--compile-bytecode", "--python",
+                          str(target_python)]
     else:
         _install_step([sys.executable, "-m", "venv", str(venv)], repo, env, timeout, log_path,
                       "creating the environment")

@@ -272,6 +272,14 @@ def test_default_branch_and_python_api(remote: Remote, tmp_path: Path, fixture_p
 
 
 @pytest.mark.slow
+def test_discover_takes_a_url(remote: Remote, fixture_python: Path):
+    proc = run_cli("discover", remote.url, "--pr", "7", "--working-directory", "service",
+                   "--python", str(fixture_python))
+    assert proc.returncode == 0, proc.stderr
+    assert "GET     /pull" in proc.stdout and "/later" not in proc.stdout
+
+
+@pytest.mark.slow
 def test_usage_errors_for_repository_options(tmp_path: Path):
     proc = run_cli("test", str(tmp_path), "--branch", "main")
     assert proc.returncode == 2 and "need a repository URL" in proc.stderr
@@ -345,7 +353,8 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("style", list(DEPENDENCY_STYLES))
+# requirements.txt is installed for real in test_real_install_then_reuse.
+@pytest.mark.parametrize("style", [s for s in DEPENDENCY_STYLES if s != "requirements.txt"])
 def test_each_dependency_style_installs_and_the_app_starts(
         style: str, tmp_path: Path, shared_cache: dict[str, str]):
     checkout = tmp_path / "checkout"
