@@ -83,7 +83,7 @@ class _Git:
         self.secrets = [s for s in (token,) if s]
         extra = {k: v for k, v in os.environ.items() if k in _GIT_INHERITED}
         extra.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="",
-                     GCM_INTERACTIVE="never", GIT_SSH_VARIANT="auto")
+                     GCM_INTERACTIVE="never")
         extra["GIT_SSH_COMMAND"] = extra.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         if token and url.startswith(("https://", "http://")):
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
@@ -221,7 +221,7 @@ class RepoManager:
                          commit: str | None = None, token: str | None = None,
                          dest: str | Path | None = None) -> Path:
         """Clone into `dest` (default: a new temporary folder; remove it with `cleanup`)."""
-        target = Path(dest) if dest else Path(tempfile.mkdtemp(prefix="api-mcp-test-")) / "repo"
+        target = Path(dest) if dest else Path(tempfile.mkdtemp(prefix="api-mcp-test-"))
         await asyncio.to_thread(clone, url, target, branch=branch, pr_number=pr_number,
                                 commit=commit, token=token, timeout=self.timeouts.clone)
         return target

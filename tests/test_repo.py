@@ -17,7 +17,7 @@ import pytest
 from runner import environment
 from runner.environment import InstallPlan, install_plan
 from runner.errors import RunnerError, UsageError
-from runner.repo import clone, is_remote, split_credentials, working_folder
+from runner.repo import RepoManager, clone, is_remote, split_credentials, working_folder
 from tests.git_http import git_http_server
 from tests.helpers import processes_mentioning, run_cli
 
@@ -218,6 +218,14 @@ def test_clone_errors_name_the_problem(remote: Remote, tmp_path: Path):
         clone((tmp_path / "missing.git").as_uri(), tmp_path / "x")
     with pytest.raises(UsageError, match="at most one"):
         clone(remote.url, tmp_path / "y", branch="main", pr_number=7)
+    # The seed's RepoManager API.
+    manager = RepoManager()
+    path = asyncio.run(manager.clone_repo(remote.url, pr_number=7))
+    info = asyncio.run(manager.get_repo_info(path))
+    assert (path / "service" / "main.py").read_text().endswith(endpoint("pull"))
+    assert info.commit == remote.pull
+    manager.cleanup(path)
+    assert not path.exists()
     # An abbreviated sha needs the history: it is resolved after a full fetch.
     info = clone(remote.url, tmp_path / "short", commit=remote.first[:9])
     assert info.commit == remote.first and info.branch is None
