@@ -72,15 +72,27 @@ def main() -> None:
 def _target_options(fn):  # type: ignore[no-untyped-def]
     """Options shared by every command that finds and imports the app."""
     options = [
-        click.argument("path", type=click.Path(path_type=Path), default=".", required=False),
+        click.argument("path", default=".", required=False),
+        click.option("--branch", metavar="NAME", help="With a URL: test this branch (default: "
+                     "the remote's default branch)."),
+        click.option("--pr", "pr_number", type=click.IntRange(min=1), metavar="N",
+                     help="With a URL: test pull request N (its refs/pull/N/head)."),
+        click.option("--commit", metavar="SHA", help="With a URL: test this commit."),
+        click.option("--token", envvar="GITHUB_TOKEN", show_envvar=True, metavar="TOKEN",
+                     help="Token for cloning a private repository over HTTPS (sent as a header, "
+                     "never stored)."),
+        click.option("--working-directory", metavar="SUBDIR", help="The app's folder inside "
+                     "the repository."),
+        click.option("--dev-requirements", is_flag=True, help="Also install development "
+                     "dependencies (requirements-dev.txt, dev groups)."),
         click.option("--app", help="The app as module:attr (e.g. app.main:app); auto-detected "
                      "when left out. A factory works too: app:create_app."),
         click.option("--python", "python", metavar="PATH", help="Run the app with this existing "
                      "interpreter instead of building an isolated environment."),
         click.option("--no-install", is_flag=True, help="Do not install the app's dependencies."),
         click.option("--install-command", metavar="CMD", help="Shell command that installs the "
-                     "dependencies into the target environment (instead of requirements.txt / "
-                     "pyproject.toml)."),
+                     "dependencies into the target environment (instead of the dependency "
+                     "files)."),
         click.option("--app-env", multiple=True, metavar="NAME=VALUE", help="A non-secret setting "
                      "for the app (repeatable)."),
         click.option("--install-timeout", type=float, default=600.0, show_default=True,
@@ -120,13 +132,19 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
               "temporary workspace is made (default: the system temp folder).")
 @click.option("--keep-workspace", is_flag=True, help="Keep the temporary workspace after the run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
-def test(path: Path, app: str | None, python: str | None, no_install: bool,
+def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
+         token: str | None, working_directory: str | None, dev_requirements: bool,
+         app: str | None, python: str | None, no_install: bool,
          install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
          discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
          json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
          call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
          workspace_root: Path | None, keep_workspace: bool, quiet: bool) -> None:
-    """Test the API in PATH (default: the current folder) and write the reports."""
+    """Test the API in PATH (default: the current folder) and write the reports.
+
+    PATH may be a repository URL (https://, ssh://, git@host:org/api.git, file://): it is cloned
+    into the run's workspace at --branch, --pr or --commit.
+    """
     from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
 
     try:
@@ -134,7 +152,8 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
 
         select(checks)
         config = RunConfig(
-            repo_path=path, app=app, python=python, install=not no_install,
+            **_repo_options(path, branch, pr_number, commit, token, working_directory),
+            dev_requirements=dev_requirements, app=app, python=python, install=not no_install,
             install_command=install_command, suite=suite,  # type: ignore[arg-type]
             output_dir=output_dir, junit_path=junit_path, json_path=json_path,
             markdown_path=markdown_path, app_env=parse_app_env(app_env), checks=checks,
@@ -156,18 +175,47 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
     sys.exit(int(exit_code_for(report)))
 
 
-def _discover(path: Path, app: str | None, python: str | None, no_install: bool,
+def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: str | None,
+                  token: str | None, working_directory: str | None) -> dict[str, Any]:
+    """PATH and the repository options as RunConfig fields."""
+    from runner.repo import is_remote
+
+    if sum(x is not None for x in (branch, pr_number, commit)) > 1:
+        raise UsageError("Give at most one of --branch, --pr and --commit.",
+                         "A pull request and a commit already name the code to test.")
+    if is_remote(path):
+        return {"repo_path": Path("."), "repo_url": path, "branch": branch,
+                "pr_number": pr_number, "commit": commit, "token": token or None,
+                "working_directory": working_directory}
+    if branch or pr_number or commit:
+        raise UsageError(f"--branch, --pr and --commit need a repository URL; {path} is a "
+                         "folder.", "Give the URL (https://, git@host:org/repo.git, file://), "
+                         "or check the branch out yourself and give the folder.")
+    return {"repo_path": Path(path), "working_directory": working_directory}
+
+
+def _discover(path: str, branch: str | None, pr_number: int | None, commit: str | None,
+              token: str | None, working_directory: str | None, dev_requirements: bool,
+              app: str | None, python: str | None, no_install: bool,
               install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
               discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
     from runner import environment
     from runner.discovery import APIDiscoveryService
+    from runner.repo import clone, working_folder
 
-    repo = path.resolve()
-    if not repo.is_dir():
-        raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
+    where = _repo_options(path, branch, pr_number, commit, token, working_directory)
+    if where.get("repo_url"):
+        clone(where["repo_url"], workdir / "repo", branch=branch, pr_number=pr_number,
+              commit=commit, token=where["token"])
+        root = workdir / "repo"
+    else:
+        root = Path(path).resolve()
+        if not root.is_dir():
+            raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
+    repo = working_folder(root, working_directory)
     env = environment.prepare(repo, python=python, install=not no_install,
                               install_command=install_command, timeout=install_timeout,
-                              log_path=workdir / "install.log")
+                              log_path=workdir / "install.log", dev=dev_requirements)
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
     return service.discover(env, app=app, app_env=parse_app_env(app_env), workdir=workdir)
 

@@ -7,12 +7,17 @@ command, so a re-run with unchanged dependencies reuses the environment in well 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner import procs
 from runner.errors import RunnerError, UsageError
@@ -61,25 +66,161 @@ def base_interpreter(repo: Path) -> str:
     return sys.executable
 
 
-def dependency_install_args(repo: Path) -> list[list[str]]:
-    """`uv pip install` argument lists for the repo's dependency declaration (first match wins)."""
+# Dev requirements files, installed only with --dev-requirements.
+DEV_REQUIREMENTS = ("requirements-dev.txt", "requirements_dev.txt", "dev-requirements.txt")
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """What installs the app's dependencies, read from its dependency files.
+
+    Requirement lines (from pyproject.toml, Pipfile, ...) are written to a file in the target
+    environment; nothing is written into the repository itself.
+    """
+
+    source: str  # the file the plan was read from, for notes and errors
+    requirement_files: tuple[str, ...] = ()  # requirements files, relative to the repo
+    requirements: tuple[str, ...] = ()  # PEP 508 requirement lines
+    uv_lock: bool = False  # export the locked set with `uv export --frozen`
+    build_project: bool = False  # install the project itself (built from a copy)
+
+
+def install_plan(repo: Path, dev: bool = False) -> InstallPlan | None:
+    """The first dependency declaration found (see the table in the README), or None."""
     if (repo / "requirements.txt").is_file():
-        return [["-r", "requirements.txt"]]
-    if (repo / "pyproject.toml").is_file():
-        text = (repo / "pyproject.toml").read_text(errors="replace")
-        if "[project]" in text or "[tool.poetry" in text:
-            return [["-r", "pyproject.toml"]]
+        extra = [name for name in DEV_REQUIREMENTS if dev and (repo / name).is_file()]
+        return InstallPlan("requirements.txt", requirement_files=("requirements.txt", *extra))
+    pyproject = _read_toml(repo / "pyproject.toml")
+    if (repo / "uv.lock").is_file() and pyproject is not None and uv_binary():
+        return InstallPlan("uv.lock", uv_lock=True)
+    if (repo / "Pipfile.lock").is_file():
+        return InstallPlan("Pipfile.lock", requirements=tuple(_pipfile_lock(repo, dev)))
+    if (repo / "Pipfile").is_file():
+        pipfile = _read_toml(repo / "Pipfile") or {}
+        sections = ["packages", "dev-packages"] if dev else ["packages"]
+        return InstallPlan("Pipfile", requirements=tuple(
+            _pipfile_requirement(name, spec)
+            for section in sections for name, spec in (pipfile.get(section) or {}).items()))
+    if pyproject is not None:
+        project = pyproject.get("project") or {}
+        poetry = (pyproject.get("tool") or {}).get("poetry") or {}
+        if project and "dependencies" not in project.get("dynamic", ()):
+            lines = list(project.get("dependencies") or ())
+            if dev:
+                lines += (project.get("optional-dependencies") or {}).get("dev", [])
+                lines += [g for g in (pyproject.get("dependency-groups") or {}).get("dev", [])
+                          if isinstance(g, str)]
+            return InstallPlan("pyproject.toml (PEP 621)", requirements=tuple(lines))
+        if poetry.get("dependencies") is not None and not project:
+            tables = [poetry.get("dependencies") or {}]
+            if dev:
+                groups = poetry.get("group") or {}
+                tables += [poetry.get("dev-dependencies") or {},
+                           (groups.get("dev") or {}).get("dependencies") or {}]
+            return InstallPlan("pyproject.toml (Poetry)", requirements=tuple(
+                line for table in tables for name, spec in table.items()
+                if (line := _poetry_requirement(name, spec))))
+        if project or "build-system" in pyproject:
+            return InstallPlan("pyproject.toml (built)", build_project=True)
     if (repo / "setup.py").is_file() or (repo / "setup.cfg").is_file():
-        return [["-e", "."]]
-    return []
+        return InstallPlan("setup.py" if (repo / "setup.py").is_file() else "setup.cfg",
+                           build_project=True)
+    return None
 
 
-def environment_key(repo: Path, interpreter: str, install_command: str | None) -> str:
+def _read_toml(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return tomllib.loads(path.read_text(errors="replace"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RunnerError("install", f"{path.name} is not valid TOML: {exc}.",
+                          f"Fix {path.name}, or pass --install-command.") from exc
+
+
+def _pipfile_lock(repo: Path, dev: bool) -> list[str]:
+    try:
+        lock = json.loads((repo / "Pipfile.lock").read_text())
+    except ValueError as exc:
+        raise RunnerError("install", f"Pipfile.lock is not valid JSON: {exc}.",
+                          "Regenerate it with `pipenv lock`, or delete it.") from exc
+    sections = ["default", "develop"] if dev else ["default"]
+    return [_pipfile_requirement(name, spec)
+            for section in sections for name, spec in (lock.get(section) or {}).items()]
+
+
+def _pipfile_requirement(name: str, spec: Any) -> str:
+    """A Pipfile / Pipfile.lock entry as a PEP 508 line: "*", "==1.0" or a table."""
+    if isinstance(spec, str):
+        return name if spec.strip() in ("", "*") else f"{name}{spec}"
+    spec = dict(spec)
+    if spec.get("git"):
+        ref = f"@{spec['ref']}" if spec.get("ref") else ""
+        return f"{name} @ git+{spec['git']}{ref}"
+    if spec.get("path") or spec.get("file"):
+        return str(spec.get("path") or spec.get("file"))
+    extras = f"[{','.join(spec['extras'])}]" if spec.get("extras") else ""
+    version = spec.get("version", "*")
+    version = "" if version in ("", "*") else version
+    markers = spec.get("markers")
+    return f"{name}{extras}{version}" + (f"; {markers}" if markers else "")
+
+
+def _poetry_requirement(name: str, spec: Any) -> str | None:
+    """A [tool.poetry.dependencies] entry as a PEP 508 line (None for python and optionals)."""
+    if name.lower() == "python":
+        return None
+    if isinstance(spec, list):  # multiple constraints by marker: take the first
+        spec = spec[0] if spec else "*"
+    if isinstance(spec, str):
+        return f"{name}{_poetry_constraint(spec)}"
+    spec = dict(spec)
+    if spec.get("optional"):
+        return None
+    if spec.get("git"):
+        ref = spec.get("rev") or spec.get("tag") or spec.get("branch")
+        return f"{name} @ git+{spec['git']}" + (f"@{ref}" if ref else "")
+    if spec.get("path"):
+        return str(spec["path"])
+    if spec.get("url"):
+        return f"{name} @ {spec['url']}"
+    extras = f"[{','.join(spec['extras'])}]" if spec.get("extras") else ""
+    markers = spec.get("markers")
+    return (f"{name}{extras}{_poetry_constraint(spec.get('version', '*'))}"
+            + (f"; {markers}" if markers else ""))
+
+
+def _poetry_constraint(constraint: str) -> str:
+    """Poetry's version syntax (^1.2, ~1.2, 1.2.*, 1.2, >=1,<2) as a PEP 440 specifier."""
+    parts = [p.strip() for p in constraint.split(",") if p.strip()]
+    return ",".join(_poetry_single(p) for p in parts if p != "*")
+
+
+def _poetry_single(part: str) -> str:
+    if part.startswith("^"):
+        version = part[1:].strip()
+        numbers = [int(n) for n in version.split(".") if n.isdigit()]
+        first = next((i for i, n in enumerate(numbers) if n != 0), len(numbers) - 1)
+        upper = [*numbers[:first], numbers[first] + 1] if numbers else [1]
+        return f">={version},<{'.'.join(map(str, upper))}"
+    if part.startswith("~") and not part.startswith("~="):
+        version = part[1:].strip()
+        numbers = [int(n) for n in version.split(".") if n.isdigit()]
+        upper = [numbers[0], numbers[1] + 1] if len(numbers) > 1 else [numbers[0] + 1]
+        return f">={version},<{'.'.join(map(str, upper))}"
+    if part[0].isdigit():
+        return f"=={part}"
+    return part
+
+
+def environment_key(repo: Path, interpreter: str, install_command: str | None,
+                    dev: bool = False) -> str:
     digest = hashlib.sha256()
     digest.update(interpreter.encode())
     digest.update((install_command or "").encode())
     digest.update(",".join(SERVING_PACKAGES).encode())
-    for name in DEPENDENCY_FILES:
+    digest.update(b"dev" if dev else b"main")
+    for name in (*DEPENDENCY_FILES, *(DEV_REQUIREMENTS if dev else ())):
         candidate = repo / name
         if candidate.is_file():
             digest.update(name.encode())
@@ -97,7 +238,7 @@ def use_existing(python: str, repo: Path) -> TargetEnv:
             "Give the path of the interpreter of an environment that has the app's dependencies "
             "(for example .venv/bin/python), or leave --python out to let the runner build one.",
         )
-    return TargetEnv(python=Path(resolved), root=repo, created=False)
+    return TargetEnv(python=Path(os.path.abspath(resolved)), root=repo, created=False)
 
 
 def prepare(
@@ -108,16 +249,24 @@ def prepare(
     install_command: str | None,
     timeout: float,
     log_path: Path,
+    dev: bool = False,
 ) -> TargetEnv:
-    """Build (or reuse) the isolated environment the app runs in."""
+    """Build (or reuse) the isolated environment the app runs in.
+
+    Nothing is written into `repo`: generated requirement lists go into the environment's folder
+    and projects that must be built are built from a copy.
+    """
     if python:
         return use_existing(python, repo)
     interpreter = base_interpreter(repo)
-    key = environment_key(repo, interpreter, install_command if install else "no-install")
+    plan = install_plan(repo, dev) if install and not install_command else None
+    source = ("install command" if install and install_command
+              else plan.source if plan else "no dependency file" if install else "no install")
+    key = environment_key(repo, interpreter, install_command if install else "no-install", dev)
     venv = cache_root() / "envs" / key
     target_python = venv / "bin" / "python"
     if (venv / _READY_MARKER).exists() and target_python.exists():
-        return TargetEnv(python=target_python, root=repo, created=True, reused=True)
+        return TargetEnv(python=target_python, root=repo, created=True, reused=True, source=source)
     if venv.exists():
         shutil.rmtree(venv)  # a half-built environment from an interrupted run
     venv.parent.mkdir(parents=True, exist_ok=True)
@@ -126,22 +275,51 @@ def prepare(
     if uv:
         _install_step([uv, "venv", "--quiet", "--python", interpreter, str(venv)], repo, env,
                       timeout, log_path, f"creating the environment with Python {interpreter}")
-        pip: list[str] = [uv, "pip", "install", "--python", str(target_python)]
+        # Bytecode now, once: the app is imported at least twice per run (discovery, server)
+        # with PYTHONDONTWRITEBYTECODE set, so it would otherwise be compiled on every import.
+        pip: list[str] = [uv, "pip", "install", "--compile-bytecode", "--python",
+                          str(target_python)]
     else:
         _install_step([sys.executable, "-m", "venv", str(venv)], repo, env, timeout, log_path,
                       "creating the environment")
         pip = [str(target_python), "-m", "pip", "install", "--disable-pip-version-check"]
     _install_step([*pip, *SERVING_PACKAGES], repo, env, timeout, log_path, "installing uvicorn")
-    if install:
-        if install_command:
-            shell_env = {**env, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{env['PATH']}"}
-            _install_step(["/bin/sh", "-c", install_command], repo, shell_env, timeout, log_path,
-                          f"the install command `{install_command}`")
-        for args in dependency_install_args(repo):
-            _install_step([*pip, *args], repo, env, timeout, log_path,
-                          "installing the app's dependencies")
+    if install and install_command:
+        shell_env = {**env, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{env['PATH']}"}
+        _install_step(["/bin/sh", "-c", install_command], repo, shell_env, timeout, log_path,
+                      f"the install command `{install_command}`")
+    elif plan:
+        _install_plan(plan, repo, venv, pip, uv, env, timeout, log_path, dev)
     (venv / _READY_MARKER).write_text("ok\n")
-    return TargetEnv(python=target_python, root=repo, created=True)
+    return TargetEnv(python=target_python, root=repo, created=True, source=source)
+
+
+def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv: str | None,
+                  env: dict[str, str], timeout: float, log_path: Path, dev: bool) -> None:
+    what = f"installing the app's dependencies from {plan.source}"
+    files = [str(repo / name) for name in plan.requirement_files]
+    if plan.uv_lock and uv:
+        exported = venv / "api-mcp-test-uv-lock.txt"
+        _install_step([uv, "export", "--frozen", "--no-hashes", "--no-emit-project",
+                       "--no-emit-workspace", *(() if dev else ("--no-dev",)),
+                       "--project", str(repo), "--output-file", str(exported), "--quiet"],
+                      repo, env, timeout, log_path, "exporting uv.lock")
+        files.append(str(exported))
+    if plan.requirements:
+        listed = venv / "api-mcp-test-requirements.txt"
+        listed.write_text("\n".join(plan.requirements) + "\n")
+        files.append(str(listed))
+    if files:
+        _install_step([*pip, *(arg for f in files for arg in ("-r", f))], repo, env, timeout,
+                      log_path, what)
+    if plan.build_project:
+        # Building writes into the source tree (egg-info, build/): build a copy instead.
+        with tempfile.TemporaryDirectory(prefix="api-mcp-test-build-") as tmp:
+            copy = Path(tmp) / repo.name
+            shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(
+                ".git", ".venv", "venv", "node_modules", "__pycache__", "*.egg-info", "build",
+                "dist"))
+            _install_step([*pip, str(copy)], repo, env, timeout, log_path, what)
 
 
 def _install_step(
@@ -158,7 +336,7 @@ def _install_step(
         raise RunnerError(
             "install",
             f"Dependency installation failed while {what}: {last}",
-            "Fix the dependency declaration (requirements.txt / pyproject.toml) or pass "
+            "Fix the dependency declaration (requirements.txt, pyproject.toml, ...) or pass "
             "--install-command, or prepare an environment yourself and pass --python.",
             detail=finished.tail(40),
         )

@@ -19,6 +19,7 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 class Timeouts:
     """Seconds each stage may take; every stage is bounded."""
 
+    clone: float = 300.0
     install: float = 600.0
     discovery: float = 120.0
     start: float = 60.0
@@ -30,7 +31,14 @@ class Timeouts:
 class RunConfig:
     """Everything a run needs, built once by the CLI or the action's context."""
 
-    repo_path: Path
+    repo_path: Path  # the folder to test (unused with repo_url: the run clones into its workspace)
+    repo_url: str | None = None  # clone this (https://, ssh://, git@host:path, file://)
+    branch: str | None = None
+    pr_number: int | None = None
+    commit: str | None = None
+    token: str | None = field(default=None, repr=False)  # for cloning; never stored or logged
+    working_directory: str | None = None  # the app's folder inside the repository
+    dev_requirements: bool = False  # also install requirements-dev.txt and dev groups
     app: str | None = None
     python: str | None = None
     install: bool = True
@@ -72,6 +80,7 @@ class TargetEnv:
     root: Path  # folder the app is imported from
     created: bool  # False when --python named an existing interpreter
     reused: bool = False  # True when a cached environment was reused
+    source: str = ""  # what the dependencies were installed from (requirements.txt, uv.lock, ...)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import shutil
 import signal
 import tempfile
@@ -28,7 +29,7 @@ from runner.discovery import APIDiscoveryService
 from runner.errors import RunnerError, StageTimeout
 from runner.mcpgen import MCPGenerator
 from runner.models import ApiSpec, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
-from runner.repo import read_repo_info
+from runner.repo import clone, read_repo_info, working_folder
 from runner.report import junit, markdown, result
 from runner.servers import DynamicServerManager
 
@@ -72,6 +73,19 @@ class DynamicBackendOrchestrator:
                          suite=test_suite, **options)  # type: ignore[arg-type]
         report = await asyncio.to_thread(self.run, config)
         return result.to_dict(report)
+
+    async def test_repo(
+        self, repo_url: str, branch: str | None = None, pr_number: int | None = None,
+        commit: str | None = None, app_module: str | None = None, test_suite: str = "smoke",
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Clone `repo_url` (at a branch, a pull request's head or a commit) into the run's
+        workspace and test it; the same result dict as `test_local`. The token for a private
+        repository defaults to $GITHUB_TOKEN."""
+        options.setdefault("token", os.environ.get("GITHUB_TOKEN") or None)
+        return await self.test_local(Path("."), app_module=app_module, test_suite=test_suite,
+                                     repo_url=repo_url, branch=branch, pr_number=pr_number,
+                                     commit=commit, **options)
 
     # -- the pipeline -------------------------------------------------------------------------
 
@@ -148,22 +162,34 @@ class _Run:
 
     def execute(self) -> None:
         config = self.config
-        repo = config.repo_path.resolve()
         with self.stage("repo") as timing:
-            if not repo.is_dir():
-                raise RunnerError("repo", f"{config.repo_path} is not a folder.",
-                                  "Give the path of the API's repository (or a subfolder of it).")
-            self.report.repo_info = read_repo_info(repo)
-            timing.note = self.report.repo_info.commit[:12] if self.report.repo_info.commit else ""
+            if config.repo_url:
+                info = clone(config.repo_url, self.workspace / "repo", branch=config.branch,
+                             pr_number=config.pr_number, commit=config.commit,
+                             token=config.token, timeout=config.timeouts.clone)
+                repo = working_folder(self.workspace / "repo", config.working_directory)
+            else:
+                root = config.repo_path.resolve()
+                if not root.is_dir():
+                    raise RunnerError("repo", f"{config.repo_path} is not a folder.",
+                                      "Give the path of the API's repository (or a subfolder "
+                                      "of it), or a URL to clone.")
+                repo = working_folder(root, config.working_directory)
+                info = read_repo_info(repo)
+            self.report.repo_info = info
+            timing.note = " ".join(filter(None, (
+                info.commit[:12] if info.commit else "",
+                f"PR #{info.pr_number}" if info.pr_number else info.branch or "")))
 
         with self.stage("install") as timing:
             env = environment.prepare(
                 repo, python=config.python, install=config.install,
                 install_command=config.install_command, timeout=config.timeouts.install,
-                log_path=self.output_dir / "install.log",
+                log_path=self.output_dir / "install.log", dev=config.dev_requirements,
             )
             timing.note = ("existing interpreter" if not env.created
-                           else "reused cached environment" if env.reused else "new environment")
+                           else f"reused cached environment, {env.source}" if env.reused
+                           else f"new environment, {env.source}")
 
         with self.stage("discovery") as timing:
             service = APIDiscoveryService(timeout=config.timeouts.discovery,
