@@ -200,7 +200,8 @@ class _Run:
         agent: DeterministicAgent | None = None
         try:
             with self.stage("servers") as timing:
-                self.servers.launch_api(env, self.spec, dict(config.app_env))
+                await asyncio.to_thread(self.servers.launch_api, env, self.spec,
+                                        dict(config.app_env), self.workspace)
                 mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path,
                                                         call_timeout=config.timeouts.call)
                 agent = DeterministicAgent(mcp, self.spec, self.tool_names,
