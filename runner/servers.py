@@ -63,18 +63,39 @@ class DynamicServerManager:
         self.base_url: str | None = None
         self._api: procs.ManagedProcess | None = None
         self._mcp: McpCommand | None = None
+        self._socket: socket.socket | None = None
 
     @property
     def app_log(self) -> Path:
         return self.artifacts_dir / "app.log"
 
+    def reserve_port(self) -> str:
+        """Bind the loopback socket the app will serve on; return its base URL.
+
+        We bind it ourselves and hand it to uvicorn (`--fd`): the port is ours from the start,
+        so no other process can take it between choosing and serving, and the MCP server can be
+        configured (and started) before the app is.
+        """
+        if self._socket is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind(("127.0.0.1", 0))
+                sock.listen(128)
+            except OSError:
+                sock.close()
+                raise
+            self._socket = sock
+            self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        assert self.base_url is not None
+        return self.base_url
+
     def launch_api(
         self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str], workspace: Path | None = None
     ) -> str:
-        """Start the app with uvicorn from its own environment; return its base URL at once.
+        """Start the app with uvicorn from its own environment on the reserved socket; return
+        its base URL without waiting for it to answer.
 
-        We bind the loopback socket ourselves and hand it to uvicorn (`--fd`): the port is ours
-        from the start, so no other process can take it between choosing and serving. WSGI apps
+        WSGI apps
         (Flask, Django) go through uvicorn's WSGI interface, which uses a2wsgi when the
         environment has it. A Django project is served with settings that point its sqlite
         databases at throwaway copies in `workspace`, migrated first.
@@ -83,11 +104,10 @@ class DynamicServerManager:
         if spec.framework == "django":
             folder = (workspace or self.artifacts_dir) / "django"
             child_env.update(self.prepare_django(env, spec, child_env, folder))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        base_url = self.reserve_port()
+        sock, self._socket = self._socket, None
+        assert sock is not None
         try:
-            sock.bind(("127.0.0.1", 0))
-            sock.listen(128)
-            port = int(sock.getsockname()[1])
             cmd = [str(env.python), "-m", "uvicorn", spec.app_locator, "--fd",
                    str(sock.fileno()), "--app-dir", str(env.root), "--log-level", "info"]
             if spec.factory:
@@ -98,8 +118,7 @@ class DynamicServerManager:
                                     log_path=self.app_log, pass_fds=(sock.fileno(),))
         finally:
             sock.close()  # the child has its own copy
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self.base_url
+        return base_url
 
     def start_api(
         self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str], workspace: Path | None = None
@@ -197,6 +216,9 @@ class DynamicServerManager:
         return self._api.log_tail(lines) if self._api else ""
 
     def stop_all(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         if self._api is not None:
             self._api.stop()
             self._api = None

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -393,3 +394,23 @@ def test_discover_api_is_async(fixture_python: Path) -> None:
     env = TargetEnv(python=fixture_python, root=FIXTURES / "fastapi_src_layout", created=False)
     spec = asyncio.run(APIDiscoveryService(timeout=60).discover_api(env))
     assert spec.app_locator == "inventory.main:api"
+
+
+def test_body_fields_read_from_the_view_source() -> None:
+    from runner.discovery.probe import body_fields
+
+    request: Any = None
+
+    def json_view():
+        data = request.get_json(silent=True) or {}
+        return data["title"], data.get("author"), request.args.get("page")
+
+    def form_view():
+        return request.form["name"], request.form.get("email")
+
+    def no_body():
+        return request.args.get("q")
+
+    assert body_fields(json_view) == ("application/json", ["title", "author"])
+    assert body_fields(form_view) == ("application/x-www-form-urlencoded", ["name", "email"])
+    assert body_fields(no_body) == ("application/json", [])
