@@ -19,6 +19,8 @@ Check = Callable[[ToolCall, Endpoint], CheckResult | None]
 CHECKS: dict[str, Check] = {}
 # A valid call answered with these is "not tested: needs auth", not a failure.
 _AUTH_STATUSES = (401, 403)
+# Intents of calls made to succeed: a schema-valid call, or a guess when the spec is synthesized.
+_MEANT_TO_SUCCEED = ("valid", "guess")
 
 
 def check(fn: Check) -> Check:
@@ -107,7 +109,10 @@ def response_schema_conformance(call: ToolCall, endpoint: Endpoint) -> CheckResu
 
 @check
 def valid_input_accepted(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
-    """Arguments built to satisfy the schema get a success answer (2xx/3xx)."""
+    """Arguments built to satisfy the schema get a success answer (2xx/3xx).
+
+    Not applied to guesses (synthesized spec): there a 4xx is a warning, see `guess_rejected`.
+    """
     if call.intent not in ("valid", "boundary") or call.status_code is None or call.status_code >= 500:
         return None
     if call.status_code in _AUTH_STATUSES:
@@ -131,7 +136,18 @@ def invalid_input_rejected(call: ToolCall, endpoint: Endpoint) -> CheckResult | 
 
 
 def needs_auth(call: ToolCall) -> bool:
-    return call.intent == "valid" and call.status_code in _AUTH_STATUSES
+    return call.intent in _MEANT_TO_SUCCEED and call.status_code in _AUTH_STATUSES
+
+
+def guess_rejected(call: ToolCall) -> str | None:
+    """A warning when a guessed request (synthesized spec: the valid input is unknown) got a
+    4xx: maybe a bug, maybe only our guess; a person should look. A 5xx fails as usual."""
+    if call.intent != "guess" or call.status_code is None or call.status_code in _AUTH_STATUSES:
+        return None
+    if 400 <= call.status_code < 500:
+        return (f"a guessed request got {call.status_code}; the valid input is unknown "
+                f"(synthesized spec): check by hand ({call.call_id}: {_excerpt(call.body, 120)})")
+    return None
 
 
 def select(names: Iterable[str] = ()) -> dict[str, Check]:
@@ -186,7 +202,10 @@ def evaluate(
                                 outcome="passed", calls=own)
         for call in own:
             result.checks.extend(run_checks(call, endpoint, checks))
-        valid = [c for c in own if c.intent == "valid"]
+            warning = guess_rejected(call)
+            if warning:
+                result.warnings.append(warning)
+        valid = [c for c in own if c.intent in _MEANT_TO_SUCCEED]
         if valid and all(needs_auth(c) for c in valid):
             result.outcome = "skipped"
             result.reason = (f"not tested: needs auth (answered {valid[0].status_code}); "

@@ -40,12 +40,19 @@ def print_table(report: RunReport) -> None:
     width = max(len(r.endpoint.key) for r in report.results)
     for r in report.results:
         reason = f"  {r.reason}" if r.reason and r.outcome != "passed" else ""
+        if r.warnings and not reason:
+            reason = f"  warning: {r.warnings[0]}"
         click.echo(f"{_MARKS[r.outcome]:<5} {r.endpoint.key:<{width}}  {r.tool}{reason[:160]}")
     counts = report.counts
     click.echo(f"\n{counts['passed']} passed, {counts['failed']} failed"
                + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
                + (f", {counts['error']} errors" if counts["error"] else "")
                + f" ({report.success_rate}% of tested endpoints passed)")
+    warned = sum(bool(r.warnings) for r in report.results)
+    if warned:
+        click.echo(f"{warned} endpoint(s) with warnings: see the report.")
+    if report.spec and report.spec.synthesized_note:
+        click.echo(report.spec.synthesized_note)
 
 
 def exit_code_for(report: RunReport) -> ExitCode:

@@ -23,8 +23,9 @@ from runner import procs
 from runner.errors import RunnerError, UsageError
 from runner.models import TargetEnv
 
-# Only what serving needs goes into the user's environment from our side.
-SERVING_PACKAGES = ("uvicorn",)
+# Only what serving needs goes into the user's environment from our side: uvicorn, and a2wsgi,
+# which uvicorn's WSGI interface uses (its own WSGI code is deprecated) for Flask and Django.
+SERVING_PACKAGES = ("uvicorn", "a2wsgi")
 DEPENDENCY_FILES = (
     "requirements.txt",
     "pyproject.toml",
@@ -238,7 +239,7 @@ def use_existing(python: str, repo: Path) -> TargetEnv:
             "Give the path of the interpreter of an environment that has the app's dependencies "
             "(for example .venv/bin/python), or leave --python out to let the runner build one.",
         )
-    return TargetEnv(python=Path(os.path.abspath(resolved)), root=repo, created=False)
+    return TargetEnv(python=Path(resolved), root=repo, created=False)
 
 
 def prepare(
@@ -283,7 +284,7 @@ def prepare(
         _install_step([sys.executable, "-m", "venv", str(venv)], repo, env, timeout, log_path,
                       "creating the environment")
         pip = [str(target_python), "-m", "pip", "install", "--disable-pip-version-check"]
-    _install_step([*pip, *SERVING_PACKAGES], repo, env, timeout, log_path, "installing uvicorn")
+    _install_step([*pip, *SERVING_PACKAGES], repo, env, timeout, log_path, "installing uvicorn and a2wsgi")
     if install and install_command:
         shell_env = {**env, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{env['PATH']}"}
         _install_step(["/bin/sh", "-c", install_command], repo, shell_env, timeout, log_path,

@@ -123,6 +123,16 @@ class ApiSpec:
     interface: str = "asgi"  # how uvicorn serves it: asgi | wsgi
     factory: bool = False  # app_locator names a factory to call
     server_env: dict[str, str] = field(default_factory=dict)  # e.g. DJANGO_SETTINGS_MODULE
+    sqlite_databases: tuple[str, ...] = ()  # Django aliases served from a throwaway copy
+
+    @property
+    def synthesized_note(self) -> str:
+        """What a synthesized spec means for the verdicts ("" for a documented spec)."""
+        if self.spec_source != "synthesized":
+            return ""
+        return (f"The {self.framework} app documents no OpenAPI spec: it was synthesized from its "
+                "routes, so response schemas are unknown and only status-based checks apply "
+                "(a 5xx fails; a 4xx to a guessed request is a warning).")
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -155,7 +165,9 @@ class ToolCall:
     body_bytes: int = 0
     elapsed_ms: float = 0.0
     error: str | None = None  # transport error: timeout, connection refused, ...
-    intent: str = "valid"  # valid | invalid | boundary | not_found | ... (what the caller meant)
+    # What the caller meant: valid | invalid | boundary | not_found, or guess when the spec is
+    # synthesized and the valid input is not known.
+    intent: str = "valid"
     agent: str = "deterministic"
 
     @property
@@ -198,6 +210,7 @@ class EndpointResult:
     calls: list[ToolCall] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # worth a look, not a failure
 
     @property
     def success(self) -> bool:

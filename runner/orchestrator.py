@@ -226,7 +226,7 @@ class _Run:
         agent: DeterministicAgent | None = None
         try:
             with self.stage("servers") as timing:
-                self.servers.launch_api(env, self.spec, dict(config.app_env))
+                self.servers.reserve_port()
                 mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path,
                                                         call_timeout=config.timeouts.call)
                 agent = DeterministicAgent(mcp, self.spec, self.tool_names,
@@ -235,6 +235,9 @@ class _Run:
                                            max_calls=config.max_tool_calls)
                 connecting = asyncio.create_task(agent.connect())
                 try:
+                    # Django's migrations (if any) run while the MCP server starts.
+                    await asyncio.to_thread(self.servers.launch_api, env, self.spec,
+                                            dict(config.app_env), self.workspace)
                     timing.note = await asyncio.to_thread(self.servers.wait_ready)
                     await connecting
                 except BaseException:

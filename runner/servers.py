@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
@@ -29,6 +30,30 @@ class McpCommand:
         return " ".join([self.command, *self.args])
 
 
+DJANGO_OVERRIDE_MODULE = "api_mcp_test_settings"
+
+
+def django_settings_override(settings: str, sqlite_aliases: tuple[str, ...], folder: Path) -> str:
+    """Write a settings module into `folder` that is `settings` with each sqlite database in
+    `sqlite_aliases` moved to a throwaway file there, and loopback hosts allowed; return its
+    name. The project's own database file is never opened."""
+    folder.mkdir(parents=True, exist_ok=True)
+    databases = {alias: str(folder / f"db-{alias}.sqlite3") for alias in sqlite_aliases}
+    (folder / f"{DJANGO_OVERRIDE_MODULE}.py").write_text(f'''"""Written by api-mcp-test: {settings}, served with throwaway sqlite databases."""
+
+import copy as _copy
+import importlib as _importlib
+
+_base = _importlib.import_module({settings!r})
+globals().update({{name: value for name, value in vars(_base).items() if name.isupper()}})
+DATABASES = _copy.deepcopy(getattr(_base, "DATABASES", {{}}))
+for _alias, _name in {databases!r}.items():
+    DATABASES[_alias] = {{**DATABASES[_alias], "NAME": _name}}
+ALLOWED_HOSTS = [*getattr(_base, "ALLOWED_HOSTS", []), "127.0.0.1", "localhost"]
+''', encoding="utf-8")
+    return DJANGO_OVERRIDE_MODULE
+
+
 class DynamicServerManager:
     """Starts the API under test and describes the MCP server; `stop_all()` always cleans up."""
 
@@ -38,40 +63,99 @@ class DynamicServerManager:
         self.base_url: str | None = None
         self._api: procs.ManagedProcess | None = None
         self._mcp: McpCommand | None = None
+        self._socket: socket.socket | None = None
 
     @property
     def app_log(self) -> Path:
         return self.artifacts_dir / "app.log"
 
-    def launch_api(self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str]) -> str:
-        """Start the app with uvicorn from its own environment; return its base URL at once.
+    def reserve_port(self) -> str:
+        """Bind the loopback socket the app will serve on; return its base URL.
 
-        We bind the loopback socket ourselves and hand it to uvicorn (`--fd`): the port is ours
-        from the start, so no other process can take it between choosing and serving.
+        We bind it ourselves and hand it to uvicorn (`--fd`): the port is ours from the start,
+        so no other process can take it between choosing and serving, and the MCP server can be
+        configured (and started) before the app is.
         """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if self._socket is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind(("127.0.0.1", 0))
+                sock.listen(128)
+            except OSError:
+                sock.close()
+                raise
+            self._socket = sock
+            self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        assert self.base_url is not None
+        return self.base_url
+
+    def launch_api(
+        self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str], workspace: Path | None = None
+    ) -> str:
+        """Start the app with uvicorn from its own environment on the reserved socket; return
+        its base URL without waiting for it to answer.
+
+        WSGI apps
+        (Flask, Django) go through uvicorn's WSGI interface, which uses a2wsgi when the
+        environment has it. A Django project is served with settings that point its sqlite
+        databases at throwaway copies in `workspace`, migrated first.
+        """
+        child_env = procs.scrubbed_env({**spec.server_env, **app_env})
+        if spec.framework == "django":
+            folder = (workspace or self.artifacts_dir) / "django"
+            child_env.update(self.prepare_django(env, spec, child_env, folder))
+        base_url = self.reserve_port()
+        sock, self._socket = self._socket, None
+        assert sock is not None
         try:
-            sock.bind(("127.0.0.1", 0))
-            sock.listen(128)
-            port = int(sock.getsockname()[1])
             cmd = [str(env.python), "-m", "uvicorn", spec.app_locator, "--fd",
                    str(sock.fileno()), "--app-dir", str(env.root), "--log-level", "info"]
             if spec.factory:
                 cmd.append("--factory")
             if spec.interface == "wsgi":
                 cmd += ["--interface", "wsgi"]
-            child_env = procs.scrubbed_env({**spec.server_env, **app_env})
             self._api = procs.start("api", cmd, cwd=env.root, env=child_env,
                                     log_path=self.app_log, pass_fds=(sock.fileno(),))
         finally:
             sock.close()  # the child has its own copy
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self.base_url
+        return base_url
 
-    def start_api(self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str]) -> str:
+    def start_api(
+        self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str], workspace: Path | None = None
+    ) -> str:
         """Launch the app and wait until it answers HTTP."""
-        self.launch_api(env, spec, app_env)
+        self.launch_api(env, spec, app_env, workspace)
         return self.wait_ready()
+
+    def prepare_django(
+        self, env: TargetEnv, spec: ApiSpec, child_env: dict[str, str], folder: Path
+    ) -> dict[str, str]:
+        """Settings for serving (see `django_settings_override`), and `migrate` run with them
+        when the project uses sqlite. Returns the variables to serve with."""
+        settings = child_env.get("DJANGO_SETTINGS_MODULE")
+        if not settings:
+            raise RunnerError("servers", "Django needs DJANGO_SETTINGS_MODULE to serve the app.",
+                              "Pass it with --app-env DJANGO_SETTINGS_MODULE=project.settings.")
+        module = django_settings_override(settings, spec.sqlite_databases, folder)
+        paths = [str(folder), *filter(None, [child_env.get("PYTHONPATH")])]
+        serving = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": os.pathsep.join(paths)}
+        if spec.sqlite_databases:
+            finished = procs.run(
+                [str(env.python), "-m", "django", "migrate", "--noinput"], cwd=env.root,
+                env={**child_env, **serving}, timeout=self.start_timeout, stage="servers",
+                log_path=self.app_log, what="Django migrations (`migrate --noinput`)",
+            )
+            if finished.returncode != 0:
+                raise RunnerError(
+                    "servers",
+                    f"Django migrations failed on a fresh sqlite database: "
+                    f"{finished.tail(1) or f'exit code {finished.returncode}'}",
+                    "Run `python manage.py migrate` against an empty sqlite database to see the "
+                    "error and fix the migrations (or the settings they need, via --app-env). "
+                    "The output is in app.log.",
+                    detail=finished.tail(40),
+                )
+        return serving
 
     def wait_ready(self) -> str:
         """Any HTTP answer means the server is up; the app exiting or the deadline ends the wait."""
@@ -132,6 +216,9 @@ class DynamicServerManager:
         return self._api.log_tail(lines) if self._api else ""
 
     def stop_all(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
         if self._api is not None:
             self._api.stop()
             self._api = None

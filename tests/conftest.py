@@ -23,6 +23,7 @@ FIXTURE_REQUIREMENTS = (
     "drf-spectacular",
     "django-ninja",
     "litestar",
+    "a2wsgi",
 )
 FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 

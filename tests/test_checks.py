@@ -106,3 +106,36 @@ def test_a_property_named_example_is_still_checked() -> None:
               "properties": {"example": {"type": "integer", "example": 3, "nullable": True}}}
     converted = to_json_schema(schema)
     assert converted["properties"]["example"] == {"type": ["integer", "null"]}
+
+
+# A synthesized spec: nothing documented but a default response, and the input is a guess.
+SYNTHESIZED = Endpoint(method="GET", path="/items/{id}", operation_id="item_get",
+                       responses={"default": {"description": "not documented"}})
+
+
+def verdict(status: int, body: Any = None) -> tuple[str, list[str], str]:
+    (result,) = evaluate([SYNTHESIZED], [call(status, body, intent="guess")], {}, CHECKS)
+    return result.outcome, result.warnings, result.reason
+
+
+def test_a_guess_answered_4xx_is_a_warning_not_a_failure() -> None:
+    outcome_, warnings, _ = verdict(400, {"error": "title is required"})
+    assert outcome_ == "passed"
+    (warning,) = warnings
+    assert "400" in warning and "synthesized spec" in warning and "title is required" in warning
+
+
+def test_a_guess_answered_5xx_still_fails() -> None:
+    outcome_, warnings, reason = verdict(500, "Internal Server Error")
+    assert outcome_ == "failed" and "not_a_server_error" in reason
+    assert warnings == []
+
+
+def test_a_guess_answered_2xx_or_401_has_no_warning() -> None:
+    assert verdict(201, {"id": 1})[:2] == ("passed", [])
+    assert verdict(401)[:2] == ("skipped", [])  # needs auth, as for a valid call
+
+
+def test_a_valid_call_answered_4xx_still_fails() -> None:
+    (result,) = evaluate([SYNTHESIZED], [call(400, {"error": "no"})], {}, CHECKS)
+    assert result.outcome == "failed" and "valid_input_accepted" in result.reason

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,8 +62,16 @@ def test_fastapi_src_layout(fixture_python: Path) -> None:
     spec = discover(fixture_python, FIXTURES / "fastapi_src_layout")
     assert spec.framework == "fastapi"
     assert spec.app_locator == "inventory.main:api"
-    assert operations(spec) == {"GET /items", "PUT /items/{name}", "GET /items/{name}"}
-    assert spec.endpoints[0].source == {"file": "src/inventory/main.py", "line": 17}
+    assert operations(spec) == {
+        "GET /items",
+        "POST /items",
+        "PUT /items/{name}/stock",
+        "GET /items/{name}",
+        "DELETE /items/{name}",
+    }
+    assert spec.endpoints[0].source == {"file": "src/inventory/main.py", "line": 21}
+    # The server needs src/ on its path, as the probe did.
+    assert spec.server_env == {"PYTHONPATH": str(FIXTURES / "fastapi_src_layout" / "src")}
 
 
 @pytest.mark.slow
@@ -98,15 +107,22 @@ def test_flask_synthesized(fixture_python: Path) -> None:
         "GET /books/{book_id}",
         "PUT /books/{book_id}",
         "DELETE /books/{book_id}",
+        "GET /books/search",
     }
     by_key = {e.key: e for e in spec.endpoints}
+    # Operation ids are the view names, with the method when a view serves several.
+    assert by_key["GET /books"].operation_id == "list_books"
+    assert by_key["PUT /books/{book_id}"].operation_id == "book_put"
     (param,) = by_key["GET /books/{book_id}"].parameters
     assert (param.name, param.location, param.schema) == ("book_id", "path", {"type": "integer"})
     listing = by_key["GET /books"]
     assert listing.summary == "List every book."
     assert listing.description == "Returns a JSON array."
-    assert listing.source == {"file": "app.py", "line": 9}
-    assert by_key["POST /books"].request_body is not None
+    assert listing.source == {"file": "app.py", "line": 13}
+    # Body fields the view reads from the request, found in its source (types unknown).
+    body = by_key["POST /books"].request_body
+    assert body is not None and body["content_type"] == "application/json"
+    assert body["schema"] == {"type": "object", "properties": {"title": {}}}
 
 
 @pytest.mark.slow
@@ -225,6 +241,7 @@ def test_django_drf_spectacular(fixture_python: Path) -> None:
     assert spec.app_locator == "project.wsgi:application"
     assert spec.interface == "wsgi"
     assert spec.server_env == {"DJANGO_SETTINGS_MODULE": "project.settings"}
+    assert spec.sqlite_databases == ("default",)
     assert spec.spec_source == "native"
     assert spec.title == "Library"
     assert operations(spec) == {
@@ -233,10 +250,13 @@ def test_django_drf_spectacular(fixture_python: Path) -> None:
         "POST /api/books/",
         "GET /api/books/{id}/",
         "PUT /api/books/{id}/",
+        "PATCH /api/books/{id}/",
         "DELETE /api/books/{id}/",
     }
     sources = {e.key: e.source for e in spec.endpoints}
-    assert sources["GET /api/books/"] == {"file": "books/views.py", "line": 18}
+    assert sources["GET /health/"] == {"file": "books/views.py", "line": 23}
+    # Discovery does not open the database.
+    assert not (FIXTURES / "django_drf" / "db.sqlite3").exists()
 
 
 @pytest.mark.slow
@@ -254,10 +274,11 @@ def test_django_synthesized_with_settings_from_app_env(fixture_python: Path) -> 
         "POST /api/books/",
         "GET /api/books/{pk}/",
         "PUT /api/books/{pk}/",
+        "PATCH /api/books/{pk}/",
         "DELETE /api/books/{pk}/",
     }
     assert by_key["GET /health/"].summary == "Liveness probe."
-    assert by_key["GET /health/"].source == {"file": "books/views.py", "line": 43}
+    assert by_key["GET /health/"].source == {"file": "books/views.py", "line": 23}
     assert [p.name for p in by_key["PUT /api/books/{pk}/"].parameters] == ["pk"]
 
 
@@ -276,7 +297,30 @@ def test_django_ninja(fixture_python: Path) -> None:
         "GET /api/events",
         "POST /api/events",
         "GET /api/events/{event_id}",
+        "PUT /api/events/{event_id}",
+        "DELETE /api/events/{event_id}",
     }
+    assert spec.sqlite_databases == ()
+
+
+@pytest.mark.slow
+def test_plain_django_function_views(fixture_python: Path) -> None:
+    spec = discover(fixture_python, FIXTURES / "django_plain")
+    assert (spec.framework, spec.spec_source) == ("django", "synthesized")
+    assert spec.sqlite_databases == ("default",)
+    by_key = {e.key: e for e in spec.endpoints}
+    # Methods from @require_http_methods / @require_GET, else from `request.method` checks.
+    assert set(by_key) == {
+        "GET /notes/",
+        "POST /notes/",
+        "GET /notes/{note_id}/",
+        "PUT /notes/{note_id}/",
+        "DELETE /notes/{note_id}/",
+        "GET /health/",
+    }
+    assert by_key["GET /notes/{note_id}/"].parameters[0].schema == {"type": "integer"}
+    body = by_key["POST /notes/"].request_body
+    assert body is not None and body["schema"]["properties"] == {"text": {}}
 
 
 @pytest.mark.slow
@@ -288,6 +332,7 @@ def test_flask_restx_swagger2_converted(fixture_python: Path) -> None:
         "GET /tasks/",
         "POST /tasks/",
         "GET /tasks/{task_id}",
+        "PUT /tasks/{task_id}",
         "DELETE /tasks/{task_id}",
     }
     by_key = {e.key: e for e in spec.endpoints}
@@ -309,6 +354,7 @@ def test_starlette_synthesized(fixture_python: Path) -> None:
         "GET /items",
         "POST /items",
         "GET /v1/items/{item_id}",
+        "PUT /v1/items/{item_id}",
         "DELETE /v1/items/{item_id}",
     }
     assert by_key["GET /v1/items/{item_id}"].parameters[0].schema == {"type": "integer"}
@@ -324,9 +370,10 @@ def test_litestar(fixture_python: Path) -> None:
         "GET /items",
         "POST /items",
         "GET /items/{item_id}",
+        "PUT /items/{item_id}",
         "DELETE /items/{item_id}",
     }
-    assert by_key["GET /items/{item_id}"].source == {"file": "app.py", "line": 20}
+    assert by_key["GET /items/{item_id}"].source == {"file": "app.py", "line": 34}
 
 
 def test_probe_that_leaves_no_result(tmp_path: Path) -> None:
@@ -347,3 +394,23 @@ def test_discover_api_is_async(fixture_python: Path) -> None:
     env = TargetEnv(python=fixture_python, root=FIXTURES / "fastapi_src_layout", created=False)
     spec = asyncio.run(APIDiscoveryService(timeout=60).discover_api(env))
     assert spec.app_locator == "inventory.main:api"
+
+
+def test_body_fields_read_from_the_view_source() -> None:
+    from runner.discovery.probe import body_fields
+
+    request: Any = None
+
+    def json_view():
+        data = request.get_json(silent=True) or {}
+        return data["title"], data.get("author"), request.args.get("page")
+
+    def form_view():
+        return request.form["name"], request.form.get("email")
+
+    def no_body():
+        return request.args.get("q")
+
+    assert body_fields(json_view) == ("application/json", ["title", "author"])
+    assert body_fields(form_view) == ("application/x-www-form-urlencoded", ["name", "email"])
+    assert body_fields(no_body) == ("application/json", [])

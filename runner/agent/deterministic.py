@@ -121,7 +121,7 @@ class ArgumentBuilder:
             if _norm(arg) in path_names:
                 known = ids.value_for_path_param(endpoint, path_names[_norm(arg)])
                 if known is not None:
-                    arguments[arg] = known
+                    arguments[arg] = _coerce(known, arg_schema)
                     continue
             # Optional filters narrow results to nothing; a smoke call leaves them out unless
             # the schema documents an example.
@@ -136,8 +136,11 @@ class ArgumentBuilder:
 
 
 def _coerce(value: Any, schema: dict[str, Any]) -> Any:
-    """Fit an example to the tool's declared type (examples are sometimes strings for ints)."""
+    """Fit a value to the tool's declared type (examples are sometimes strings for ints; an id
+    seen as an int may be a string path parameter)."""
     kind = schema.get("type")
+    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     try:
         if kind == "integer" and isinstance(value, str):
             return int(value)
@@ -220,7 +223,9 @@ class DeterministicAgent:
     def _plan(
         self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema: dict[str, Any]
     ) -> list[PlannedCall]:
-        planned = [PlannedCall(endpoint, tool, arguments)]
+        # A synthesized spec does not document the valid input: the first call is a guess.
+        intent = "guess" if self.spec.spec_source == "synthesized" else "valid"
+        planned = [PlannedCall(endpoint, tool, arguments, intent)]
         if self.suite != "comprehensive":
             return planned
         path_args = [a for a in arguments if _norm(a) in

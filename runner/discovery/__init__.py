@@ -112,6 +112,7 @@ def spec_from_result(result: dict[str, Any]) -> ApiSpec:
         interface=result.get("interface", "asgi"),
         factory=bool(result.get("factory")),
         server_env=dict(result.get("env") or {}),
+        sqlite_databases=tuple(result.get("sqlite_databases") or ()),
     )
 
 

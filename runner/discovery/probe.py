@@ -243,6 +243,9 @@ class Prober:
 
     def describe(self, app, locator, factory):
         framework = framework_of(app)
+        folder = import_folder(locator.partition(":")[0])
+        if folder and folder != self.root:  # a src/ layout: the server needs it on its path
+            self.extra_env["PYTHONPATH"] = folder
         if framework == "fastapi":
             return self.success(
                 framework, locator, factory, "asgi", "native", fastapi_openapi(app, self.root)
@@ -298,7 +301,32 @@ class Prober:
             locator = module_name + ":" + attr
         interface = "asgi" if "asgi" in locator.partition(":")[0].split(".")[-1] else "wsgi"
         source, doc = django_openapi(settings, self.root)
-        return self.success("django", locator, False, interface, source, doc)
+        result = self.success("django", locator, False, interface, source, doc)
+        result["sqlite_databases"] = sqlite_aliases(settings)
+        return result
+
+
+def import_folder(module_name):
+    """The sys.path entry `module_name` was imported from, or None."""
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None
+    levels = module_name.count(".") + (os.path.basename(path) == "__init__.py")
+    folder = os.path.dirname(os.path.abspath(path))
+    for _ in range(levels):
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def sqlite_aliases(settings):
+    """Aliases of the Django databases that use sqlite (those get a throwaway copy to serve)."""
+    databases = getattr(settings, "DATABASES", None) or {}
+    return sorted(
+        alias
+        for alias, config in databases.items()
+        if "sqlite" in str((config or {}).get("ENGINE", ""))
+    )
 
 
 def find_app_in_module(module):
@@ -480,15 +508,54 @@ def synthesized_operation(method, operation_id, params, func, root, tags=(), doc
             for name, schema in params
         ]
     if method in BODY_METHODS:
-        op["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
+        media, fields = body_fields(func)
+        schema = {"type": "object"}
+        if fields:  # names only: their types and which are required are unknown
+            schema["properties"] = {name: {} for name in fields}
+        op["requestBody"] = {"required": False, "content": {media: {"schema": schema}}}
     op["responses"] = dict(UNDOCUMENTED)
     source = source_of(func, root)
     if source:
         op["x-source"] = source
     return op
+
+
+def operation_id(name, method, methods):
+    """The view's name, with the method appended when the view serves several."""
+    return name if len(methods) == 1 else name + "_" + method.lower()
+
+
+# Where a view reads its request body from (Flask, Django, Starlette), and the form variants.
+BODY_READ = r"request\.(?:get_json|json|form|data|POST|body)\b"
+FORM_READ = re.compile(r"request\.(?:form|POST)\b")
+JSON_READ = re.compile(r"request\.(?:get_json|json|data|body)\b")
+
+
+def body_fields(func):
+    """(media type, field names) a view reads from its request body, found in its source.
+
+    A synthesized spec knows nothing of the body; the names the view looks up
+    (`data["title"]`, `request.form.get("title")`, after `data = request.get_json()`) make a
+    request the view can accept. Types stay unknown.
+    """
+    try:
+        source = inspect.getsource(inspect.unwrap(func))
+    except (TypeError, OSError, ValueError):
+        return "application/json", []
+    media = (
+        "application/x-www-form-urlencoded"
+        if FORM_READ.search(source) and not JSON_READ.search(source)
+        else "application/json"
+    )
+    assigned = re.findall(r"(\w+)\s*(?::[^=\n]*)?=[^=\n]*?" + BODY_READ, source)
+    receivers = [r"request\.(?:get_json|json|form|data|POST)(?:\([^)]*\))?"]
+    receivers += [re.escape(name) for name in assigned]
+    lookup = r"\s*(?:\[\s*|\.get\(\s*)['\"]([A-Za-z_]\w*)['\"]"
+    fields = []
+    for name in re.findall(r"\b(?:" + "|".join(receivers) + ")" + lookup, source):
+        if name not in fields:
+            fields.append(name)
+    return media, fields
 
 
 CONVERTER_SCHEMAS = {
@@ -529,11 +596,12 @@ def flask_synthesized(app, root):
         )
         view = app.view_functions.get(rule.endpoint)
         view_class = getattr(view, "view_class", None)
-        for method in sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"}):
+        methods = sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"})
+        for method in methods:
             func = getattr(view_class, method.lower(), None) or view
             paths.setdefault(path, {})[method.lower()] = synthesized_operation(
                 method.lower(),
-                rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                operation_id(rule.endpoint.replace(".", "_"), method, methods),
                 params,
                 func,
                 root,
@@ -582,7 +650,8 @@ def starlette_openapi(app, root):
                 if not inspect.isclass(endpoint):
                     continue
                 methods = [m.upper() for m in HTTP_METHODS if hasattr(endpoint, m)]
-            for method in sorted(set(methods) - {"HEAD", "OPTIONS"}):
+            methods = sorted(set(methods) - {"HEAD", "OPTIONS"})
+            for method in methods:
                 func = (
                     getattr(endpoint, method.lower(), None)
                     if inspect.isclass(endpoint)
@@ -590,7 +659,11 @@ def starlette_openapi(app, root):
                 )
                 name = getattr(route, "name", None) or path.strip("/").replace("/", "_")
                 paths.setdefault(path, {})[method.lower()] = synthesized_operation(
-                    method.lower(), name + "_" + method.lower(), params, func or endpoint, root
+                    method.lower(),
+                    operation_id(name, method, methods),
+                    params,
+                    func or endpoint,
+                    root,
                 )
 
     walk(app.routes, "")
@@ -644,6 +717,27 @@ def litestar_openapi(app, root):
 DJANGO_REGEX_INT = ("[0-9]+", r"\d+")
 
 
+def function_view_methods(view):
+    """The methods a plain Django function view serves: those `@require_http_methods` (and
+    `require_GET`, ...) allow, else GET plus those its source compares `request.method` with."""
+    func = view
+    while func is not None:
+        try:
+            allowed = inspect.getclosurevars(func).nonlocals.get("request_method_list")
+        except (TypeError, ValueError):
+            allowed = None
+        if allowed:
+            return [m.lower() for m in allowed if m.lower() in HTTP_METHODS]
+        func = getattr(func, "__wrapped__", None)
+    try:
+        source = inspect.getsource(inspect.unwrap(view))
+    except (TypeError, OSError, ValueError):
+        return ["get"]
+    compared = re.findall(r"request\.method\s*(?:==|!=|in|not in)\s*([^:\n]+)", source)
+    named = re.findall(r"['\"](GET|POST|PUT|PATCH|DELETE)['\"]", " ".join(compared))
+    return ["get"] + [m.lower() for m in HTTP_METHODS[1:] if m.upper() in named]
+
+
 def django_synthesized(root):
     from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -691,7 +785,7 @@ def django_synthesized(root):
                 if m in allowed and hasattr(view_class, m)
             }
         else:
-            methods = {"get": callback, "post": callback}
+            methods = {m: callback for m in function_view_methods(callback)}
         for method, func in methods.items():
             if method not in HTTP_METHODS:
                 continue
@@ -703,7 +797,12 @@ def django_synthesized(root):
                 or "root"
             )
             paths.setdefault(path, {})[method] = synthesized_operation(
-                method, base + "_" + method, params, func or callback, root, doc=documented
+                method,
+                operation_id(base, method, methods),
+                params,
+                func or callback,
+                root,
+                doc=documented,
             )
 
     walk(get_resolver().url_patterns, "", [])

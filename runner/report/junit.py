@@ -21,6 +21,7 @@ def _call_text(result: EndpointResult) -> str:
             f"{call.status_code if call.status_code is not None else call.error} "
             f"({call.elapsed_ms:.1f} ms)\n  body: {(body or '')[:_EXCERPT]}"
         )
+    lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines)
 
 
@@ -51,6 +52,8 @@ def render(report: RunReport) -> str:
         stage.add_error_info(message=report.error or "stage failed",
                              output=report.error_detail or "", error_type=report.failed_stage)
         cases.append(stage)
-    suite = TestSuite(f"api-mcp-test: {title}", cases,
-                      properties={"agent": report.agent, "suite": report.suite})
+    properties = {"agent": report.agent, "suite": report.suite}
+    if report.spec:
+        properties["spec_source"] = report.spec.spec_source
+    suite = TestSuite(f"api-mcp-test: {title}", cases, properties=properties)
     return to_xml_report_string([suite], encoding="utf-8")

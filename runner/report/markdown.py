@@ -24,6 +24,8 @@ def _table(results: list[EndpointResult]) -> str:
     rows = ["| | Endpoint | Tool | Calls | Result |", "|---|---|---|---:|---|"]
     for r in results:
         verdict = r.outcome if r.outcome == "passed" else f"{r.outcome}: {_cell(r.reason)}"
+        if r.warnings:
+            verdict += f" (warning: {_cell(r.warnings[0])})"
         rows.append(f"| {_ICONS[r.outcome]} | `{r.endpoint.key}` | `{r.tool}` | {len(r.calls)} "
                     f"| {verdict} |")
     return "\n".join(rows) + "\n"
@@ -82,6 +84,8 @@ def render(report: RunReport, footer: str = "") -> str:
     if spec:
         headline += (f"\n\nagent: {report.agent} · suite: {report.suite} · framework: "
                      f"{spec.framework} ({spec.spec_source} spec) · app: `{spec.app_locator}`")
+        if spec.synthesized_note:
+            headline += f"\n\n> {spec.synthesized_note}"
     if report.usage:
         usage = ", ".join(f"{k}: {v}" for k, v in report.usage.items())
         headline += f"\n\nmodel usage: {usage}"

@@ -42,6 +42,7 @@ def endpoint_dict(result: EndpointResult) -> dict[str, Any]:
         "checks": [as_plain(c) for c in result.checks],
         "calls": [call_summary(c) for c in result.calls],
         "findings": [as_plain(f) for f in result.findings],
+        "warnings": result.warnings,
     }
 
 
