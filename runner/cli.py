@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from runner.errors import ExitCode, RunnerError, UsageError
+from runner.errors import ExitCode, RunnerError, UsageError, condense_tracebacks
 from runner.models import RunConfig, RunReport, Timeouts
 
 _MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
@@ -151,7 +151,8 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
     if report.status == "failed":
         click.echo(f"\nerror: {report.error}", err=True)
         if report.error_detail:
-            click.echo("--- log tail ---\n" + report.error_detail[-2000:], err=True)
+            detail = condense_tracebacks(report.error_detail)[-2000:]
+            click.echo("--- log tail (full text in report.json) ---\n" + detail, err=True)
     click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
     sys.exit(int(exit_code_for(report)))
 
