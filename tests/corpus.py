@@ -42,7 +42,9 @@ APP_SECRET = ("DB_PASSWORD", "fake-db-password-8d7c6b")
 SECRET_VALUES = [v for k, v in FAKE_SECRETS.items() if k != "PIP_INDEX_URL"]
 SECRET_VALUES += ["fake-index-password-31", APP_SECRET[1]]
 RUN_LIMIT = 240  # seconds; a run still going by then counts as hung
-FAST = ("--start-timeout", "5", "--call-timeout", "3", "--discovery-timeout", "10")
+# Short where a case waits the whole limit (never ready, a hanging call); generous where the
+# limit is only a safety net, so a loaded CI machine does not change the outcome.
+FAST = ("--start-timeout", "5", "--call-timeout", "3", "--discovery-timeout", "20")
 
 
 def many_operations(folder: Path, count: int = 500) -> None:
@@ -96,12 +98,12 @@ CASES = [
     Case("unresolvable $ref", 3, "discovery", ("DoesNotExist", "$ref"),
          BROKEN / "unresolvable_ref"),
     Case("500-operation spec", 0, None, (), build=many_operations,
-         args=(*FAST, "--max-tool-calls", "600")),
+         args=("--start-timeout", "30", "--call-timeout", "10", "--max-tool-calls", "600")),
     Case("dependency install failure", 3, "install", ("fastapi==0.0.0", "requirements.txt"),
          BROKEN / "install_failure", use_python=False),
     Case("endpoint hangs", 1, None, ("Timeout",), BROKEN / "endpoint_hangs"),
     Case("whole-run timeout", 3, "agent", ("time limit", "--timeout"), BROKEN / "endpoint_hangs",
-         args=("--call-timeout", "60", "--timeout", "20")),
+         args=("--start-timeout", "30", "--call-timeout", "60", "--timeout", "30")),
     Case("endpoint returns 10 MB", 0, None, (), BROKEN / "huge_body"),
     Case("endpoint echoes its environment", 0, None, (), BROKEN / "env_echo",
          app_env=(f"{APP_SECRET[0]}={APP_SECRET[1]}",)),
@@ -180,7 +182,7 @@ def _text(data: str | bytes | None) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
 
 
-def run_all(python: Path, workdir: Path, workers: int = 4) -> list[Outcome]:
+def run_all(python: Path, workdir: Path, workers: int = 3) -> list[Outcome]:
     """Every case, `workers` at a time (most of a case is waiting on a timeout or a child)."""
     from concurrent.futures import ThreadPoolExecutor
 

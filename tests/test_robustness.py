@@ -60,7 +60,7 @@ def test_a_hanging_endpoint_is_an_errored_testcase_not_a_hung_run(outcomes):
 
 def test_the_whole_run_timeout_keeps_a_partial_report(outcomes):
     outcome = outcomes["whole-run timeout"]
-    assert outcome.seconds < 20 + 15  # the limit, plus starting and stopping
+    assert outcome.seconds < 30 + 15  # the limit, plus starting and stopping
     results = {r["endpoint"]: r for r in outcome.report["test_results"]}
     assert results["/items"]["outcome"] == "passed"  # measured before the limit: kept
 
