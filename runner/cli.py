@@ -109,11 +109,12 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 @click.option("--check", "checks", multiple=True, metavar="NAME", help="Run only these checks "
               "(repeatable). Default: all. See `api-mcp-test checks`.")
 @click.option("--call-timeout", type=float, default=30.0, show_default=True,
-              help="Seconds one API call may take.")
+              help="Seconds one API call may take, whole response included.")
 @click.option("--start-timeout", type=float, default=60.0, show_default=True,
               help="Seconds the app may take to answer HTTP after start.")
 @click.option("--timeout", "run_timeout", type=float, default=1800.0, show_default=True,
-              help="Seconds the whole run may take.")
+              help="Seconds the whole run may take (it also caps the other limits); the "
+              "report keeps what was measured by then.")
 @click.option("--max-tool-calls", type=int, default=200, show_default=True,
               help="Most MCP tool calls an agent may make.")
 @click.option("--workspace-root", type=click.Path(path_type=Path), help="Where the run's "
