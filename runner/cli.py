@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from runner.errors import ExitCode, RunnerError, UsageError
+from runner.errors import ExitCode, RunnerError, UsageError, condense_tracebacks
 from runner.models import RunConfig, RunReport, Timeouts
 
 _MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
@@ -128,11 +128,12 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 @click.option("--check", "checks", multiple=True, metavar="NAME", help="Run only these checks "
               "(repeatable). Default: all. See `api-mcp-test checks`.")
 @click.option("--call-timeout", type=float, default=30.0, show_default=True,
-              help="Seconds one API call may take.")
+              help="Seconds one API call may take, whole response included.")
 @click.option("--start-timeout", type=float, default=60.0, show_default=True,
               help="Seconds the app may take to answer HTTP after start.")
 @click.option("--timeout", "run_timeout", type=float, default=1800.0, show_default=True,
-              help="Seconds the whole run may take.")
+              help="Seconds the whole run may take (it also caps the other limits); the "
+              "report keeps what was measured by then.")
 @click.option("--max-tool-calls", type=int, default=200, show_default=True,
               help="Most MCP tool calls an agent may make.")
 @click.option("--workspace-root", type=click.Path(path_type=Path), help="Where the run's "
@@ -177,7 +178,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     if report.status == "failed":
         click.echo(f"\nerror: {report.error}", err=True)
         if report.error_detail:
-            click.echo("--- log tail ---\n" + report.error_detail[-2000:], err=True)
+            detail = condense_tracebacks(report.error_detail)[-2000:]
+            click.echo("--- log tail (full text in report.json) ---\n" + detail, err=True)
     click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
     sys.exit(int(exit_code_for(report)))
 

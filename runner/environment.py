@@ -239,7 +239,9 @@ def use_existing(python: str, repo: Path) -> TargetEnv:
             "Give the path of the interpreter of an environment that has the app's dependencies "
             "(for example .venv/bin/python), or leave --python out to let the runner build one.",
         )
-    return TargetEnv(python=Path(resolved), root=repo, created=False)
+    # Absolute, since the app runs from its own folder; not resolved, since a venv's python is a
+    # symlink whose location is what makes it the venv's.
+    return TargetEnv(python=Path(resolved).absolute(), root=repo, created=False)
 
 
 def prepare(
@@ -333,7 +335,7 @@ def _install_step(
         raise RunnerError("install", f"Could not start {what}: {exc}.",
                           "Check that Python and uv are installed on this machine.") from exc
     if finished.returncode != 0:
-        last = finished.tail(1) or f"exit code {finished.returncode}"
+        last = installer_error(finished.output) or f"exit code {finished.returncode}"
         raise RunnerError(
             "install",
             f"Dependency installation failed while {what}: {last}",
@@ -341,3 +343,16 @@ def _install_step(
             "--install-command, or prepare an environment yourself and pass --python.",
             detail=finished.tail(40),
         )
+
+
+def installer_error(output: str) -> str:
+    """The installer's own explanation on one line: from its last `error:` line to the end
+    (uv puts the cause on indented lines below it), else the last line."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    starts = [i for i, line in enumerate(lines) if line.lower().startswith("error:")]
+    if not starts:
+        return lines[-1] if lines else ""
+    first, *causes = lines[starts[-1]:]
+    text = first[len("error:"):].strip()
+    causes = [c.removeprefix("cause:").removeprefix("╰─▶").strip() for c in causes]
+    return (text + (": " + " ".join(causes) if causes else ""))[:600]

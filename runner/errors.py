@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -45,3 +46,39 @@ class UsageError(RunnerError):
 
 class StageTimeout(RunnerError):
     """A stage ran past its time limit."""
+
+
+_TRACEBACK_START = "Traceback (most recent call last):"
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
+
+
+def condense_tracebacks(text: str) -> str:
+    """Log text for a terminal: each Python traceback cut to its last frame and the exception,
+    so the evidence stays one screen long (the full log is kept in its file)."""
+    out: list[str] = []
+    frame: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if _TRACEBACK_START in line:
+            inside, frame = True, []
+            out.append(line.replace(_TRACEBACK_START, "(traceback, last frame:)"))
+        elif inside and line[:1].isspace():
+            if line.lstrip().startswith("File "):
+                frame = [line]
+            elif frame and len(frame) < 2 and not set(line.strip()) <= {"^", "~"}:
+                frame.append(line)
+        else:
+            if inside:
+                out.extend(frame)
+                inside = False
+            out.append(line)
+    if inside:
+        out.extend(frame)
+    return "\n".join(out)
+
+
+def last_error_line(text: str) -> str:
+    """The most telling line of a log: the last exception raised, else the last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    return (errors or lines or [""])[-1]

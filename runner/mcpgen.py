@@ -611,6 +611,7 @@ class MCPGenerator:
             n for n in ("Field", "WithJsonSchema") if f"{n}(" in body_text + aliases_text
         ]
         imports = [
+            "import asyncio",
             "import json",
             "import os",
             "import sys",
@@ -664,7 +665,7 @@ HEADER = """\
 # Settings come from the environment only:
 #     API_BASE_URL               base URL of the API (required{default})
 #     API_MCP_TEST_CALL_LOG      JSONL file that gets one line per call (optional)
-#     API_MCP_TEST_TIMEOUT       seconds per call (default 30)
+#     API_MCP_TEST_TIMEOUT       seconds per call, whole response included (default 30)
 #     API_MCP_TEST_MAX_BODY      bytes of a response body read and recorded (default 1048576)
 #     API_MCP_TEST_RESULT_LIMIT  characters of body text returned to the client (default 8000)
 #     API_MCP_TEST_HEADERS       JSON object of extra headers for every request, e.g. auth
@@ -748,16 +749,29 @@ def _query_value(value: Any) -> Any:
     return value
 
 
-async def _read(response: httpx.Response) -> tuple[bytes, int, bool]:
-    """At most MAX_BODY bytes of the body, the bytes received, and whether it was cut."""
+async def _fetch(request: httpx.Request) -> tuple[httpx.Response, bytes, int, bool]:
+    """Send `request`; return the response, at most MAX_BODY bytes of its body, the bytes
+    received, and whether the body was cut."""
+    response = await _client.send(request, stream=True)
     chunks = []
     received = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        received += len(chunk)
-        if received > MAX_BODY:
-            return b"".join(chunks)[:MAX_BODY], received, True
-    return b"".join(chunks), received, False
+    try:
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            received += len(chunk)
+            if received > MAX_BODY:
+                return response, b"".join(chunks)[:MAX_BODY], received, True
+    finally:
+        await response.aclose()
+    return response, b"".join(chunks), received, False
+
+
+def _decode(data: bytes, charset: str | None) -> str:
+    """Body text; undecodable bytes and unknown charsets never fail."""
+    try:
+        return data.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
 
 
 async def _request(
@@ -835,14 +849,17 @@ async def _request(
         call["url"] = str(request.url)
         if request.url.netloc != _base.netloc or request.url.scheme != _base.scheme:
             raise httpx.InvalidURL(f"refusing to leave the base URL: {request.url}")
-        response = await _client.send(request, stream=True)
-        try:
-            data, received, truncated = await _read(response)
-        finally:
-            await response.aclose()
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # httpx's timeouts bound each network read, so a body that trickles in would never
+        # time out: TIMEOUT bounds the whole exchange.
+        exchange = _fetch(request)
+        response, data, received, truncated = await asyncio.wait_for(exchange, TIMEOUT)
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, TimeoutError) as exc:
+        # UnicodeEncodeError: a header or cookie value that is not ASCII.
         call["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
-        call["error"] = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if isinstance(exc, TimeoutError):
+            call["error"] = f"Timeout: no complete response within {TIMEOUT:g} s"
+        else:
+            call["error"] = f"{type(exc).__name__}: {exc}".rstrip(": ")
         _record(call)
         return {
             "call_id": call["call_id"],
@@ -854,14 +871,14 @@ async def _request(
             "error": call["error"],
         }
     call["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
-    text = data.decode(response.charset_encoding or "utf-8", errors="replace")
+    text = _decode(data, response.charset_encoding)
     parsed: Any = text
     is_json = False
     if not truncated and "json" in response.headers.get("content-type", "") and text:
         try:
             parsed = json.loads(text)
             is_json = True
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             pass
     call.update(
         status_code=response.status_code,

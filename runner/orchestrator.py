@@ -29,6 +29,7 @@ from runner.discovery import APIDiscoveryService
 from runner.errors import RunnerError, StageTimeout
 from runner.mcpgen import MCPGenerator
 from runner.models import ApiSpec, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
+from runner.redact import Redactor
 from runner.repo import clone, read_repo_info, working_folder
 from runner.report import junit, markdown, result
 from runner.servers import DynamicServerManager
@@ -36,6 +37,9 @@ from runner.servers import DynamicServerManager
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Files the run writes into the output folder besides the reports; all are masked at the end.
+_WRITTEN = ("install.log", "discovery.log", "app.log", "mcp.log", "calls.jsonl", "openapi.json",
+            "mcp_server.py")
 
 
 def cancel_on_signals() -> None:
@@ -120,7 +124,9 @@ class _Run:
 
     def __init__(self, config: RunConfig, progress: Progress) -> None:
         self.config = config
-        self.progress = progress
+        self.redact = Redactor.for_run([config.anthropic_api_key], config.app_env)
+        self.redact.announce()
+        self.progress: Progress = lambda line: progress(self.redact(line))
         self.started = time.monotonic()
         self.current_stage: str | None = None
         self.report = RunReport(status="completed", repo_info=None, spec=None,
@@ -160,6 +166,10 @@ class _Run:
     def remaining(self) -> float:
         return self.config.timeouts.run - (time.monotonic() - self.started)
 
+    def budget(self, stage_timeout: float) -> float:
+        """A stage's time limit, cut to what is left of the whole run's."""
+        return max(1.0, min(stage_timeout, self.remaining()))
+
     def execute(self) -> None:
         config = self.config
         with self.stage("repo") as timing:
@@ -184,7 +194,8 @@ class _Run:
         with self.stage("install") as timing:
             env = environment.prepare(
                 repo, python=config.python, install=config.install,
-                install_command=config.install_command, timeout=config.timeouts.install,
+                install_command=config.install_command,
+                timeout=self.budget(config.timeouts.install),
                 log_path=self.output_dir / "install.log", dev=config.dev_requirements,
             )
             timing.note = ("existing interpreter" if not env.created
@@ -192,7 +203,7 @@ class _Run:
                            else f"new environment, {env.source}")
 
         with self.stage("discovery") as timing:
-            service = APIDiscoveryService(timeout=config.timeouts.discovery,
+            service = APIDiscoveryService(timeout=self.budget(config.timeouts.discovery),
                                           log_path=self.output_dir / "discovery.log")
             self.spec = service.discover(env, app=config.app, app_env=config.app_env,
                                          workdir=self.workspace)
@@ -258,12 +269,12 @@ class _Run:
         return self.calls
 
     async def _bounded(self, coro: Any) -> Any:
-        budget = max(1.0, self.remaining())
         try:
-            return await asyncio.wait_for(coro, timeout=budget)
+            return await asyncio.wait_for(coro, timeout=self.budget(self.config.timeouts.run))
         except TimeoutError:
             raise StageTimeout(
-                "agent", f"The run reached its time limit ({self.config.timeouts.run:.0f} s).",
+                self.current_stage or "agent",
+                f"The run reached its time limit ({self.config.timeouts.run:.0f} s).",
                 "Raise --timeout, or test fewer operations; results so far are in the report.",
             ) from None
 
@@ -293,7 +304,10 @@ class _Run:
     def finish(self) -> None:
         self.servers.stop_all()
         try:
+            # Everything that renders the report (files, terminal, PR comment) sees it masked.
+            self.redact.value(self.report)
             self.write_reports()
+            self.redact.files(self.output_dir / name for name in _WRITTEN)
         finally:
             if not self.config.keep_workspace:
                 shutil.rmtree(self.workspace, ignore_errors=True)

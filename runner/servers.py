@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from runner import procs
-from runner.errors import RunnerError
+from runner.errors import RunnerError, last_error_line
 from runner.models import ApiSpec, TargetEnv
 
 
@@ -169,7 +169,7 @@ class DynamicServerManager:
                     raise RunnerError(
                         "servers",
                         f"The app exited while starting (exit code {self._api.popen.returncode}): "
-                        f"{self._api.log_tail(1) or 'no output'}",
+                        f"{last_error_line(self._api.log_tail(40)) or 'no output'}",
                         "Run it yourself with uvicorn to see the error; fix the crash, or give the "
                         "settings it needs with --app-env NAME=VALUE. The full log is in app.log.",
                         detail=self._api.log_tail(40),
@@ -220,6 +220,6 @@ class DynamicServerManager:
             self._socket.close()
             self._socket = None
         if self._api is not None:
-            self._api.stop()
+            self._api.stop(grace=1.0)  # no graceful shutdown: a hung request would hold it
             self._api = None
         procs.stop_all()

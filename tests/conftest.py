@@ -38,6 +38,10 @@ def _uv() -> str:
 
 @pytest.fixture(scope="session")
 def fixture_python() -> Path:
+    return build_fixture_python()
+
+
+def build_fixture_python() -> Path:
     """The interpreter of a virtualenv with the fixture apps' frameworks, reused across sessions.
 
     Keyed by a hash of the requirement list and the Python version, so changing either builds a

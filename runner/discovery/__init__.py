@@ -17,7 +17,7 @@ import yaml
 
 from runner import procs
 from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
-from runner.errors import RunnerError
+from runner.errors import RunnerError, StageTimeout
 from runner.models import ApiSpec, TargetEnv
 
 PROBE = Path(__file__).with_name("probe.py")
@@ -66,6 +66,14 @@ class APIDiscoveryService:
                 log_path=self.log_path,
                 what="The discovery probe (importing the app)",
             )
+        except StageTimeout as exc:
+            exc.hint = (
+                "Importing the app must not block: a server started at import time (uvicorn.run "
+                "or app.run outside `if __name__ == \"__main__\":`) or a connection that waits "
+                "forever hangs here. Fix that, or raise --discovery-timeout if the import is "
+                "just slow."
+            )
+            raise
         except OSError as exc:
             raise RunnerError(
                 STAGE,

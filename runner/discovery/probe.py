@@ -233,9 +233,13 @@ class Prober:
 
     def record_error(self, module_name, exc):
         where = None
-        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if os.path.abspath(frame.filename).startswith(self.root + os.sep):
-                where = relative(self.root, frame.filename) + ":" + str(frame.lineno)
+        frames = [(f.filename, f.lineno) for f in traceback.extract_tb(exc.__traceback__)]
+        if isinstance(exc, SyntaxError) and exc.filename:
+            frames.append((exc.filename, exc.lineno))  # the broken file is not a frame
+        for filename, lineno in reversed(frames):
+            # "<frozen importlib._bootstrap>" is no file, though abspath would put it in root.
+            if not filename.startswith("<") and relative(self.root, filename):
+                where = relative(self.root, filename) + ":" + str(lineno)
                 break
         self.errors.append({"module": module_name, "error": error_line(exc), "where": where})
 
