@@ -176,7 +176,7 @@ class _Run:
             if config.repo_url:
                 info = clone(config.repo_url, self.workspace / "repo", branch=config.branch,
                              pr_number=config.pr_number, commit=config.commit,
-                             token=config.token, timeout=config.timeouts.clone)
+                             token=config.token, timeout=self.budget(config.timeouts.clone))
                 repo = working_folder(self.workspace / "repo", config.working_directory)
             else:
                 root = config.repo_path.resolve()
