@@ -135,6 +135,10 @@ class ArgumentBuilder:
         return arguments
 
 
+def _endpoint_of(call: ToolCall) -> Endpoint:
+    return Endpoint(method=call.method, path=call.path, operation_id=call.tool)
+
+
 def _coerce(value: Any, schema: dict[str, Any]) -> Any:
     """Fit an example to the tool's declared type (examples are sometimes strings for ints)."""
     kind = schema.get("type")
@@ -160,6 +164,7 @@ class DeterministicAgent:
         suite: Suite = "smoke",
         call_timeout: float = 30.0,
         max_calls: int = 1000,
+        known_calls: list[ToolCall] | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -168,6 +173,7 @@ class DeterministicAgent:
         self.suite = suite
         self.call_timeout = call_timeout
         self.max_calls = max_calls
+        self.known_calls = known_calls or []  # earlier calls (another agent's) to learn ids from
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
@@ -200,6 +206,11 @@ class DeterministicAgent:
         assert self._client is not None, "connect() first"
         builder = ArgumentBuilder(self.spec)
         ids = IdPool()
+        by_key = {e.key: e for e in self.spec.endpoints}
+        for known in self.known_calls:
+            endpoint = by_key.get(known.endpoint_key) or _endpoint_of(known)
+            if known.status_code and 200 <= known.status_code < 300 and known.body_is_json:
+                ids.learn(endpoint, known.body)
         for endpoint in call_order(self.spec.endpoints):
             tool_name = self.tool_names.get(endpoint.key)
             tool = self._tools.get(tool_name or "")
