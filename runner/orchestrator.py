@@ -259,7 +259,7 @@ class _Run:
                 max_tools=config.max_tools_per_session,
                 scenarios=llm.load_scenarios(config.scenarios_path) if config.scenarios_path
                 else None,
-                forced=config.agent == "llm",
+                forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
             )
         from runner.agent.deterministic import DeterministicAgent
 

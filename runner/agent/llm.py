@@ -16,6 +16,7 @@ checks.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -52,9 +53,8 @@ _PROMPTS = Path(__file__).parent / "prompts"
 class ModelUnavailable(RunnerError):
     """The model could not be used: bad key, rate limit, overload, no connection."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__("agent", message, "Check the API key and the model id, or run with "
-                         "--agent deterministic.")
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__("agent", message, hint)
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -245,6 +245,7 @@ class LlmAgent:
         max_tools: int = 40,
         scenarios: list[str] | None = None,
         forced: bool = False,
+        log_path: Path | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -257,6 +258,7 @@ class LlmAgent:
         self.max_tools = max_tools
         self.scenarios = scenarios or []
         self.forced = forced
+        self.log_path = log_path
         self.usage = Usage(model=model_name)
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
@@ -274,6 +276,7 @@ class LlmAgent:
         return self._evidence.findings
 
     async def connect(self) -> None:
+        _route_agno_logs(self.log_path)
         transport = StdioTransport(command=self.mcp.command, args=self.mcp.args,
                                    env=self.mcp.env, keep_alive=False,
                                    log_file=self.mcp.log_path)
@@ -339,7 +342,7 @@ class LlmAgent:
             output = await agent.arun(f"Test the {len(include)} operations listed in your "
                                       "instructions now.")
         except ModelProviderError as exc:
-            raise ModelUnavailable(_model_error(exc)) from None
+            raise _model_error(exc) from None
         finally:
             await tools.close()
         metrics = output.metrics
@@ -348,7 +351,7 @@ class LlmAgent:
         self._run_tokens = (0, 0)
         status = str(getattr(output.status, "value", output.status))
         if status == "ERROR":
-            raise ModelUnavailable(_model_error(output.content))
+            raise _model_error(output.content)
 
     def _finding_tool(self) -> Callable[..., str]:
         evidence = self._evidence
@@ -432,6 +435,23 @@ class LlmAgent:
                           f"deterministic agent: {', '.join(e.key for e in rest)}")
 
 
+def _route_agno_logs(path: Path | None) -> None:
+    """Agno logs to stdout when it is not a terminal; our stdout is the result table."""
+    from agno.utils.log import LOGGER_NAME
+
+    agno_logger = logging.getLogger(LOGGER_NAME)
+    for handler in list(agno_logger.handlers):
+        agno_logger.removeHandler(handler)
+        handler.close()
+    if path is None:
+        agno_logger.addHandler(logging.NullHandler())
+        return
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+    agno_logger.addHandler(handler)
+    agno_logger.setLevel(logging.INFO)
+
+
 def _tokens_so_far(run_context: Any) -> tuple[int, int]:
     """Tokens of the model answers in the current session (from the run's messages)."""
     total_in = total_out = 0
@@ -443,12 +463,19 @@ def _tokens_so_far(run_context: Any) -> tuple[int, int]:
     return total_in, total_out
 
 
-def _model_error(error: Any) -> str:
-    status = getattr(error, "status_code", None)
+def _model_error(error: Any) -> ModelUnavailable:
+    """One line: what the model endpoint answered (Agno passes the SDK's message on)."""
     text = " ".join(str(getattr(error, "message", None) or error or "unknown error").split())
+    status = getattr(error, "status_code", None)
+    if status is None:
+        found = re.search(r"Error code: (\d{3})", text)
+        status = int(found.group(1)) if found else None
     kinds = {401: "the API key was refused (401)", 403: "the API key may not use this model (403)",
              404: "the model id is unknown (404)", 429: "rate limited (429)",
              529: "the model is overloaded (529)"}
-    what = kinds.get(status or 0, f"status {status}" if status else "no answer")
-    return f"The model failed: {what}: {text[:200]}."
+    what = kinds.get(status or 0, f"status {status}" if status else "no answer from the endpoint")
+    hint = ("Try again later or lower the budgets; --agent deterministic needs no model."
+            if status in (429, 529) or status is None or status >= 500
+            else "Check ANTHROPIC_API_KEY and --model, or run with --agent deterministic.")
+    return ModelUnavailable(f"The model failed: {what}: {text[:200]}.", hint)
 
