@@ -60,9 +60,6 @@ def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path
     if suite == "custom" and scenarios is None:
         raise UsageError("--suite custom needs a scenarios file.",
                          "Pass --scenarios FILE (Markdown, one '## ' section per scenario).")
-    if suite == "custom" and agent == "deterministic":
-        raise UsageError("Custom scenarios need the LLM agent.",
-                         "Use --agent llm (or auto with ANTHROPIC_API_KEY set).")
     if model is not None and model.endswith(":"):
         raise UsageError(f"--model {model!r} names no model.",
                          "Write it as provider:model-id, e.g. anthropic:claude-sonnet-5-5.")
@@ -172,7 +169,7 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
     The LLM agent reads the key from ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, if set); the
     key is never passed to the app or the MCP server.
     """
-    from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
+    from runner.orchestrator import DynamicBackendOrchestrator, agent_kind, cancel_on_signals
 
     try:
         from runner.checks import select
@@ -194,6 +191,9 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
         )
+        if config.suite == "custom" and agent_kind(config) == "deterministic":
+            raise UsageError("Custom scenarios need the LLM agent.",
+                             "Set ANTHROPIC_API_KEY (or pass --agent llm with a --model).")
     except RunnerError as exc:
         _fail(exc)
     cancel_on_signals()

@@ -165,10 +165,15 @@ def test_llm_calls_reach_the_api_and_findings_must_cite_them(tmp_path, fixture_p
 @pytest.mark.slow
 def test_the_tool_call_budget_stops_the_model_and_the_rest_is_covered(tmp_path, fixture_python,
                                                                        claude):
+    scenarios = tmp_path / "scenarios.md"
+    scenarios.write_text("# Our scenarios\n## Paging\nList todos with every limit from 1 up.\n")
     claude.script = [[tool_use("list_todos", {"limit": n}, f"toolu_{n}") for n in range(1, 16)]]
     proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
-                                "--max-tool-calls", "12")
+                              "--max-tool-calls", "12", "--scenarios", str(scenarios))
     assert proc.returncode == 1, proc.stderr
+    assert report["suite"] == "custom"
+    assert "### Scenario 1\nPaging\nList todos with every limit" in json.dumps(
+        claude.requests[0]["system"]).replace("\\n", "\n")
     assert claude.answered == 1  # stopped at the budget, without asking the model again
     calls = [c for r in report["test_results"] for c in r["calls"]]
     assert sum(c["agent"] == "llm" for c in calls) == 12 == report["usage"]["tool_calls"]
@@ -311,6 +316,9 @@ def test_custom_suite_needs_scenarios_and_the_llm_agent(tmp_path: Path):
     scenarios.write_text("## One\nDo it.\n")
     proc = run_cli("test", str(tmp_path), "--scenarios", str(scenarios), "--agent",
                    "deterministic")
+    assert proc.returncode == 2 and "need the LLM agent" in proc.stderr
+    proc = run_cli("test", str(tmp_path), "--scenarios", str(scenarios),
+                   env={"ANTHROPIC_API_KEY": ""})  # auto without a key: deterministic
     assert proc.returncode == 2 and "need the LLM agent" in proc.stderr
 
 

@@ -178,6 +178,7 @@ class DeterministicAgent:
         self.notes: list[str] = []
         self._failed_calls = 0
         self._client: Client | None = None
+        self._borrowed = False
         self._tools: dict[str, Any] = {}
 
     async def connect(self) -> None:
@@ -189,8 +190,14 @@ class DeterministicAgent:
         await self._client.__aenter__()
         self._tools = {tool.name: tool for tool in await self._client.list_tools()}
 
+    async def attach(self, client: Client) -> None:
+        """Use another agent's connected client (it stays that agent's to close)."""
+        self._tools = {tool.name: tool for tool in await client.list_tools()}
+        self._client = client
+        self._borrowed = True
+
     async def close(self) -> None:
-        if self._client is not None:
+        if self._client is not None and not self._borrowed:
             client, self._client = self._client, None
             await client.__aexit__(None, None, None)
 

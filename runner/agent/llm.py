@@ -424,11 +424,11 @@ class LlmAgent:
                                       if self.suite != "custom" else "smoke",
                                       call_timeout=self.call_timeout,
                                       max_calls=self.budget.max_tool_calls, known_calls=self.calls)
-        await fallback.connect()
+        assert self._client is not None
+        await fallback.attach(self._client)
         try:
             await fallback.exercise()
         finally:
-            await fallback.close()
             self.calls = self.calls + fallback.calls
             self.notes.extend(fallback.notes)
         self.notes.append(f"{len(rest)} endpoint(s) the LLM did not call were exercised by the "
