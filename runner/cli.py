@@ -53,7 +53,7 @@ def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path
                       max_tools: int, max_result_chars: int | None) -> str:
     """The suite to run, after the LLM options are checked together."""
     if scenarios is not None:
-        from runner.agent.llm import load_scenarios
+        from runner.agent.instructions import load_scenarios
 
         load_scenarios(scenarios)
         suite = "custom"
@@ -191,6 +191,11 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
         )
+        anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
+        if agent == "llm" and anthropic and not config.anthropic_api_key:
+            raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",
+                             "Set it in the environment, or use --agent auto to fall back to "
+                             "the deterministic agent without a key.")
         if config.suite == "custom" and agent_kind(config) == "deterministic":
             raise UsageError("Custom scenarios need the LLM agent.",
                              "Set ANTHROPIC_API_KEY (or pass --agent llm with a --model).")

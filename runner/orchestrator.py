@@ -248,6 +248,7 @@ class _Run:
         call_log = CallLog(self.call_log_path)
         if agent_kind(config) == "llm":
             from runner.agent import llm
+            from runner.agent.instructions import load_scenarios
 
             return llm.LlmAgent(
                 mcp, self.spec, self.tool_names, call_log,
@@ -257,7 +258,7 @@ class _Run:
                 call_timeout=config.timeouts.call,
                 budget=llm.Budget(config.max_tool_calls, config.max_tokens, config.max_cost_usd),
                 max_tools=config.max_tools_per_session,
-                scenarios=llm.load_scenarios(config.scenarios_path) if config.scenarios_path
+                scenarios=load_scenarios(config.scenarios_path) if config.scenarios_path
                 else None,
                 forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.agent.calllog import CallLog
+from runner.agent.instructions import load_scenarios, session_instructions
 from runner.agent.llm import (
     PRICES_PER_MTOK,
     Budget,
@@ -17,8 +18,6 @@ from runner.agent.llm import (
     _Evidence,
     build_model,
     estimate_cost,
-    load_scenarios,
-    session_instructions,
     tool_groups,
 )
 from runner.checks import apply_findings
@@ -320,6 +319,8 @@ def test_custom_suite_needs_scenarios_and_the_llm_agent(tmp_path: Path):
     proc = run_cli("test", str(tmp_path), "--scenarios", str(scenarios),
                    env={"ANTHROPIC_API_KEY": ""})  # auto without a key: deterministic
     assert proc.returncode == 2 and "need the LLM agent" in proc.stderr
+    proc = run_cli("test", str(tmp_path), "--agent", "llm", env={"ANTHROPIC_API_KEY": ""})
+    assert proc.returncode == 2 and "needs ANTHROPIC_API_KEY" in proc.stderr
 
 
 def test_markdown_shows_findings_with_evidence_and_reasoning():

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from string import Template
 from typing import Any, Literal
 
 from agno.agent import Agent
@@ -33,6 +32,7 @@ from fastmcp.client.transports import StdioTransport
 
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
+from runner.agent.instructions import session_instructions
 from runner.errors import RunnerError, UsageError
 from runner.models import ApiSpec, Endpoint, Finding, Suite, ToolCall
 from runner.servers import McpCommand
@@ -47,7 +47,6 @@ PRICES_PER_MTOK: dict[str, tuple[float, float]] = {
     "claude-sonnet": (3.0, 15.0),
     "claude-haiku": (1.0, 5.0),
 }
-_PROMPTS = Path(__file__).parent / "prompts"
 
 
 class ModelUnavailable(RunnerError):
@@ -126,20 +125,6 @@ def build_model(model: str | None, api_key: str | None, base_url: str | None = N
     return built
 
 
-def load_scenarios(path: Path) -> list[str]:
-    """A Markdown file, one scenario per `##` section (title line plus its text)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"Cannot read the scenarios file {path}: {exc.strerror}.") from None
-    sections = [s.strip() for s in re.split(r"^##(?!#)", text, flags=re.MULTILINE)[1:]]
-    scenarios = [s for s in sections if s]
-    if not scenarios:
-        raise UsageError(f"{path} has no scenarios.",
-                         "Write one scenario per section, each starting with a '## title' line.")
-    return scenarios
-
-
 def tool_groups(endpoints: list[Endpoint], tool_names: dict[str, str],
                 max_tools: int) -> list[tuple[str, list[Endpoint]]]:
     """Endpoints grouped by first tag (else first path segment), each group at most
@@ -160,18 +145,6 @@ def tool_groups(endpoints: list[Endpoint], tool_names: dict[str, str],
             else:
                 merged.append((name, chunk))
     return merged
-
-
-def session_instructions(spec: ApiSpec, endpoints: list[Endpoint], tool_names: dict[str, str],
-                         suite: Suite, scenarios: list[str], max_calls: int) -> str:
-    rules = Template((_PROMPTS / f"{suite}.md").read_text()).substitute(
-        scenarios="\n\n".join(f"### Scenario {i}\n{s}" for i, s in enumerate(scenarios, 1)))
-    operations = "\n".join(
-        f"- {tool_names[e.key]}: {e.key}" + (f" ({e.summary})" if e.summary else "")
-        for e in endpoints)
-    return Template((_PROMPTS / "session.md").read_text()).substitute(
-        title=spec.title or "API", operations=operations, suite_rules=rules.strip(),
-        max_calls=max_calls)
 
 
 # -- the agent -------------------------------------------------------------------------------
