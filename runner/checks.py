@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from runner.discovery.spec import response_schema, to_json_schema
-from runner.models import CheckResult, Endpoint, EndpointResult, ToolCall
+from runner.models import CheckResult, Endpoint, EndpointResult, Finding, ToolCall
 
 Check = Callable[[ToolCall, Endpoint], CheckResult | None]
 CHECKS: dict[str, Check] = {}
@@ -221,3 +221,26 @@ def evaluate(
             result.reason = "; ".join(f"{c.check}: {c.message}" for c in failed[:3])
         results.append(result)
     return results
+
+
+def apply_findings(results: list[EndpointResult], findings: list[Finding]) -> list[str]:
+    """Attach the LLM agent's findings to their endpoints; return notes for the rest.
+
+    The outcome still comes from the hard checks, with one addition: an accepted `fail` finding
+    (it cites recorded calls of that endpoint) fails an endpoint the checks passed, with the
+    reason "agent finding: ...". Rejected findings and `pass`/`concern` verdicts never change an
+    outcome; they are shown with the endpoint.
+    """
+    by_key = {r.endpoint.key: r for r in results}
+    notes = []
+    for finding in findings:
+        result = by_key.get(finding.endpoint)
+        if result is None:
+            notes.append(f"rejected agent finding for {finding.endpoint!r}: {finding.rejection} "
+                         f"({finding.summary[:160]})")
+            continue
+        result.findings.append(finding)
+        if finding.accepted and finding.verdict == "fail" and result.outcome == "passed":
+            result.outcome = "failed"
+            result.reason = f"agent finding: {finding.summary}"
+    return notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,25 @@ def print_table(report: RunReport) -> None:
         click.echo(f"{warned} endpoint(s) with warnings: see the report.")
     if report.spec and report.spec.synthesized_note:
         click.echo(report.spec.synthesized_note)
+
+
+def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path | None,
+                      max_tools: int, max_result_chars: int | None) -> str:
+    """The suite to run, after the LLM options are checked together."""
+    if scenarios is not None:
+        from runner.agent.instructions import load_scenarios
+
+        load_scenarios(scenarios)
+        suite = "custom"
+    if suite == "custom" and scenarios is None:
+        raise UsageError("--suite custom needs a scenarios file.",
+                         "Pass --scenarios FILE (Markdown, one '## ' section per scenario).")
+    if model is not None and model.endswith(":"):
+        raise UsageError(f"--model {model!r} names no model.",
+                         "Write it as provider:model-id, e.g. anthropic:claude-sonnet-5-5.")
+    if max_tools < 1 or (max_result_chars is not None and max_result_chars < 1):
+        raise UsageError("--max-tools-per-session and --max-result-chars must be positive.")
+    return suite
 
 
 def exit_code_for(report: RunReport) -> ExitCode:
@@ -114,9 +134,24 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 
 @main.command()
 @_target_options
-@click.option("--suite", type=click.Choice(["smoke", "comprehensive"]), default="smoke",
-              show_default=True, help="smoke: one valid call per endpoint; comprehensive: also "
-              "boundary values and not-found ids.")
+@click.option("--suite", type=click.Choice(["smoke", "comprehensive", "custom"]),
+              default="smoke", show_default=True, help="smoke: one valid call per endpoint; "
+              "comprehensive: also boundary values and not-found ids (the LLM agent: also invalid "
+              "input, CRUD chains, consistency); custom: the --scenarios file (LLM agent).")
+@click.option("--agent", type=click.Choice(["auto", "deterministic", "llm"]), default="auto",
+              show_default=True, help="auto: the LLM agent when ANTHROPIC_API_KEY is set, else "
+              "the deterministic one. llm: fail (exit 3) instead of falling back when the model "
+              "errors.")
+@click.option("--model", metavar="PROVIDER:ID", help="Model of the LLM agent, e.g. "
+              "anthropic:claude-sonnet-5-5 (the default), openai:gpt-5, ollama:llama3.")
+@click.option("--scenarios", "scenarios_path", type=click.Path(path_type=Path), help="Markdown "
+              "file of plain-language scenarios, one per '## ' section (implies --suite custom).")
+@click.option("--max-tokens", type=int, help="LLM budget: input + output tokens in all.")
+@click.option("--max-cost-usd", type=float, help="LLM budget: estimated cost in USD.")
+@click.option("--max-tools-per-session", type=int, default=40, show_default=True,
+              help="Larger APIs get one LLM session per group of this many tools.")
+@click.option("--max-result-chars", type=int, help="Characters of a response body a tool "
+              "returns to the agent (default 8000); calls are recorded in full regardless.")
 @click.option("--output-dir", type=click.Path(path_type=Path), default="api-mcp-test-report",
               show_default=True, help="Folder for the reports and artifacts (wrapper, logs).")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write the "
@@ -147,18 +182,26 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
          discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
          json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
          call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
-         workspace_root: Path | None, keep_workspace: bool, quiet: bool) -> None:
+         workspace_root: Path | None, keep_workspace: bool, quiet: bool, agent: str,
+         model: str | None, scenarios_path: Path | None, max_tokens: int | None,
+         max_cost_usd: float | None, max_tools_per_session: int,
+         max_result_chars: int | None) -> None:
     """Test the API in PATH (default: the current folder) and write the reports.
 
     PATH may be a repository URL (https://, ssh://, git@host:org/api.git, file://): it is cloned
     into the run's workspace at --branch, --pr or --commit.
+
+    The LLM agent reads the key from ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, if set); the
+    key is never passed to the app or the MCP server.
     """
-    from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
+    from runner.orchestrator import DynamicBackendOrchestrator, agent_kind, cancel_on_signals
 
     try:
         from runner.checks import select
 
         select(checks)
+        suite = check_llm_options(suite, agent, model, scenarios_path, max_tools_per_session,
+                                  max_result_chars)
         config = RunConfig(
             **_repo_options(path, branch, pr_number, commit, token, working_directory),
             dev_requirements=dev_requirements, app=app, python=python, install=not no_install,
@@ -168,13 +211,31 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             timeouts=Timeouts(install=install_timeout, discovery=discovery_timeout,
                               start=start_timeout, call=call_timeout, run=run_timeout),
             max_tool_calls=max_tool_calls, workspace_root=workspace_root,
-            keep_workspace=keep_workspace,
+            keep_workspace=keep_workspace, agent=agent, model=model,  # type: ignore[arg-type]
+            anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+            model_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+            scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
+            max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
         )
+        anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
+        if agent == "llm" and anthropic and not config.anthropic_api_key:
+            raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",
+                             "Set it in the environment, or use --agent auto to fall back to "
+                             "the deterministic agent without a key.")
+        if config.suite == "custom" and agent_kind(config) == "deterministic":
+            raise UsageError("Custom scenarios need the LLM agent.",
+                             "Set ANTHROPIC_API_KEY (or pass --agent llm with a --model).")
     except RunnerError as exc:
         _fail(exc)
     cancel_on_signals()
     report = DynamicBackendOrchestrator(progress=_progress(quiet)).run(config)
     print_table(report)
+    if report.usage:
+        usage = report.usage
+        cost = usage.get("cost_usd_estimate")
+        click.echo(f"model {usage['model']}: {usage['input_tokens']} input + "
+                   f"{usage['output_tokens']} output tokens, {usage['tool_calls']} tool calls"
+                   + (f", about ${cost:.4f} (estimate)" if cost is not None else ""))
     if report.status == "failed":
         click.echo(f"\nerror: {report.error}", err=True)
         if report.error_detail:

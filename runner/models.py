@@ -56,7 +56,12 @@ class RunConfig:
     checks: tuple[str, ...] = ()
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_tool_calls: int = 200
-    anthropic_api_key: str | None = None
+    anthropic_api_key: str | None = None  # for the model client only, never a child's env
+    model_base_url: str | None = None  # e.g. a proxy or a local stand-in of the Messages API
+    max_tokens: int | None = None  # LLM budget: input + output tokens over all sessions
+    max_cost_usd: float | None = None  # LLM budget: estimated from list prices
+    max_tools_per_session: int = 40  # larger APIs get one LLM session per group of tools
+    max_result_chars: int | None = None  # body text a tool returns to the model
     scenarios_path: Path | None = None
     verbose: bool = False
 
@@ -196,7 +201,8 @@ class Finding:
     endpoint: str
     verdict: Literal["pass", "fail", "concern"]
     summary: str
-    evidence: list[str]
+    evidence: list[str]  # call ids from the call log
+    reasoning: str = ""  # the agent's short why
     accepted: bool = True
     rejection: str = ""
 

@@ -28,11 +28,11 @@ from runner.agent.calllog import CallLog
 from runner.discovery import APIDiscoveryService
 from runner.errors import RunnerError, StageTimeout
 from runner.mcpgen import MCPGenerator
-from runner.models import ApiSpec, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
+from runner.models import ApiSpec, Finding, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
 from runner.redact import Redactor
 from runner.repo import clone, read_repo_info, working_folder
 from runner.report import junit, markdown, result
-from runner.servers import DynamicServerManager
+from runner.servers import DynamicServerManager, McpCommand
 
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
@@ -55,6 +55,16 @@ def cancel_on_signals() -> None:
 
     for sig in _CANCEL_SIGNALS:
         signal.signal(sig, interrupt)
+
+
+def agent_kind(config: RunConfig) -> str:
+    """auto means the LLM agent when an Anthropic key is configured (or another provider is
+    named), else the deterministic agent."""
+    if config.agent != "auto":
+        return config.agent
+    model = config.model or ""
+    other_provider = ":" in model and not model.startswith("anthropic:")
+    return "llm" if config.anthropic_api_key or other_provider else "deterministic"
 
 
 class RunInterrupted(RunnerError):
@@ -96,7 +106,8 @@ class DynamicBackendOrchestrator:
     def run(self, config: RunConfig) -> RunReport:
         # The MCP client library takes ~1.5 s to import; do it while install and discovery wait
         # on their subprocesses.
-        threading.Thread(target=importlib.import_module, args=(_AGENT_MODULE,),
+        module = "runner.agent.llm" if agent_kind(config) == "llm" else _AGENT_MODULE
+        threading.Thread(target=importlib.import_module, args=(module,),
                          daemon=True).start()
         run = _Run(config, self.progress)
         try:
@@ -143,6 +154,7 @@ class _Run:
         self.spec: ApiSpec | None = None
         self.tool_names: dict[str, str] = {}
         self.calls: list[ToolCall] = []
+        self.findings: list[Finding] = []
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageTiming]:
@@ -232,18 +244,15 @@ class _Run:
         importing), then let the agent exercise the API through the tools."""
         assert self.spec is not None
         config = self.config
-        from runner.agent.deterministic import DeterministicAgent
-
-        agent: DeterministicAgent | None = None
+        agent: Any = None
         try:
             with self.stage("servers") as timing:
                 self.servers.reserve_port()
-                mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path,
+                extra = ({"API_MCP_TEST_RESULT_LIMIT": str(config.max_result_chars)}
+                         if config.max_result_chars else None)
+                mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path, extra,
                                                         call_timeout=config.timeouts.call)
-                agent = DeterministicAgent(mcp, self.spec, self.tool_names,
-                                           CallLog(self.call_log_path), suite=config.suite,
-                                           call_timeout=config.timeouts.call,
-                                           max_calls=config.max_tool_calls)
+                agent = self.make_agent(mcp)
                 connecting = asyncio.create_task(agent.connect())
                 try:
                     # Django's migrations (if any) run while the MCP server starts.
@@ -261,12 +270,43 @@ class _Run:
                 finally:
                     # Keep whatever was measured, even when the agent did not finish.
                     self.calls = agent.calls
+                    self.findings = list(getattr(agent, "findings", []))
+                    self.report.agent = getattr(agent, "label", agent.name)
+                    if getattr(agent, "usage", None) is not None:
+                        self.report.usage = agent.usage.as_dict()
                     self.report.notes.extend(agent.notes)
-                timing.note = f"{len(agent.calls)} calls"
+                timing.note = f"{self.report.agent}, {len(agent.calls)} calls"
         finally:
             if agent is not None:
                 await agent.close()
         return self.calls
+
+    def make_agent(self, mcp: McpCommand) -> Any:
+        """The deterministic agent, or the LLM agent when chosen (see agent_kind)."""
+        assert self.spec is not None
+        config = self.config
+        call_log = CallLog(self.call_log_path)
+        if agent_kind(config) == "llm":
+            from runner.agent import llm
+            from runner.agent.instructions import load_scenarios
+
+            return llm.LlmAgent(
+                mcp, self.spec, self.tool_names, call_log,
+                model=llm.build_model(config.model, config.anthropic_api_key,
+                                      config.model_base_url),
+                model_name=config.model or llm.DEFAULT_MODEL, suite=config.suite,
+                call_timeout=config.timeouts.call,
+                budget=llm.Budget(config.max_tool_calls, config.max_tokens, config.max_cost_usd),
+                max_tools=config.max_tools_per_session,
+                scenarios=load_scenarios(config.scenarios_path) if config.scenarios_path
+                else None,
+                forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
+            )
+        from runner.agent.deterministic import DeterministicAgent
+
+        return DeterministicAgent(mcp, self.spec, self.tool_names, call_log, suite=config.suite,
+                                  call_timeout=config.timeouts.call,
+                                  max_calls=config.max_tool_calls)
 
     async def _bounded(self, coro: Any) -> Any:
         try:
@@ -285,6 +325,8 @@ class _Run:
             selected = checks_mod.select(self.config.checks)
             self.report.results = checks_mod.evaluate(self.spec.endpoints, self.calls,
                                                       self.tool_names, selected)
+            self.report.notes.extend(checks_mod.apply_findings(self.report.results,
+                                                               self.findings))
             counts = self.report.counts
             timing.note = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
 

@@ -135,6 +135,10 @@ class ArgumentBuilder:
         return arguments
 
 
+def _endpoint_of(call: ToolCall) -> Endpoint:
+    return Endpoint(method=call.method, path=call.path, operation_id=call.tool)
+
+
 def _coerce(value: Any, schema: dict[str, Any]) -> Any:
     """Fit a value to the tool's declared type (examples are sometimes strings for ints; an id
     seen as an int may be a string path parameter)."""
@@ -163,6 +167,7 @@ class DeterministicAgent:
         suite: Suite = "smoke",
         call_timeout: float = 30.0,
         max_calls: int = 1000,
+        known_calls: list[ToolCall] | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -171,10 +176,12 @@ class DeterministicAgent:
         self.suite = suite
         self.call_timeout = call_timeout
         self.max_calls = max_calls
+        self.known_calls = known_calls or []  # earlier calls (another agent's) to learn ids from
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
         self._client: Client | None = None
+        self._borrowed = False
         self._tools: dict[str, Any] = {}
 
     async def connect(self) -> None:
@@ -186,8 +193,14 @@ class DeterministicAgent:
         await self._client.__aenter__()
         self._tools = {tool.name: tool for tool in await self._client.list_tools()}
 
+    async def attach(self, client: Client) -> None:
+        """Use another agent's connected client (it stays that agent's to close)."""
+        self._tools = {tool.name: tool for tool in await client.list_tools()}
+        self._client = client
+        self._borrowed = True
+
     async def close(self) -> None:
-        if self._client is not None:
+        if self._client is not None and not self._borrowed:
             client, self._client = self._client, None
             await client.__aexit__(None, None, None)
 
@@ -203,6 +216,11 @@ class DeterministicAgent:
         assert self._client is not None, "connect() first"
         builder = ArgumentBuilder(self.spec)
         ids = IdPool()
+        by_key = {e.key: e for e in self.spec.endpoints}
+        for known in self.known_calls:
+            endpoint = by_key.get(known.endpoint_key) or _endpoint_of(known)
+            if known.status_code and 200 <= known.status_code < 300 and known.body_is_json:
+                ids.learn(endpoint, known.body)
         for endpoint in call_order(self.spec.endpoints):
             tool_name = self.tool_names.get(endpoint.key)
             tool = self._tools.get(tool_name or "")

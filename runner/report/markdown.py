@@ -57,13 +57,32 @@ def _failure_details(results: list[EndpointResult]) -> str:
                 (body or "")[:_EXCERPT],
                 "```",
             ]
-        for finding in r.findings:
-            state = "" if finding.accepted else f" (rejected: {finding.rejection})"
-            lines.append(f"- agent finding, {finding.verdict}{state}: {_cell(finding.summary, 300)}"
-                         f" — evidence {', '.join(finding.evidence) or 'none'}")
         lines += ["", "</details>"]
         blocks.append("\n".join(lines))
     return ("\n### Failures\n\n" + "\n\n".join(blocks) + "\n") if blocks else ""
+
+
+_VERDICTS = {"pass": "✅", "fail": "❌", "concern": "❔"}
+
+
+def _findings(results: list[EndpointResult]) -> str:
+    """The LLM agent's findings per endpoint, with their evidence and short reasoning."""
+    rows = []
+    for r in results:
+        for f in r.findings:
+            verdict = f"{_VERDICTS[f.verdict]} {f.verdict}"
+            if not f.accepted:
+                verdict = f"~~{f.verdict}~~ rejected: {_cell(f.rejection, 120)}"
+            why = f" — _{_cell(f.reasoning, 240)}_" if f.reasoning else ""
+            evidence = ", ".join(f"`{c}`" for c in f.evidence[:5]) or "none"
+            rows.append(f"| `{r.endpoint.key}` | {verdict} | {_cell(f.summary, 200)}{why} "
+                        f"| {evidence} |")
+    if not rows:
+        return ""
+    return ("\n### Agent findings\n\nAn accepted finding cites calls recorded by the harness; "
+            "only an accepted `fail` changes an outcome.\n\n"
+            "| Endpoint | Verdict | Finding | Evidence |\n|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
 
 
 def render(report: RunReport, footer: str = "") -> str:
@@ -102,6 +121,7 @@ def render(report: RunReport, footer: str = "") -> str:
         headline=headline,
         table=_table(report.results) if report.status == "completed" else "",
         failures=_failure_details(report.results),
+        findings=_findings(report.results),
         stage_failure=stage_failure,
         stages=stages,
         total_seconds=f"{sum(s.seconds for s in report.stages):.1f}",
