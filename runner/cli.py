@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from runner.config import apply_project_config
 from runner.errors import ExitCode, RunnerError, UsageError
 from runner.models import RunConfig, RunReport, Timeouts
 
@@ -52,6 +54,20 @@ def exit_code_for(report: RunReport) -> ExitCode:
     if report.status == "failed":
         return ExitCode.STAGE
     return ExitCode.PASSED if report.overall_success else ExitCode.FAILED
+
+
+# Options the project's config file (.api-mcp-test.yml) can also set: option -> RunConfig field.
+_CONFIGURABLE = {"app": "app", "python": "python", "no_install": "install",
+                 "install_command": "install_command", "app_env": "app_env",
+                 "start_timeout": "timeouts.start", "run_timeout": "timeouts.run",
+                 "max_tool_calls": "max_tool_calls"}
+
+
+def given_options() -> set[str]:
+    """RunConfig fields the user set on the command line (they override the config file)."""
+    ctx = click.get_current_context()
+    return {field for option, field in _CONFIGURABLE.items()
+            if ctx.get_parameter_source(option) not in (None, ParameterSource.DEFAULT)}
 
 
 def _fail(exc: RunnerError) -> None:
@@ -143,6 +159,7 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
             max_tool_calls=max_tool_calls, workspace_root=workspace_root,
             keep_workspace=keep_workspace,
         )
+        config = apply_project_config(config, given_options())
     except RunnerError as exc:
         _fail(exc)
     cancel_on_signals()
@@ -160,16 +177,22 @@ def _discover(path: Path, app: str | None, python: str | None, no_install: bool,
               install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
               discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
     from runner import environment
+    from runner.config import select_operations
     from runner.discovery import APIDiscoveryService
 
-    repo = path.resolve()
-    if not repo.is_dir():
+    if not path.resolve().is_dir():
         raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
-    env = environment.prepare(repo, python=python, install=not no_install,
-                              install_command=install_command, timeout=install_timeout,
-                              log_path=workdir / "install.log")
+    config = apply_project_config(
+        RunConfig(repo_path=path.resolve(), app=app, python=python, install=not no_install,
+                  install_command=install_command, app_env=parse_app_env(app_env)),
+        given_options())
+    env = environment.prepare(config.repo_path, python=config.python, install=config.install,
+                              install_command=config.install_command, timeout=install_timeout,
+                              log_path=workdir / "install.log",
+                              python_version=config.python_version)
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
-    return service.discover(env, app=app, app_env=parse_app_env(app_env), workdir=workdir)
+    spec = service.discover(env, app=config.app, app_env=config.app_env, workdir=workdir)
+    return select_operations(spec, config.include, config.exclude)
 
 
 @main.command()

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner import procs
+from runner import procs, pythons
 from runner.errors import RunnerError, UsageError
 from runner.models import TargetEnv
 
@@ -50,15 +50,14 @@ def uv_binary() -> str | None:
         return shutil.which("uv")
 
 
-def base_interpreter(repo: Path) -> str:
-    """The interpreter a new environment is built from: `.python-version` when it names one
-    that exists here, else the runner's own version."""
-    pinned = repo / ".python-version"
-    if pinned.is_file():
-        version = pinned.read_text().strip().splitlines()[0].strip() if pinned.read_text() else ""
-        if version:
-            return version
-    return sys.executable
+def base_interpreter(repo: Path, requested: str | None = None,
+                     log_path: Path | None = None) -> str:
+    """The interpreter a new environment is built from: the one the project asks for (config
+    file, .python-version, requires-python, Pipfile), else the runner's own."""
+    request = pythons.requested_python(repo, requested)
+    if request is None:
+        return sys.executable
+    return pythons.find_interpreter(request, uv_binary(), log_path)
 
 
 def dependency_install_args(repo: Path) -> list[list[str]]:
@@ -96,7 +95,8 @@ def use_existing(python: str, repo: Path) -> TargetEnv:
             "Give the path of the interpreter of an environment that has the app's dependencies "
             "(for example .venv/bin/python), or leave --python out to let the runner build one.",
         )
-    return TargetEnv(python=Path(resolved), root=repo, created=False)
+    # Absolute (not resolved: a venv's python is a symlink that must stay inside the venv).
+    return TargetEnv(python=Path(os.path.abspath(resolved)), root=repo, created=False)
 
 
 def prepare(
@@ -107,11 +107,12 @@ def prepare(
     install_command: str | None,
     timeout: float,
     log_path: Path,
+    python_version: str | None = None,
 ) -> TargetEnv:
     """Build (or reuse) the isolated environment the app runs in."""
     if python:
         return use_existing(python, repo)
-    interpreter = base_interpreter(repo)
+    interpreter = base_interpreter(repo, python_version, log_path)
     key = environment_key(repo, interpreter, install_command if install else "no-install")
     venv = cache_root() / "envs" / key
     target_python = venv / "bin" / "python"
@@ -161,3 +162,33 @@ def _install_step(
             "--install-command, or prepare an environment yourself and pass --python.",
             detail=finished.tail(40),
         )
+
+
+def target_shell_env(env: TargetEnv, extra: dict[str, str]) -> dict[str, str]:
+    """A scrubbed environment for shell commands in the target environment: its interpreter's
+    folder first on PATH (so `python`, `pip` and installed tools are the target's)."""
+    shell_env = procs.scrubbed_env(extra)
+    bin_dir = env.python.parent
+    shell_env["PATH"] = f"{bin_dir}{os.pathsep}{shell_env['PATH']}"
+    if (bin_dir.parent / "pyvenv.cfg").is_file():
+        shell_env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    return shell_env
+
+
+def run_setup(env: TargetEnv, commands: Sequence[str], app_env: dict[str, str], timeout: float,
+              log_path: Path) -> None:
+    """The project's setup commands (migrations, fixtures), in order, in the app's folder."""
+    shell_env = target_shell_env(env, app_env)
+    for command in commands:
+        finished = procs.run(["/bin/sh", "-c", command], cwd=env.root, env=shell_env,
+                             timeout=timeout, stage="setup", log_path=log_path,
+                             what=f"the setup command `{command}`")
+        if finished.returncode != 0:
+            raise RunnerError(
+                "setup",
+                f"The setup command `{command}` failed with exit code {finished.returncode}: "
+                f"{finished.tail(1) or 'no output'}",
+                "Fix the command in `setup` (.api-mcp-test.yml); it runs in the app's folder "
+                "with the target environment's bin first on PATH. The output is in setup.log.",
+                detail=finished.tail(40),
+            )

@@ -23,6 +23,7 @@ FIXTURE_REQUIREMENTS = (
     "drf-spectacular",
     "django-ninja",
     "litestar",
+    "python-multipart",  # OAuth2PasswordRequestForm in tests/fixtures/fastapi_env_login
 )
 FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 
