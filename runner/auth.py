@@ -126,7 +126,7 @@ def automatic_plan(spec: ApiSpec) -> tuple[AuthConfig | None, str]:
     if login is None or register is None:
         if not secured(spec):
             return None, ""
-        missing = "a login (token) operation" if login is None else "an open sign-up operation"
+        missing = "login (token) operation" if login is None else "open sign-up operation"
         return None, (f"operations declare security, but the spec has no {missing} to get "
                       "credentials for a throwaway user")
     return AuthConfig(mode="login", login=_step_for(login), register=_step_for(register)), ""

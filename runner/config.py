@@ -391,9 +391,12 @@ def apply_project_config(config: RunConfig, given: Collection[str] = ()) -> RunC
             problems.append(f"Unknown key `{key}`; allowed keys: {', '.join(CLEANERS)}.")
             continue
         try:
-            found.update(cleaner(value, root))
+            cleaned = cleaner(value, root)
         except UsageError as exc:
             problems.append(exc.message + (f" {exc.hint}" if exc.hint else ""))
+            continue
+        timeouts = {**found.get("_timeouts", {}), **cleaned.pop("_timeouts", {})}
+        found.update(cleaned, **({"_timeouts": timeouts} if timeouts else {}))
     if problems:
         raise UsageError(f"{source}: " + " ".join(problems),
                          "See 'Configuration file' in the README.")
@@ -405,9 +408,9 @@ def apply_project_config(config: RunConfig, given: Collection[str] = ()) -> RunC
     env.update(found.pop("_env", {}))
     timeouts = {k: v for k, v in found.pop("_timeouts", {}).items()
                 if f"timeouts.{k}" not in given}
-    for name in ("python", "python_version"):
-        if "python" in given:
-            found.pop(name, None)
+    if "python" in given:  # --python (an existing interpreter) beats any version request
+        found.pop("python", None)
+        found.pop("python_version", None)
     if "install" in given or "install_command" in given:
         found.pop("install", None)
         found.pop("install_command", None)

@@ -95,8 +95,7 @@ def use_existing(python: str, repo: Path) -> TargetEnv:
             "Give the path of the interpreter of an environment that has the app's dependencies "
             "(for example .venv/bin/python), or leave --python out to let the runner build one.",
         )
-    # Absolute (not resolved: a venv's python is a symlink that must stay inside the venv).
-    return TargetEnv(python=Path(os.path.abspath(resolved)), root=repo, created=False)
+    return TargetEnv(python=Path(resolved), root=repo, created=False)
 
 
 def prepare(

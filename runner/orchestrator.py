@@ -170,6 +170,12 @@ class _Run:
             timing.note = ("existing interpreter" if not env.created
                            else "reused cached environment" if env.reused else "new environment")
 
+        if config.setup:
+            with self.stage("setup") as timing:
+                environment.run_setup(env, config.setup, dict(config.app_env),
+                                      config.timeouts.install, self.output_dir / "setup.log")
+                timing.note = f"{len(config.setup)} command(s)"
+
         with self.stage("discovery") as timing:
             service = APIDiscoveryService(timeout=config.timeouts.discovery,
                                           log_path=self.output_dir / "discovery.log")
@@ -184,13 +190,6 @@ class _Run:
                                   f"The app {self.spec.app_locator} declares no operations.",
                                   "Check that routes are registered on the app object found, or "
                                   "pass the right one with --app.")
-
-        if config.setup:
-            with self.stage("setup") as timing:
-                environment.run_setup(env, config.setup, {**self.spec.server_env,
-                                                          **config.app_env},
-                                      config.timeouts.install, self.output_dir / "setup.log")
-                timing.note = f"{len(config.setup)} commands"
 
         with self.stage("mcpgen") as timing:
             wrapper = self.generate()

@@ -82,6 +82,10 @@ def render(report: RunReport, footer: str = "") -> str:
     if spec:
         headline += (f"\n\nagent: {report.agent} · suite: {report.suite} · framework: "
                      f"{spec.framework} ({spec.spec_source} spec) · app: `{spec.app_locator}`")
+    if report.auth.get("ok"):
+        from runner.auth import describe
+
+        headline += f"\n\n{describe(report.auth)}"
     if report.usage:
         usage = ", ".join(f"{k}: {v}" for k, v in report.usage.items())
         headline += f"\n\nmodel usage: {usage}"
