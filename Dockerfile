@@ -6,6 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# The base tag fixes the Debian release; git comes from its security-updated archive.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
     && rm -rf /var/lib/apt/lists/*
@@ -18,5 +20,8 @@ RUN python -m venv /opt/runner \
 
 COPY entrypoint.py /app/entrypoint.py
 ENV PATH=/opt/runner/bin:$PATH
+# `docker run -v "$PWD:/repo" IMAGE` tests /repo and writes /repo/api-mcp-test-report; the Actions
+# runner sets its own workdir (/github/workspace).
+WORKDIR /repo
 
 ENTRYPOINT ["/opt/runner/bin/python", "/app/entrypoint.py"]

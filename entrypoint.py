@@ -1,7 +1,8 @@
 """The Docker action's entry point: context in, orchestrator, publish, exit code out.
 
 In GitHub Actions (GITHUB_ACTIONS=true) it reads `INPUT_*` and `GITHUB_*`; anywhere else,
-`entrypoint.py PATH [options]` is `api-mcp-test test PATH [options]`, so the same image serves
+`entrypoint.py [PATH] [options]` is `api-mcp-test test [PATH] [options]` (and
+`entrypoint.py discover|generate|checks ...` the other commands), so the same image serves
 `docker run --rm -v "$PWD:/repo" IMAGE /repo`.
 
 Exit codes follow the `fail-on` input:
@@ -162,16 +163,13 @@ def run_action() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if os.environ.get("GITHUB_ACTIONS") != "true" and len(argv) > 1:
-        from runner.cli import main as cli
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        return run_action()
+    from runner.cli import main as cli
 
-        args = argv[1:] if argv[1] in cli.commands else ["test", *argv[1:]]
-        cli.main(args, prog_name="api-mcp-test")  # exits with the CLI's code
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        print("usage: entrypoint.py PATH [api-mcp-test test options]  (or run it as a GitHub "
-              "Action)", file=sys.stderr)
-        return int(ExitCode.USAGE)
-    return run_action()
+    args = argv[1:] if argv[1:2] and argv[1] in cli.commands else ["test", *argv[1:]]
+    cli.main(args, prog_name="api-mcp-test")  # click exits with the command's code
+    return 0
 
 
 if __name__ == "__main__":

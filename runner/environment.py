@@ -88,7 +88,8 @@ def environment_key(repo: Path, interpreter: str, install_command: str | None) -
 
 def use_existing(python: str, repo: Path) -> TargetEnv:
     """`--python PATH`: run the app with an interpreter the user already prepared."""
-    resolved = shutil.which(python) or python
+    # Absolute but not symlink-resolved: a venv's python is a link whose target is not the venv.
+    resolved = os.path.abspath(shutil.which(python) or python)
     if not Path(resolved).exists():
         raise UsageError(
             f"--python {python} does not exist.",

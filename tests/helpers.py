@@ -33,6 +33,6 @@ def run_cli(*args: str, timeout: float = 180, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runner.cli", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO, check=False,
         env={**os.environ, **(env or {})},
     )

@@ -133,6 +133,28 @@ def test_annotations_point_at_the_route_relative_to_the_repository(tmp_path: Pat
     assert len(lines) == 11 and lines[-1].startswith("::warning title=api-mcp-test::2 more")
 
 
+@pytest.mark.parametrize(
+    ("outcomes", "stage_failed", "expected"),
+    [
+        # outcomes, a stage failed?, exit code for fail-on failures / errors / never
+        (("passed", "skipped"), False, (0, 0, 0)),
+        (("passed", "failed"), False, (1, 0, 0)),
+        (("passed", "error"), False, (1, 1, 0)),
+        (("passed",), True, (3, 3, 0)),
+    ],
+)
+def test_fail_on_maps_the_report_to_an_exit_code(
+    outcomes: tuple[str, ...], stage_failed: bool, expected: tuple[int, int, int]
+) -> None:
+    import entrypoint
+
+    endpoint = Endpoint("GET", "/x", "x")
+    report = RunReport(status="failed" if stage_failed else "completed", repo_info=None,
+                       spec=None, results=[EndpointResult(endpoint, "x", o) for o in outcomes])
+    codes = tuple(int(entrypoint.exit_code(report, f)) for f in ("failures", "errors", "never"))
+    assert codes == expected
+
+
 @pytest.fixture
 def api() -> Iterator[FakeGitHub]:
     fake = FakeGitHub()

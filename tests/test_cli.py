@@ -144,3 +144,22 @@ def test_ctrl_c_stops_everything_and_keeps_a_partial_report(tmp_path, fixture_py
     tested = [r for r in result["test_results"] if r["calls"]]
     assert len(tested) >= 3  # what was measured before the interrupt is kept
     assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_discover_prints_the_operations_and_writes_the_spec(tmp_path, fixture_python):
+    spec_path = tmp_path / "spec.json"
+    proc = run_cli("discover", str(copy_app(EXAMPLE, tmp_path)), "--python", str(fixture_python),
+                   "-o", str(spec_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "framework: fastapi (native spec)" in proc.stdout
+    assert "operations: 11" in proc.stdout and "DELETE  /todos/{todo_id}" in proc.stdout
+    assert json.loads(spec_path.read_text())["info"]["title"] == "Todo API"
+
+
+def test_generate_writes_a_server_from_a_spec_file(tmp_path):
+    proc = run_cli("generate", "--spec", str(FIXTURES / "specs" / "petstore-v3.yaml"),
+                   "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    code = (tmp_path / "mcp_server.py").read_text()
+    compile(code, "mcp_server.py", "exec")
+    assert "19 tools written" in proc.stdout and "async def add_pet(" in code
