@@ -142,7 +142,11 @@ def test(path: Path, app: str | None, python: str | None, no_install: bool,
          json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
          call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
          workspace_root: Path | None, keep_workspace: bool, quiet: bool) -> None:
-    """Test the API in PATH (default: the current folder) and write the reports."""
+    """Test the API in PATH (default: the current folder) and write the reports.
+
+    Settings in PATH/.api-mcp-test.yml (or [tool.api-mcp-test] in pyproject.toml) apply where
+    no option is given: working-directory, python, env, setup, start, spec, auth, ...
+    """
     from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
 
     try:
