@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from runner.config import apply_project_config
 from runner.errors import ExitCode, RunnerError, UsageError, condense_tracebacks
 from runner.models import RunConfig, RunReport, Timeouts
 
@@ -79,6 +81,20 @@ def exit_code_for(report: RunReport) -> ExitCode:
     if report.status == "failed":
         return ExitCode.STAGE
     return ExitCode.PASSED if report.overall_success else ExitCode.FAILED
+
+
+# Options the project's config file (.api-mcp-test.yml) can also set: option -> RunConfig field.
+_CONFIGURABLE = {"app": "app", "python": "python", "no_install": "install",
+                 "install_command": "install_command", "app_env": "app_env",
+                 "start_timeout": "timeouts.start", "run_timeout": "timeouts.run",
+                 "max_tool_calls": "max_tool_calls"}
+
+
+def given_options() -> set[str]:
+    """RunConfig fields the user set on the command line (they override the config file)."""
+    ctx = click.get_current_context()
+    return {field for option, field in _CONFIGURABLE.items()
+            if ctx.get_parameter_source(option) not in (None, ParameterSource.DEFAULT)}
 
 
 def _fail(exc: RunnerError) -> None:
@@ -191,6 +207,9 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     PATH may be a repository URL (https://, ssh://, git@host:org/api.git, file://): it is cloned
     into the run's workspace at --branch, --pr or --commit.
 
+    Settings in PATH/.api-mcp-test.yml (or [tool.api-mcp-test] in pyproject.toml) apply where
+    no option is given: working-directory, python, env, setup, start, spec, auth, ...
+
     The LLM agent reads the key from ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, if set); the
     key is never passed to the app or the MCP server.
     """
@@ -217,6 +236,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
         )
+        config = apply_project_config(config, given_options())
         anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
         if agent == "llm" and anthropic and not config.anthropic_api_key:
             raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",
@@ -270,6 +290,7 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
               install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
               discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
     from runner import environment
+    from runner.config import select_operations
     from runner.discovery import APIDiscoveryService
     from runner.repo import clone, working_folder
 
@@ -282,12 +303,18 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
         root = Path(path).resolve()
         if not root.is_dir():
             raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
-    repo = working_folder(root, working_directory)
-    env = environment.prepare(repo, python=python, install=not no_install,
-                              install_command=install_command, timeout=install_timeout,
-                              log_path=workdir / "install.log", dev=dev_requirements)
+    config = apply_project_config(
+        RunConfig(repo_path=working_folder(root, working_directory), app=app, python=python,
+                  install=not no_install, install_command=install_command,
+                  app_env=parse_app_env(app_env)),
+        given_options())
+    env = environment.prepare(config.repo_path, python=config.python, install=config.install,
+                              install_command=config.install_command, timeout=install_timeout,
+                              log_path=workdir / "install.log", dev=dev_requirements,
+                              python_version=config.python_version)
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
-    return service.discover(env, app=app, app_env=parse_app_env(app_env), workdir=workdir)
+    spec = service.discover(env, app=config.app, app_env=config.app_env, workdir=workdir)
+    return select_operations(spec, config.include, config.exclude)
 
 
 @main.command()

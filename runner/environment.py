@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import procs, pythons
 from runner.errors import RunnerError, UsageError
 from runner.models import TargetEnv
 
@@ -56,15 +56,14 @@ def uv_binary() -> str | None:
         return shutil.which("uv")
 
 
-def base_interpreter(repo: Path) -> str:
-    """The interpreter a new environment is built from: `.python-version` when it names one
-    that exists here, else the runner's own version."""
-    pinned = repo / ".python-version"
-    if pinned.is_file():
-        version = pinned.read_text().strip().splitlines()[0].strip() if pinned.read_text() else ""
-        if version:
-            return version
-    return sys.executable
+def base_interpreter(repo: Path, requested: str | None = None,
+                     log_path: Path | None = None) -> str:
+    """The interpreter a new environment is built from: the one the project asks for (config
+    file, .python-version, requires-python, Pipfile), else the runner's own."""
+    request = pythons.requested_python(repo, requested)
+    if request is None:
+        return sys.executable
+    return pythons.find_interpreter(request, uv_binary(), log_path)
 
 
 # Dev requirements files, installed only with --dev-requirements.
@@ -253,6 +252,7 @@ def prepare(
     timeout: float,
     log_path: Path,
     dev: bool = False,
+    python_version: str | None = None,
 ) -> TargetEnv:
     """Build (or reuse) the isolated environment the app runs in.
 
@@ -261,7 +261,7 @@ def prepare(
     """
     if python:
         return use_existing(python, repo)
-    interpreter = base_interpreter(repo)
+    interpreter = base_interpreter(repo, python_version, log_path)
     plan = install_plan(repo, dev) if install and not install_command else None
     source = ("install command" if install and install_command
               else plan.source if plan else "no dependency file" if install else "no install")
@@ -356,3 +356,33 @@ def installer_error(output: str) -> str:
     text = first[len("error:"):].strip()
     causes = [c.removeprefix("cause:").removeprefix("╰─▶").strip() for c in causes]
     return (text + (": " + " ".join(causes) if causes else ""))[:600]
+
+
+def target_shell_env(env: TargetEnv, extra: dict[str, str]) -> dict[str, str]:
+    """A scrubbed environment for shell commands in the target environment: its interpreter's
+    folder first on PATH (so `python`, `pip` and installed tools are the target's)."""
+    shell_env = procs.scrubbed_env(extra)
+    bin_dir = env.python.parent
+    shell_env["PATH"] = f"{bin_dir}{os.pathsep}{shell_env['PATH']}"
+    if (bin_dir.parent / "pyvenv.cfg").is_file():
+        shell_env["VIRTUAL_ENV"] = str(bin_dir.parent)
+    return shell_env
+
+
+def run_setup(env: TargetEnv, commands: Sequence[str], app_env: dict[str, str], timeout: float,
+              log_path: Path) -> None:
+    """The project's setup commands (migrations, fixtures), in order, in the app's folder."""
+    shell_env = target_shell_env(env, app_env)
+    for command in commands:
+        finished = procs.run(["/bin/sh", "-c", command], cwd=env.root, env=shell_env,
+                             timeout=timeout, stage="setup", log_path=log_path,
+                             what=f"the setup command `{command}`")
+        if finished.returncode != 0:
+            raise RunnerError(
+                "setup",
+                f"The setup command `{command}` failed with exit code {finished.returncode}: "
+                f"{finished.tail(1) or 'no output'}",
+                "Fix the command in `setup` (.api-mcp-test.yml); it runs in the app's folder "
+                "with the target environment's bin first on PATH. The output is in setup.log.",
+                detail=finished.tail(40),
+            )

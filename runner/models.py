@@ -64,6 +64,45 @@ class RunConfig:
     max_result_chars: int | None = None  # body text a tool returns to the model
     scenarios_path: Path | None = None
     verbose: bool = False
+    # From the project's config file (runner/config.py); command-line flags override these.
+    python_version: str | None = None  # a version request ("3.12", ">=3.11") for the new venv
+    setup: tuple[str, ...] = ()  # shell commands run in the target environment before start
+    start_command: str | None = None  # custom start command with a {port} placeholder
+    ready_path: str | None = None  # answers below 500 when the app is ready
+    spec_location: str | None = None  # URL path on the running app, or a file
+    include: tuple[str, ...] = ()  # operation selectors: "GET /admin/*", "/users/*", "tag:x"
+    exclude: tuple[str, ...] = ()
+    auth: AuthConfig | None = None  # None: automatic
+
+
+@dataclass(frozen=True)
+class AuthStep:
+    """One request of a login flow: `POST /token` with a form or JSON body (None: built from the
+    operation's schema for a generated user)."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    content: Literal["json", "form"] = "json"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How the runner gets credentials for the API under test (runner/auth.py).
+
+    Strings may name the runner's environment variables as ${NAME} and the generated user as
+    ${user.username}, ${user.email}, ${user.password}; they are expanded when the run logs in.
+    """
+
+    mode: Literal["auto", "off", "static", "basic", "login"] = "auto"
+    header: str = "Authorization"
+    value: str | None = None  # static
+    username: str | None = None  # basic
+    password: str | None = None  # basic
+    login: AuthStep | None = None
+    register: AuthStep | None = None
+    token: str | None = None  # JSON path of the token in the login answer, e.g. $.access_token
+    scheme: str | None = None  # Bearer, Token, ... ("" for the bare token)
 
 
 @dataclass
@@ -246,6 +285,7 @@ class RunReport:
     artifacts: dict[str, str] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    auth: dict[str, Any] = field(default_factory=dict)  # how credentials were obtained (no secrets)
 
     @property
     def counts(self) -> dict[str, int]:

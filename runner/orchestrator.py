@@ -22,10 +22,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from runner import auth as auth_mod
 from runner import checks as checks_mod
 from runner import environment
 from runner.agent.calllog import CallLog
-from runner.discovery import APIDiscoveryService
+from runner.config import select_operations
+from runner.discovery import APIDiscoveryService, load_spec_file
+from runner.discovery.served import served_spec
+from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError, StageTimeout
 from runner.mcpgen import MCPGenerator
 from runner.models import ApiSpec, Finding, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
@@ -155,6 +159,7 @@ class _Run:
         self.tool_names: dict[str, str] = {}
         self.calls: list[ToolCall] = []
         self.findings: list[Finding] = []
+        self.auth_calls: list[ToolCall] = []  # register/login requests the run made itself
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageTiming]:
@@ -209,18 +214,25 @@ class _Run:
                 install_command=config.install_command,
                 timeout=self.budget(config.timeouts.install),
                 log_path=self.output_dir / "install.log", dev=config.dev_requirements,
+                python_version=config.python_version,
             )
             timing.note = ("existing interpreter" if not env.created
                            else f"reused cached environment, {env.source}" if env.reused
                            else f"new environment, {env.source}")
+
+        if config.setup:
+            with self.stage("setup") as timing:
+                environment.run_setup(env, config.setup, dict(config.app_env),
+                                      config.timeouts.install, self.output_dir / "setup.log")
+                timing.note = f"{len(config.setup)} command(s)"
 
         with self.stage("discovery") as timing:
             service = APIDiscoveryService(timeout=self.budget(config.timeouts.discovery),
                                           log_path=self.output_dir / "discovery.log")
             self.spec = service.discover(env, app=config.app, app_env=config.app_env,
                                          workdir=self.workspace)
-            self.report.spec = self.spec
-            (self.output_dir / "openapi.json").write_text(json.dumps(self.spec.openapi, indent=2))
+            spec_file = self._spec_file()
+            self.use_spec(load_spec_file(spec_file) if spec_file else None, "file")
             timing.note = (f"{self.spec.framework}, {len(self.spec.endpoints)} operations, "
                            f"{self.spec.app_locator}")
             if not self.spec.endpoints:
@@ -230,10 +242,7 @@ class _Run:
                                   "pass the right one with --app.")
 
         with self.stage("mcpgen") as timing:
-            generator = MCPGenerator()
-            self.tool_names = generator.tool_names(self.spec)
-            wrapper = generator.save_wrapper(generator.generate_mcp_wrapper(self.spec),
-                                             self.output_dir)
+            wrapper = self.generate()
             timing.note = f"{len(self.tool_names)} tools -> {wrapper.name}"
 
         self.calls = asyncio.run(self._bounded(self.serve_and_exercise(env, wrapper)))
@@ -247,29 +256,45 @@ class _Run:
         agent: Any = None
         try:
             with self.stage("servers") as timing:
-                self.servers.reserve_port()
-                extra = ({"API_MCP_TEST_RESULT_LIMIT": str(config.max_result_chars)}
-                         if config.max_result_chars else None)
+                # The app answers first when its spec is read from it or the run logs in to it
+                # (or it has its own start command); otherwise the MCP server starts meanwhile.
+                launch_first = self.app_first() or bool(config.start_command)
+                ready = ""
+                if launch_first:
+                    await asyncio.to_thread(self.launch, env)
+                    ready = await asyncio.to_thread(self.servers.wait_ready, config.ready_path)
+                    wrapper = await asyncio.to_thread(self.use_running_app, wrapper)
+                else:
+                    self.servers.reserve_port()
+                headers = await asyncio.to_thread(self.authenticate)
+                extra = {}
+                if headers:
+                    extra["API_MCP_TEST_HEADERS"] = json.dumps(headers)
+                if config.max_result_chars:
+                    extra["API_MCP_TEST_RESULT_LIMIT"] = str(config.max_result_chars)
                 mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path, extra,
                                                         call_timeout=config.timeouts.call)
                 agent = self.make_agent(mcp)
                 connecting = asyncio.create_task(agent.connect())
                 try:
-                    # Django's migrations (if any) run while the MCP server starts.
-                    await asyncio.to_thread(self.servers.launch_api, env, self.spec,
-                                            dict(config.app_env), self.workspace)
-                    timing.note = await asyncio.to_thread(self.servers.wait_ready)
+                    if not launch_first:
+                        # Django's migrations (if any) run while the MCP server starts.
+                        await asyncio.to_thread(self.launch, env)
+                    timing.note = ready or await asyncio.to_thread(self.servers.wait_ready,
+                                                                   config.ready_path)
                     await connecting
                 except BaseException:
                     connecting.cancel()
                     raise
                 timing.note += f", MCP server with {len(self.tool_names)} tools"
+                if headers:
+                    timing.note += f", {auth_mod.describe(self.report.auth)}"
             with self.stage("agent") as timing:
                 try:
                     await agent.exercise()
                 finally:
                     # Keep whatever was measured, even when the agent did not finish.
-                    self.calls = agent.calls
+                    self.calls = self.auth_calls + agent.calls
                     self.findings = list(getattr(agent, "findings", []))
                     self.report.agent = getattr(agent, "label", agent.name)
                     if getattr(agent, "usage", None) is not None:
@@ -291,7 +316,7 @@ class _Run:
             from runner.agent.instructions import load_scenarios
 
             return llm.LlmAgent(
-                mcp, self.spec, self.tool_names, call_log,
+                mcp, self.agent_spec(), self.tool_names, call_log,
                 model=llm.build_model(config.model, config.anthropic_api_key,
                                       config.model_base_url),
                 model_name=config.model or llm.DEFAULT_MODEL, suite=config.suite,
@@ -304,9 +329,97 @@ class _Run:
             )
         from runner.agent.deterministic import DeterministicAgent
 
-        return DeterministicAgent(mcp, self.spec, self.tool_names, call_log, suite=config.suite,
+        return DeterministicAgent(mcp, self.agent_spec(), self.tool_names, call_log, suite=config.suite,
                                   call_timeout=config.timeouts.call,
                                   max_calls=config.max_tool_calls)
+
+    # -- the project's settings: spec location, start command, auth (runner/config.py) ---------
+
+    def _spec_file(self) -> Path | None:
+        location = self.config.spec_location
+        return Path(location) if location and Path(location).is_file() else None
+
+    def use_spec(self, document: dict[str, Any] | None, source: str) -> None:
+        """Adopt `document` (when given) as the spec, select the configured operations, and
+        write openapi.json."""
+        assert self.spec is not None
+        if document is not None:
+            info = document.get("info") or {}
+            self.spec = replace(self.spec, openapi=document, spec_source=source,  # type: ignore[arg-type]
+                                endpoints=endpoints_from_openapi(document),
+                                title=str(info.get("title") or ""),
+                                version=str(info.get("version") or ""))
+        self.spec = select_operations(self.spec, self.config.include, self.config.exclude)
+        self.report.spec = self.spec
+        (self.output_dir / "openapi.json").write_text(json.dumps(self.spec.openapi, indent=2))
+
+    def generate(self) -> Path:
+        assert self.spec is not None
+        generator = MCPGenerator()
+        self.tool_names = generator.tool_names(self.spec)
+        return generator.save_wrapper(generator.generate_mcp_wrapper(self.spec), self.output_dir)
+
+    def launch(self, env: TargetEnv) -> str:
+        assert self.spec is not None
+        app_env = dict(self.config.app_env)
+        if self.config.start_command:
+            return self.servers.launch_command(env, self.config.start_command,
+                                               {**self.spec.server_env, **app_env})
+        return self.servers.launch_api(env, self.spec, app_env, self.workspace)
+
+    def _spec_url(self) -> str | None:
+        location = self.config.spec_location
+        return location if location and self._spec_file() is None else None
+
+    def app_first(self) -> bool:
+        """Whether the app must answer before the MCP server starts: its spec is read from it
+        (configured URL path, or a synthesized spec to replace), or the run logs in to it."""
+        assert self.spec is not None
+        auth = self.config.auth
+        if auth is not None and auth.mode == "login":
+            return True
+        if (auth is None or auth.mode == "auto") and auth_mod.automatic_plan(self.spec)[0]:
+            return True
+        return bool(self._spec_url()) or self.spec.spec_source == "synthesized"
+
+    def use_running_app(self, wrapper: Path) -> Path:
+        """Prefer the spec the app serves over a synthesized one; returns the (new) wrapper."""
+        assert self.spec is not None and self.servers.base_url
+        url_path = self._spec_url()
+        if url_path is None and self.spec.spec_source != "synthesized":
+            return wrapper
+        found = served_spec(self.servers.base_url, url_path)
+        if found is None:
+            return wrapper
+        document, path = found
+        self.use_spec(document, "native")
+        self.report.notes.append(f"spec: the OpenAPI document the app serves at {path}")
+        if not self.spec.endpoints:
+            raise RunnerError("discovery", f"The spec the app serves at {path} declares no "
+                              "operations (after include/exclude).",
+                              "Check `spec`, `include` and `exclude` in .api-mcp-test.yml.")
+        return self.generate()
+
+    def authenticate(self) -> dict[str, str]:
+        """Headers for the tools (static, basic, or from a login made now); noted in the report."""
+        assert self.spec is not None and self.servers.base_url
+        outcome = auth_mod.authenticate(self.config.auth, self.spec, self.servers.base_url,
+                                        self.config.timeouts.call)
+        self.report.auth = outcome.record
+        self.auth_calls = [replace(c, tool=self.tool_names.get(c.endpoint_key, ""))
+                           for c in outcome.calls]
+        if outcome.record.get("ok") is False and outcome.record.get("message"):
+            self.report.notes.append(f"automatic login did not work: "
+                                     f"{outcome.record['message']}")
+        return outcome.headers
+
+    def agent_spec(self) -> ApiSpec:
+        """The operations left for the agent: the run's own successful register/login calls
+        already exercised those (with credentials the agent does not know)."""
+        assert self.spec is not None
+        done = {c.endpoint_key for c in self.auth_calls
+                if c.status_code is not None and c.status_code < 400}
+        return replace(self.spec, endpoints=[e for e in self.spec.endpoints if e.key not in done])
 
     async def _bounded(self, coro: Any) -> Any:
         try:
@@ -327,6 +440,13 @@ class _Run:
                                                       self.tool_names, selected)
             self.report.notes.extend(checks_mod.apply_findings(self.report.results,
                                                                self.findings))
+            needs_auth = [r for r in self.report.results
+                          if r.outcome == "skipped" and "needs auth" in r.reason]
+            if needs_auth:
+                granted = " even with the credentials obtained" if self.report.auth.get("ok") else ""
+                self.report.notes.append(
+                    f"{len(needs_auth)} operation(s) not tested: they answered 401/403{granted}. "
+                    + auth_mod.configure_hint(self.spec))
             counts = self.report.counts
             timing.note = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from runner import procs
+from runner.environment import target_shell_env
 from runner.errors import RunnerError, last_error_line
 from runner.models import ApiSpec, TargetEnv
 
@@ -157,8 +158,21 @@ class DynamicServerManager:
                 )
         return serving
 
-    def wait_ready(self) -> str:
-        """Any HTTP answer means the server is up; the app exiting or the deadline ends the wait."""
+    def launch_command(self, env: TargetEnv, command: str, app_env: dict[str, str]) -> str:
+        """Start the app with the project's own start command (`{port}` and $PORT name a free
+        loopback port), in the target environment; return its base URL at once."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        shell_env = target_shell_env(env, {**app_env, "PORT": str(port)})
+        self._api = procs.start("api", ["/bin/sh", "-c", command.replace("{port}", str(port))],
+                                cwd=env.root, env=shell_env, log_path=self.app_log)
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    def wait_ready(self, path: str | None = None) -> str:
+        """Any HTTP answer means the server is up (with a ready `path`: an answer below 500 there);
+        the app exiting or the deadline ends the wait."""
         if self._api is None or self.base_url is None:
             raise RunnerError("servers", "The app has not been launched.")
         base_url = self.base_url
@@ -175,10 +189,12 @@ class DynamicServerManager:
                         detail=self._api.log_tail(40),
                     )
                 try:
-                    client.get(base_url + "/")
-                    return base_url
+                    answer = client.get(base_url + (path or "/"))
+                    if path is None or answer.status_code < 500:
+                        return base_url
                 except httpx.TransportError:
-                    time.sleep(0.05)
+                    pass
+                time.sleep(0.05)
         raise RunnerError(
             "servers",
             f"The app did not answer HTTP on {base_url} within {self.start_timeout:.0f} s.",

@@ -24,6 +24,7 @@ FIXTURE_REQUIREMENTS = (
     "django-ninja",
     "litestar",
     "a2wsgi",
+    "python-multipart",  # OAuth2PasswordRequestForm in tests/fixtures/fastapi_env_login
 )
 FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 

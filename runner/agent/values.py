@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _FORMAT_VALUES: dict[str, Any] = {
@@ -129,6 +130,10 @@ def _number(schema: dict[str, Any], fallback: float, integer: bool) -> int | flo
 
 
 def _string(schema: dict[str, Any], name: str) -> str:
+    # A pattern that is one literal word (OAuth2's grant_type "^password$") is the only value.
+    literal = re.fullmatch(r"\^\(?([\w\-. @]+)(?:\|[^)]*)?\)?\$", str(schema.get("pattern") or ""))
+    if literal:
+        return literal.group(1)
     fmt = schema.get("format")
     if isinstance(fmt, str) and fmt in _FORMAT_VALUES:
         return str(_FORMAT_VALUES[fmt])

@@ -105,6 +105,10 @@ def render(report: RunReport, footer: str = "") -> str:
                      f"{spec.framework} ({spec.spec_source} spec) · app: `{spec.app_locator}`")
         if spec.synthesized_note:
             headline += f"\n\n> {spec.synthesized_note}"
+    if report.auth.get("ok"):
+        from runner.auth import describe
+
+        headline += f"\n\n{describe(report.auth)}"
     if report.usage:
         usage = ", ".join(f"{k}: {v}" for k, v in report.usage.items())
         headline += f"\n\nmodel usage: {usage}"

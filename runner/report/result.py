@@ -65,5 +65,6 @@ def to_dict(report: RunReport) -> dict[str, Any]:
         "stages": [as_plain(s) for s in report.stages],
         "usage": report.usage,
         "notes": report.notes,
+        "auth": report.auth,
         "artifacts": report.artifacts,
     }

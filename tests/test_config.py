@@ -1,0 +1,350 @@
+"""The project's config file, Python selection, spec location and authentication.
+
+Fast tests for validation and the building blocks; slow end-to-end tests run the CLI on fixture
+projects (form login + .env, open sign-up + JSON login, automatic auth, a monorepo needing
+Python 3.12 and a setup step, a spec at a non-standard path with a custom start command).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner import auth, pythons
+from runner.config import apply_project_config, read_env_file, select_operations
+from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
+from runner.errors import UsageError
+from runner.models import ApiSpec, AuthConfig, RunConfig, Timeouts
+from tests.helpers import FIXTURES, processes_mentioning, run_cli
+
+
+def project(tmp_path: Path, config: str, **files: str) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir(exist_ok=True)
+    (root / ".api-mcp-test.yml").write_text(config)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def configured(root: Path, given: set[str] | None = None, **flags: object) -> RunConfig:
+    return apply_project_config(RunConfig(repo_path=root, **flags), given or set())  # type: ignore[arg-type]
+
+
+# -- the config file ------------------------------------------------------------------------------
+
+
+def test_every_key_lands_in_the_run_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("API_TOKEN", "t0k3n")
+    root = project(tmp_path, """
+working-directory: services/api
+app: main:app
+python: "3.12"
+install: pip install -e .
+env: {DEBUG: "true", WORKERS: 2}
+env-files: [.env.test]
+setup: [python manage.py migrate --noinput]
+start: gunicorn main:app -b 127.0.0.1:{port}
+ready: {path: /health, timeout: 45}
+spec: docs/openapi.yaml
+include: ["/api/*"]
+exclude: ["GET /api/admin/*", "tag:internal"]
+auth: {header: Authorization, value: "Bearer ${API_TOKEN}"}
+scenarios: scenarios.yml
+budget: {calls: 50, minutes: 5}
+""", **{"services/api/.env": "DEBUG=false\nFROM_DOTENV=1\n",
+        "services/api/.env.test": "FROM_ENV_FILE='yes'  # comment\n",
+        "services/api/docs/openapi.yaml": "openapi: 3.0.0\n",
+        "services/api/scenarios.yml": "[]\n"})
+    api = (root / "services" / "api").resolve()
+    config = configured(root)
+    assert config.repo_path == api
+    assert (config.app, config.python_version, config.python) == ("main:app", "3.12", None)
+    assert (config.install, config.install_command) == (True, "pip install -e .")
+    # .env < env-files < env
+    assert config.app_env == {"DEBUG": "true", "FROM_DOTENV": "1", "FROM_ENV_FILE": "yes",
+                              "WORKERS": "2"}
+    assert config.setup == ("python manage.py migrate --noinput",)
+    assert config.start_command == "gunicorn main:app -b 127.0.0.1:{port}"
+    assert config.ready_path == "/health" and config.timeouts.start == 45
+    assert config.spec_location == str(api / "docs" / "openapi.yaml")
+    assert config.include == ("/api/*",)
+    assert config.exclude == ("GET /api/admin/*", "tag:internal")
+    assert config.auth == AuthConfig(mode="static", header="Authorization",
+                                     value="Bearer ${API_TOKEN}")  # expanded only at login
+    assert config.scenarios_path == api / "scenarios.yml"
+    assert config.max_tool_calls == 50 and config.timeouts.run == 300
+
+
+def test_flags_override_the_file(tmp_path: Path):
+    root = project(tmp_path, 'app: main:app\npython: "3.12"\ninstall: false\n'
+                             "env: {A: file, B: file}\nready: {timeout: 9}\nbudget: 7\n")
+    config = configured(root, {"app", "python", "install", "timeouts.start"}, app="other:app",
+                        python=sys.executable, install=True, app_env={"A": "flag"},
+                        timeouts=Timeouts(start=99))
+    assert (config.app, config.python, config.python_version) == ("other:app", sys.executable,
+                                                                  None)
+    assert config.install is True
+    assert config.app_env == {"A": "flag", "B": "file"}
+    assert config.timeouts.start == 99 and config.max_tool_calls == 7
+
+
+def test_pyproject_table_and_spec_url_path(tmp_path: Path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.api-mcp-test]\n'
+                                         'spec = "/apispec.json"\nauth = "off"\n')
+    config = configured(root)
+    assert config.spec_location == "/apispec.json"
+    assert config.auth == AuthConfig(mode="off")
+    (root / ".api-mcp-test.yml").write_text("app: a:b\n")
+    with pytest.raises(UsageError, match="Both .api-mcp-test.yml and"):
+        configured(root)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("colour: red\n", "Unknown key `colour`; allowed keys: working-directory, app, python"),
+    ("python: 3.10\n", 'write python: "3.1"'),
+    ("install: [pip]\n", "`install` must be a non-empty string"),
+    ("ready: health\n", "`ready.path` must start with /"),
+    ("spec: https://example.com/openapi.json\n", "not a URL"),
+    ("exclude: ['GIT /x']\n", "is not METHOD /path-glob, /path-glob, METHOD or tag:NAME"),
+    ("budget: {calls: 0}\n", "`budget.calls` must be a whole number >= 1"),
+    ("working-directory: nowhere\n", "`working-directory` names nowhere, which is not a folder"),
+    ("auth: {value: x, basic: {username: a, password: b}}\n", "exactly one of value"),
+    ("auth: {login: {operation: GET}}\n", "`auth.login.operation` must be METHOD /path"),
+    ("auth: {value: 'Bearer ${AMT_UNSET_VARIABLE}'}\n", "AMT_UNSET_VARIABLE, which are not set"),
+])
+def test_validation_names_the_key_and_what_it_accepts(tmp_path: Path, text: str, expected: str):
+    with pytest.raises(UsageError) as caught:
+        configured(project(tmp_path, text))
+    assert expected in caught.value.message
+    assert caught.value.exit_code == 2
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path):
+    root = project(tmp_path, "app: [x]\nbudget: -1\nflavour: x\n")
+    with pytest.raises(UsageError) as caught:
+        configured(root)
+    for key in ("`app`", "`budget.calls`", "`flavour`"):
+        assert key in caught.value.message
+
+
+def test_env_file_syntax(tmp_path: Path):
+    path = tmp_path / ".env"
+    path.write_text('# settings\nexport A=1\nB="two words"\nC=three # note\nD=\'#kept\'\n\n')
+    assert read_env_file(path) == {"A": "1", "B": "two words", "C": "three", "D": "#kept"}
+    path.write_text("not a setting\n")
+    with pytest.raises(UsageError, match="line 1 is not NAME=VALUE"):
+        read_env_file(path)
+
+
+def test_a_bad_config_file_exits_2_before_anything_starts(tmp_path: Path):
+    root = project(tmp_path, "python: 3.10\n")
+    proc = run_cli("test", str(root), "--output-dir", str(tmp_path / "out"), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert ".api-mcp-test.yml" in proc.stderr and "python" in proc.stderr
+
+
+def test_operations_selected_by_path_glob_method_and_tag():
+    doc = {"openapi": "3.0.0", "info": {}, "paths": {
+        "/users": {"get": {"responses": {}}, "post": {"responses": {}}},
+        "/admin/stats": {"get": {"responses": {}}, "delete": {"responses": {}}},
+        "/internal": {"get": {"tags": ["internal"], "responses": {}}},
+    }}
+    spec = ApiSpec("x", "x:app", doc, endpoints_from_openapi(doc))
+
+    def keys(include: tuple[str, ...], exclude: tuple[str, ...]) -> list[str]:
+        return sorted(e.key for e in select_operations(spec, include, exclude).endpoints)
+
+    assert keys((), ("GET /admin/*", "tag:internal")) == [
+        "DELETE /admin/stats", "GET /users", "POST /users"]
+    assert keys(("/admin/*",), ()) == ["DELETE /admin/stats", "GET /admin/stats"]
+    assert keys(("POST",), ()) == ["POST /users"]
+
+
+# -- Python version -------------------------------------------------------------------------------
+
+
+def test_python_request_sources_in_order(tmp_path: Path):
+    (tmp_path / "Pipfile").write_text('[requires]\npython_version = "3.10"\n')
+    assert pythons.requested_python(tmp_path) == pythons.PythonRequest(
+        "3.10", "python_version in the Pipfile")
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.11,<3.13"\n')
+    assert pythons.requested_python(tmp_path).request == ">=3.11,<3.13"
+    (tmp_path / ".python-version").write_text("3.12\n")
+    assert pythons.requested_python(tmp_path).request == "3.12"
+    assert pythons.requested_python(tmp_path, "3.13").source == "`python` in the config file"
+    assert pythons.satisfies("3.12.1", "3.12") and not pythons.satisfies("3.11.7", "3.12")
+    assert pythons.satisfies("3.12.1", "==3.12.*") and not pythons.satisfies("3.12.1", ">=3.99")
+    assert all("shims" not in p for p in pythons.search_path().split(":"))
+
+
+@pytest.mark.slow
+def test_a_python_version_that_does_not_exist_exits_3_naming_it(tmp_path: Path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\n'
+                                         'requires-python = ">=3.99"\n')
+    (root / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    proc = run_cli("test", str(root), "--output-dir", str(tmp_path / "out"), timeout=120,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert proc.returncode == 3, proc.stderr
+    assert "needs Python >=3.99 (requires-python in pyproject.toml)" in proc.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["failed_stage"] == "install"
+
+
+# -- authentication building blocks ----------------------------------------------------------
+
+
+def flask_auth_spec() -> ApiSpec:
+    doc = swagger2_to_openapi3(json.loads((FIXTURES / "flask_token_auth" /
+                                           "swagger.json").read_text()))
+    return ApiSpec("flask", "app:app", doc, endpoints_from_openapi(doc))
+
+
+def test_automatic_plan_finds_sign_up_and_login():
+    plan, reason = auth.automatic_plan(flask_auth_spec())
+    assert reason == "" and plan is not None
+    assert (plan.register.method, plan.register.path) == ("POST", "/auth/register")
+    assert (plan.login.method, plan.login.path, plan.login.content) == (
+        "POST", "/auth/login", "json")
+
+
+def test_credentials_body_uses_the_generated_user():
+    spec = flask_auth_spec()
+    user = auth.ThrowawayUser.generate()
+    login = next(e for e in spec.endpoints if e.path == "/auth/login")
+    assert auth.credentials_body(login, spec, user, full=False) == {
+        "username": user.username, "password": user.password}
+    assert len(user.password) >= 8 and user.username != auth.ThrowawayUser.generate().username
+
+
+def test_json_path_and_expansion(monkeypatch: pytest.MonkeyPatch):
+    data = {"data": {"tokens": [{"access": "abc"}]}, "key": "k"}
+    assert auth.json_path(data, "$.data.tokens[0].access") == "abc"
+    assert auth.json_path(data, "$['key']") == "k"
+    assert auth.json_path(data, "$.missing.x") is None
+    monkeypatch.setenv("AMT_PASS", "pw")
+    user = auth.ThrowawayUser("u", "u@example.com", "p")
+    assert auth.expand("${user.username}:${AMT_PASS}", user) == "u:pw"
+
+
+def test_secured_spec_without_sign_up_says_so():
+    spec = flask_auth_spec()
+    spec.endpoints = [e for e in spec.endpoints if e.path != "/auth/register"]
+    plan, reason = auth.automatic_plan(spec)
+    assert plan is None
+    assert reason.endswith("the spec has no open sign-up operation to get credentials for a "
+                           "throwaway user")
+
+
+# -- end to end ---------------------------------------------------------------------------------
+
+
+def copy_fixture(name: str, tmp_path: Path) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(FIXTURES / name, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def run_and_read(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+                 expect: int = 0) -> dict:
+    out = tmp_path / "out"
+    proc = run_cli("test", *args, "--output-dir", str(out), timeout=300, env=env)
+    assert proc.returncode == expect, proc.stdout + proc.stderr
+    assert processes_mentioning(str(tmp_path)) == []
+    return json.loads((out / "report.json").read_text())
+
+
+def authorized_share(report: dict) -> float:
+    """Share of operations whose calls got an answer other than 401/403."""
+    results = report["test_results"]
+    ok = [r for r in results if r["calls"] and all(c["status_code"] not in (None, 401, 403)
+                                                   for c in r["calls"])]
+    return len(ok) / len(results)
+
+
+@pytest.mark.slow
+def test_fastapi_form_login_with_settings_from_dotenv(tmp_path: Path, fixture_python: Path):
+    app = copy_fixture("fastapi_env_login", tmp_path)
+    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python),
+                          env={"NOTES_PASSWORD": "correct horse battery"})
+    assert report["endpoints_tested"] == 6 and authorized_share(report) >= 0.9
+    assert report["summary"]["passed"] == 6
+    me = next(r for r in report["test_results"] if r["endpoint"] == "/me")
+    assert me["calls"][0]["body"] == {"username": "admin", "title": "Team notes"}  # from .env
+    assert report["auth"]["ok"] and report["auth"]["source"] == "config"
+    assert [c["status_code"] for c in report["auth"]["calls"]] == [200]
+    text = (tmp_path / "out" / "report.json").read_text()
+    assert "correct horse battery" not in text
+    assert "correct horse battery" not in (tmp_path / "out" / "calls.jsonl").read_text()
+
+
+@pytest.mark.slow
+def test_fastapi_without_credentials_reports_needs_auth(tmp_path: Path, fixture_python: Path):
+    app = copy_fixture("fastapi_env_login", tmp_path)
+    (app / ".api-mcp-test.yml").write_text("app: main:app\n")
+    # Exit 1: the login itself fails with made-up credentials (400); the rest is not failed.
+    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python), expect=1)
+    skipped = [r for r in report["test_results"] if r["outcome"] == "skipped"]
+    failed = [r["endpoint"] for r in report["test_results"] if r["outcome"] == "failed"]
+    assert len(skipped) == 5 and failed == ["/token"]
+    assert all("not tested: needs auth" in r["error"] for r in skipped)
+    assert any("Configure credentials in .api-mcp-test.yml" in n for n in report["notes"])
+    # The spec declares OAuth2 but offers no sign-up: automatic login says why it did not try.
+    assert any("has no open sign-up operation" in n for n in report["notes"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configured_auth", [True, False], ids=["configured", "automatic"])
+def test_flask_sign_up_then_json_login(tmp_path: Path, fixture_python: Path,
+                                       configured_auth: bool):
+    app = copy_fixture("flask_token_auth", tmp_path)
+    if not configured_auth:
+        (app / ".api-mcp-test.yml").unlink()
+    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python))
+    assert report["api_info"]["spec_source"] == "native"  # served at /apispec.json (Swagger 2)
+    assert report["api_info"]["title"] == "Bookmarks"
+    assert report["endpoints_tested"] == 7 and authorized_share(report) >= 0.9
+    assert report["summary"]["passed"] == 7
+    assert report["auth"]["source"] == ("config" if configured_auth else "automatic")
+    assert [(c["step"], c["status_code"]) for c in report["auth"]["calls"]] == [
+        ("register", 201), ("login", 200)]
+    login = next(r for r in report["test_results"] if r["endpoint"] == "/auth/login")
+    assert login["calls"][0]["body"]["token"] == "***"
+    assert login["calls"][0]["arguments"]["password"] == "***"
+
+
+@pytest.mark.slow
+def test_monorepo_subfolder_on_python_312_with_a_setup_step(tmp_path: Path):
+    repo = copy_fixture("monorepo", tmp_path)
+    report = run_and_read(tmp_path, str(repo),
+                          env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert report["endpoints_tested"] == 5 and authorized_share(report) >= 0.9
+    assert report["summary"]["passed"] == 5
+    version = next(r for r in report["test_results"] if r["endpoint"] == "/version")
+    body = version["calls"][0]["body"]
+    assert body["python"].startswith("3.12.")  # requires-python = "==3.12.*"; the runner is not
+    assert body["greeting"] == "hello from the config file"
+    assert body["seeded_by"].startswith(str(tmp_path / "cache"))  # setup ran in the target venv
+    assert [s["stage"] for s in report["stages"]][:4] == ["repo", "install", "setup", "discovery"]
+
+
+@pytest.mark.slow
+def test_spec_at_a_non_standard_path_with_a_custom_start_command(tmp_path: Path,
+                                                                 fixture_python: Path):
+    app = copy_fixture("flask_spec_path", tmp_path)
+    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python))
+    assert report["api_info"]["spec_source"] == "native"
+    assert report["api_info"]["title"] == "Weather"
+    tested = sorted(f"{r['method']} {r['endpoint']}" for r in report["test_results"])
+    assert tested == ["GET /stations", "GET /stations/{station_id}", "POST /stations"]
+    assert authorized_share(report) >= 0.9 and report["summary"]["passed"] == 3
+    assert "Running on http://127.0.0.1" in (tmp_path / "out" / "app.log").read_text()  # flask run
