@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.context import ActionContext, PublishConfig, from_env
-from runner.errors import ExitCode, RunnerError, UsageError
+from runner.errors import ExitCode, RunnerError, UsageError, stage_exit_code
 from runner.models import RunReport
 from runner.publish import github
 
@@ -30,7 +30,7 @@ def exit_code(report: RunReport, fail_on: str) -> ExitCode:
     if fail_on == "never":
         return ExitCode.PASSED
     if report.status == "failed":
-        return ExitCode.STAGE
+        return stage_exit_code(report.failed_stage)
     counts = report.counts
     if counts["error"] or (fail_on == "failures" and counts["failed"]):
         return ExitCode.FAILED

@@ -12,7 +12,13 @@ import click
 from click.core import ParameterSource
 
 from runner.config import apply_project_config
-from runner.errors import ExitCode, RunnerError, UsageError, condense_tracebacks
+from runner.errors import (
+    ExitCode,
+    RunnerError,
+    UsageError,
+    condense_tracebacks,
+    stage_exit_code,
+)
 from runner.models import RunConfig, RunReport, Timeouts
 
 _MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
@@ -79,7 +85,7 @@ def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path
 
 def exit_code_for(report: RunReport) -> ExitCode:
     if report.status == "failed":
-        return ExitCode.STAGE
+        return stage_exit_code(report.failed_stage)
     return ExitCode.PASSED if report.overall_success else ExitCode.FAILED
 
 
@@ -213,7 +219,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     The LLM agent reads the key from ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, if set); the
     key is never passed to the app or the MCP server.
     """
-    from runner.orchestrator import DynamicBackendOrchestrator, agent_kind, cancel_on_signals
+    from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
 
     try:
         from runner.checks import select
@@ -235,16 +241,13 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             model_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
+            given=frozenset(given_options()),
         )
-        config = apply_project_config(config, given_options())
         anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
         if agent == "llm" and anthropic and not config.anthropic_api_key:
             raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",
                              "Set it in the environment, or use --agent auto to fall back to "
                              "the deterministic agent without a key.")
-        if config.suite == "custom" and agent_kind(config) == "deterministic":
-            raise UsageError("Custom scenarios need the LLM agent.",
-                             "Set ANTHROPIC_API_KEY (or pass --agent llm with a --model).")
     except RunnerError as exc:
         _fail(exc)
     cancel_on_signals()

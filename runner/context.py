@@ -252,6 +252,11 @@ def pull_request_from(event: Mapping[str, Any]) -> PullRequest:
 # -- everything together ----------------------------------------------------------------------
 
 
+# Inputs that, when set, win over the same setting in the project's .api-mcp-test.yml.
+_OVERRIDES_CONFIG_FILE = {"app": "app", "python": "python", "install-command": "install_command",
+                          "app-env": "app_env", "timeout-minutes": "timeouts.run"}
+
+
 def read_input(environ: Mapping[str, str], name: str) -> str:
     """The value of input `name` (e.g. `fail-on`): `INPUT_FAIL-ON`, also `INPUT_FAIL_ON`."""
     upper = name.upper()
@@ -284,6 +289,8 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         install_command=clean(clean_install_command, "install-command"),
         app_env=clean(clean_app_env, "app-env"),
         python=clean(clean_python, "python", workspace),
+        given=frozenset(field for name, field in _OVERRIDES_CONFIG_FILE.items()
+                        if read_input(environ, name).strip()),
     )
     comment = clean(clean_comment, "comment")
     fail_on = clean(clean_fail_on, "fail-on")

@@ -13,6 +13,12 @@ class ExitCode(IntEnum):
     STAGE = 3  # a stage could not complete (no app, app did not start, ...)
 
 
+def stage_exit_code(failed_stage: str | None) -> ExitCode:
+    """The exit code of a run that stopped at `failed_stage`: a configuration mistake is a
+    usage error (2), anything else a stage that could not complete (3)."""
+    return ExitCode.USAGE if failed_stage == "config" else ExitCode.STAGE
+
+
 class RunnerError(Exception):
     """A failure the user can act on.
 

@@ -32,6 +32,9 @@ class RunConfig:
     """Everything a run needs, built once by the CLI or the action's context."""
 
     repo_path: Path  # the folder to test (unused with repo_url: the run clones into its workspace)
+    # Fields the user set explicitly (flags, action inputs): the project's config file does not
+    # override them. "timeouts.start"-style names for single timeouts.
+    given: frozenset[str] = frozenset()
     repo_url: str | None = None  # clone this (https://, ssh://, git@host:path, file://)
     branch: str | None = None
     pr_number: int | None = None

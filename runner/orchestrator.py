@@ -26,11 +26,11 @@ from runner import auth as auth_mod
 from runner import checks as checks_mod
 from runner import environment
 from runner.agent.calllog import CallLog
-from runner.config import select_operations
+from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
 from runner.discovery.spec import endpoints_from_openapi
-from runner.errors import RunnerError, StageTimeout
+from runner.errors import RunnerError, StageTimeout, UsageError
 from runner.mcpgen import MCPGenerator
 from runner.models import ApiSpec, Finding, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
 from runner.redact import Redactor
@@ -69,6 +69,13 @@ def agent_kind(config: RunConfig) -> str:
     model = config.model or ""
     other_provider = ":" in model and not model.startswith("anthropic:")
     return "llm" if config.anthropic_api_key or other_provider else "deterministic"
+
+
+def check_agent_choice(config: RunConfig) -> None:
+    """Usage errors in the agent settings, once the project's config file is applied."""
+    if config.suite == "custom" and agent_kind(config) == "deterministic":
+        raise UsageError("Custom scenarios need the LLM agent.",
+                         "Set ANTHROPIC_API_KEY (or pass --agent llm with a --model).")
 
 
 class RunInterrupted(RunnerError):
@@ -204,6 +211,11 @@ class _Run:
                 repo = working_folder(root, config.working_directory)
                 info = read_repo_info(repo)
             self.report.repo_info = info
+            # The project's own settings (.api-mcp-test.yml), under what the user gave.
+            self.config = config = apply_project_config(replace(config, repo_path=repo),
+                                                        config.given)
+            check_agent_choice(config)
+            repo = config.repo_path
             timing.note = " ".join(filter(None, (
                 info.commit[:12] if info.commit else "",
                 f"PR #{info.pr_number}" if info.pr_number else info.branch or "")))

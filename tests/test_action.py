@@ -386,3 +386,16 @@ def test_every_action_input_and_output_is_documented_in_the_readme() -> None:
     for name, spec in action["inputs"].items():
         assert spec.get("description"), name
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+
+
+@pytest.mark.slow
+def test_the_action_applies_the_projects_config_file(
+        tmp_path: Path, module_api: FakeGitHub, fixture_python: Path) -> None:
+    """.api-mcp-test.yml in the working directory is read by the action like by the CLI: its
+    `env` turns the example's fix on, so the buggy endpoint passes and the job exits 0."""
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, root / WORKDIR, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / WORKDIR / ".api-mcp-test.yml").write_text('env:\n  TODO_API_FIXED: "1"\n')
+    run = run_action(root, module_api, fixture_python, tmp_path, comment="false")
+    assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.outputs["failed"] == "0" and run.outputs["passed"] == "11"

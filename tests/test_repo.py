@@ -403,3 +403,33 @@ def test_install_failure_reports_the_installer_output(tmp_path: Path, shared_cac
     assert (out / "install.log").is_file()
     assert not list(checkout.glob("*.egg-info"))
     shutil.rmtree(out)
+
+
+@pytest.mark.slow
+def test_a_cloned_repositorys_config_file_applies(tmp_path: Path, fixture_python: Path):
+    """The config file is read after the clone: here it chooses the app's folder and a setting."""
+    work = tmp_path / "work"
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(bare))
+    git(tmp_path, "init", "--quiet", "-b", "main", str(work))
+    (work / "service").mkdir()
+    (work / "service" / "main.py").write_text(APP + '''
+
+@app.get("/setting")
+def setting() -> dict[str, str]:
+    import os
+
+    if os.environ.get("GREETING") != "configured":
+        raise RuntimeError("the config file's env did not reach the app")
+    return {"greeting": os.environ["GREETING"]}
+''')
+    (work / ".api-mcp-test.yml").write_text(
+        "working-directory: service\nenv:\n  GREETING: configured\n")
+    git(work, "add", ".")
+    git(work, "commit", "--quiet", "-m", "App with a config file")
+    git(work, "push", "--quiet", str(bare), "main")
+    proc = run_cli("test", bare.as_uri(), "--python", str(fixture_python),
+                   "--output-dir", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {r["endpoint"] for r in result["test_results"]} == {"/health", "/setting"}
