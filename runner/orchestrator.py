@@ -155,9 +155,14 @@ class _Run:
         self.workspace = Path(tempfile.mkdtemp(prefix="api-mcp-test-", dir=root))
         procs.use_workspace(self.workspace)
         self.servers = DynamicServerManager(self.output_dir, config.timeouts.start)
-        # The MCP server writes the call log in the workspace (where the sandbox user may write);
-        # it is copied to the output folder at the end.
-        self.call_log_path = self.workspace / "calls.jsonl"
+        # The MCP server runs its wrapper from, and writes the call log into, the output folder;
+        # when the sandbox user cannot reach that folder, the workspace (the log is copied to the
+        # output folder at the end).
+        box = procs.sandbox()
+        self.mcp_dir = (self.output_dir if box is None
+                        or box.can_reach(self.output_dir / "calls.jsonl") is None
+                        else self.workspace)
+        self.call_log_path = self.mcp_dir / "calls.jsonl"
         self.call_log_path.write_text("")
         procs.hand_over(self.call_log_path)
         self.spec: ApiSpec | None = None
@@ -375,9 +380,9 @@ class _Run:
         generator = MCPGenerator()
         self.tool_names = generator.tool_names(self.spec)
         saved = generator.save_wrapper(generator.generate_mcp_wrapper(self.spec), self.output_dir)
-        # The MCP server runs a copy in the workspace, which the sandbox user can read wherever
-        # the output folder is.
-        return Path(shutil.copy(saved, self.workspace / saved.name))
+        if self.mcp_dir == self.output_dir:
+            return saved
+        return Path(shutil.copy(saved, self.mcp_dir / saved.name))
 
     def launch(self, env: TargetEnv) -> str:
         assert self.spec is not None
@@ -486,7 +491,8 @@ class _Run:
     def finish(self) -> None:
         self.servers.stop_all()
         try:
-            shutil.copyfile(self.call_log_path, self.output_dir / "calls.jsonl")
+            if self.mcp_dir != self.output_dir:
+                shutil.copyfile(self.call_log_path, self.output_dir / "calls.jsonl")
             # Everything that renders the report (files, terminal, PR comment) sees it masked.
             self.redact.value(self.report)
             self.write_reports()

@@ -207,12 +207,17 @@ RUN_COPY_IGNORED = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__p
 def run_copy(source: Path, dest: Path) -> Path:
     """Copy the local folder `source` to `dest` (in the run's workspace) for every later stage
     to work on: the app's runtime files (sqlite databases, logs, uploads) and the installer's
-    build files land there, never in the user's checkout. Symlinks are copied as links. The
-    copy is handed to the sandbox user (see procs)."""
-    shutil.copytree(source, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns(*RUN_COPY_IGNORED))
+    build files land there, never in the user's checkout. Symlinks are copied as links;
+    virtualenvs (any folder with a pyvenv.cfg) are left out. The copy is handed to the sandbox
+    user (see procs)."""
+    shutil.copytree(source, dest, symlinks=True, ignore=_not_copied)
     procs.hand_over(dest)
     return dest
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if name in RUN_COPY_IGNORED
+            or os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))}
 
 
 def working_folder(root: Path, working_directory: str | None) -> Path:

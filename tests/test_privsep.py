@@ -123,8 +123,8 @@ def test_the_sandbox_command_drops_to_the_user_with_no_groups(shared_dir: Path) 
     launcher = [sys.executable, "-I", "-S", str(REPO / "runner" / "sandbox_exec.py"),
                 str(box.uid), str(box.gid), "--"]
     for prefix in (box.command([]), launcher):
-        out = subprocess.run([*prefix, "sh", "-c", "id -u; id -g; id -G; "
-                              "grep NoNewPrivs /proc/self/status"],
+        script = "id -u; id -g; id -G; grep NoNewPrivs /proc/self/status"
+        out = subprocess.run([*prefix, "sh", "-c", script],
                              capture_output=True, text=True, check=True).stdout.split("\n")
         assert out[:3] == [str(box.uid), str(box.gid), str(box.gid)], prefix
         assert out[3].split() == ["NoNewPrivs:", "1"], prefix
@@ -173,7 +173,10 @@ def test_untrusted_code_cannot_read_the_runners_secrets(fixture_python: Path,
     cache = shared_dir / "cache"
     env = {k: v for k, v in os.environ.items() if k != "UV_CACHE_DIR"}
     env.update(SECRETS, API_MCP_TEST_SANDBOX_USER=box.name, API_MCP_TEST_CACHE=str(cache))
-    out = shared_dir / "out"
+    # An output folder the sandbox user cannot enter: the MCP server works in the workspace
+    # and the call log is copied out at the end.
+    (shared_dir / "private-reports").mkdir(mode=0o700)
+    out = shared_dir / "private-reports" / "out"
     cli = subprocess.Popen(
         [runner_python, "-m", "runner.cli", "test", str(checkout), "--agent", "deterministic",
          "--install-command", install, "--app-env", f"LEAK_REPORT={leaks}",
@@ -195,7 +198,7 @@ def test_untrusted_code_cannot_read_the_runners_secrets(fixture_python: Path,
                 assert not process["ok"] and "PermissionError" in process["error"], process
     # The MCP server the agent's calls went through runs as the sandbox user too.
     (app,) = [r for r in records if r["label"] == "app"]
-    ours = [s["uid"] for s in app["mcp_servers"] if str(shared_dir / "ws") in s["cmdline"]]
+    ours = [s["uid"] for s in app["mcp_servers"] if str(shared_dir) in s["cmdline"]]
     assert ours and set(ours) == {box.uid}
 
     raw = leaks.read_text()
@@ -204,4 +207,5 @@ def test_untrusted_code_cannot_read_the_runners_secrets(fixture_python: Path,
         assert secret not in raw
         assert secret not in written and secret not in stdout + stderr
     assert snapshot(checkout) == before
+    assert len((out / "calls.jsonl").read_text().splitlines()) == 1
     assert not list((shared_dir / "ws").iterdir())  # the workspace is removed
