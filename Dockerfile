@@ -18,8 +18,16 @@ RUN python -m venv /opt/runner \
     && /opt/runner/bin/pip install --no-cache-dir "uv>=0.9,<1" \
     && /opt/runner/bin/uv pip install --no-cache --python /opt/runner/bin/python /app
 
+# The action runs as root; the code under test (installs, setup, the app) and the MCP server run
+# as `apitest`, which cannot read the runner's environment (the token, the API key). Environments
+# are cached where it may build them.
+RUN useradd --system --create-home --home-dir /home/apitest --shell /usr/sbin/nologin apitest \
+    && install -d -m 0755 /var/cache/api-mcp-test
+
 COPY entrypoint.py /app/entrypoint.py
-ENV PATH=/opt/runner/bin:$PATH
+ENV PATH=/opt/runner/bin:$PATH \
+    API_MCP_TEST_SANDBOX_USER=apitest \
+    API_MCP_TEST_CACHE=/var/cache/api-mcp-test
 # `docker run -v "$PWD:/repo" IMAGE` tests /repo and writes /repo/api-mcp-test-report; the Actions
 # runner sets its own workdir (/github/workspace).
 WORKDIR /repo

@@ -292,20 +292,22 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
               app: str | None, python: str | None, no_install: bool,
               install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
               discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
-    from runner import environment
+    from runner import environment, procs
     from runner.config import select_operations
     from runner.discovery import APIDiscoveryService
-    from runner.repo import clone, working_folder
+    from runner.repo import clone, run_copy, working_folder
 
     where = _repo_options(path, branch, pr_number, commit, token, working_directory)
+    procs.use_workspace(workdir)
+    root = workdir / "repo"
     if where.get("repo_url"):
-        clone(where["repo_url"], workdir / "repo", branch=branch, pr_number=pr_number,
+        clone(where["repo_url"], root, branch=branch, pr_number=pr_number,
               commit=commit, token=where["token"])
-        root = workdir / "repo"
+        procs.hand_over(root)
     else:
-        root = Path(path).resolve()
-        if not root.is_dir():
+        if not Path(path).is_dir():
             raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
+        run_copy(Path(path).resolve(), root)  # importing the app must not write into PATH
     config = apply_project_config(
         RunConfig(repo_path=working_folder(root, working_directory), app=app, python=python,
                   install=not no_install, install_command=install_command,
@@ -316,7 +318,8 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
                               log_path=workdir / "install.log", dev=dev_requirements,
                               python_version=config.python_version)
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
-    spec = service.discover(env, app=config.app, app_env=config.app_env, workdir=workdir)
+    spec = service.discover(env, app=config.app, app_env=config.app_env,
+                            workdir=workdir / "discovery")
     return select_operations(spec, config.include, config.exclude)
 
 

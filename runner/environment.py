@@ -46,6 +46,20 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "api-mcp-test"
 
 
+def sandbox_uv_cache() -> dict[str, str]:
+    """uv's cache when installs run as the sandbox user: under our cache root, the sandbox
+    user's (our own user's cache is not its to write). Empty otherwise, or when UV_CACHE_DIR
+    is set."""
+    box = procs.sandbox()
+    if box is None or os.environ.get("UV_CACHE_DIR"):
+        return {}
+    folder = cache_root() / "uv"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        procs.hand_over(folder)
+    return {"UV_CACHE_DIR": str(folder)}
+
+
 def uv_binary() -> str | None:
     """uv ships with the runner (PyPI `uv`); fall back to one on PATH."""
     try:
@@ -260,21 +274,30 @@ def prepare(
     and projects that must be built are built from a copy.
     """
     if python:
-        return use_existing(python, repo)
+        env = use_existing(python, repo)
+        procs.require_reachable(env.python, "install", "the interpreter given with --python",
+                                execute=True)
+        return env
     interpreter = base_interpreter(repo, python_version, log_path)
+    procs.require_reachable(Path(interpreter), "install",
+                            "the Python the app's environment is built from", execute=True)
     plan = install_plan(repo, dev) if install and not install_command else None
     source = ("install command" if install and install_command
               else plan.source if plan else "no dependency file" if install else "no install")
     key = environment_key(repo, interpreter, install_command if install else "no-install", dev)
     venv = cache_root() / "envs" / key
     target_python = venv / "bin" / "python"
-    if (venv / _READY_MARKER).exists() and target_python.exists():
+    # The marker sits beside the environment, where the code installed into it cannot write.
+    ready = venv.with_name(key + _READY_MARKER)
+    if ready.exists() and target_python.exists():
         return TargetEnv(python=target_python, root=repo, created=True, reused=True, source=source)
     if venv.exists():
         shutil.rmtree(venv)  # a half-built environment from an interrupted run
-    venv.parent.mkdir(parents=True, exist_ok=True)
+    venv.mkdir(parents=True)
+    procs.require_reachable(venv, "install", "the environment cache (API_MCP_TEST_CACHE)")
+    procs.hand_over(venv)  # the installers run as the sandbox user, when there is one
     uv = uv_binary()
-    env = procs.installer_env({"UV_NO_PROGRESS": "1"})
+    env = procs.installer_env({"UV_NO_PROGRESS": "1", **sandbox_uv_cache()})
     if uv:
         _install_step([uv, "venv", "--quiet", "--python", interpreter, str(venv)], repo, env,
                       timeout, log_path, f"creating the environment with Python {interpreter}")
@@ -293,7 +316,7 @@ def prepare(
                       f"the install command `{install_command}`")
     elif plan:
         _install_plan(plan, repo, venv, pip, uv, env, timeout, log_path, dev)
-    (venv / _READY_MARKER).write_text("ok\n")
+    ready.write_text("ok\n")
     return TargetEnv(python=target_python, root=repo, created=True, source=source)
 
 
@@ -322,6 +345,7 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
             shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(
                 ".git", ".venv", "venv", "node_modules", "__pycache__", "*.egg-info", "build",
                 "dist"))
+            procs.hand_over(Path(tmp))
             _install_step([*pip, str(copy)], repo, env, timeout, log_path, what)
 
 

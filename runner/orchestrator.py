@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -24,7 +25,7 @@ from typing import Any
 
 from runner import auth as auth_mod
 from runner import checks as checks_mod
-from runner import environment
+from runner import environment, procs
 from runner.agent.calllog import CallLog
 from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
@@ -34,7 +35,7 @@ from runner.errors import RunnerError, StageTimeout, UsageError
 from runner.mcpgen import MCPGenerator
 from runner.models import ApiSpec, Finding, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
 from runner.redact import Redactor
-from runner.repo import clone, read_repo_info, working_folder
+from runner.repo import clone, read_repo_info, run_copy, working_folder
 from runner.report import junit, markdown, result
 from runner.servers import DynamicServerManager, McpCommand
 
@@ -159,9 +160,18 @@ class _Run:
         if root:
             root.mkdir(parents=True, exist_ok=True)
         self.workspace = Path(tempfile.mkdtemp(prefix="api-mcp-test-", dir=root))
+        procs.use_workspace(self.workspace)
         self.servers = DynamicServerManager(self.output_dir, config.timeouts.start)
-        self.call_log_path = self.output_dir / "calls.jsonl"
+        # The MCP server runs its wrapper from, and writes the call log into, the output folder;
+        # when the sandbox user cannot reach that folder, the workspace (the log is copied to the
+        # output folder at the end).
+        box = procs.sandbox()
+        self.mcp_dir = (self.output_dir if box is None
+                        or box.can_reach(self.output_dir / "calls.jsonl") is None
+                        else self.workspace)
+        self.call_log_path = self.mcp_dir / "calls.jsonl"
         self.call_log_path.write_text("")
+        procs.hand_over(self.call_log_path)
         self.spec: ApiSpec | None = None
         self.tool_names: dict[str, str] = {}
         self.calls: list[ToolCall] = []
@@ -197,19 +207,31 @@ class _Run:
     def execute(self) -> None:
         config = self.config
         with self.stage("repo") as timing:
+            # The runner's own Python runs the MCP server, as the sandbox user when root.
+            procs.require_reachable(Path(sys.executable), "repo",
+                                    "the runner's Python, which runs the MCP server", execute=True)
+            procs.require_reachable(self.workspace, "repo",
+                                    "the run's workspace (see --workspace-root)")
+            copy = self.workspace / "repo"
             if config.repo_url:
-                info = clone(config.repo_url, self.workspace / "repo", branch=config.branch,
+                info = clone(config.repo_url, copy, branch=config.branch,
                              pr_number=config.pr_number, commit=config.commit,
                              token=config.token, timeout=self.budget(config.timeouts.clone))
-                repo = working_folder(self.workspace / "repo", config.working_directory)
+                procs.hand_over(copy)
+                copied = ""
             else:
                 root = config.repo_path.resolve()
                 if not root.is_dir():
                     raise RunnerError("repo", f"{config.repo_path} is not a folder.",
                                       "Give the path of the API's repository (or a subfolder "
                                       "of it), or a URL to clone.")
-                repo = working_folder(root, config.working_directory)
-                info = read_repo_info(repo)
+                info = read_repo_info(working_folder(root, config.working_directory))
+                began = time.monotonic()
+                run_copy(root, copy)
+                copied = f"copied in {time.monotonic() - began:.2f}s"
+            # Every later stage works on the copy; source paths in reports are relative to it,
+            # so they name the user's files.
+            repo = working_folder(copy, config.working_directory)
             self.report.repo_info = info
             # The project's own settings (.api-mcp-test.yml), under what the user gave.
             self.config = config = apply_project_config(replace(config, repo_path=repo),
@@ -218,7 +240,7 @@ class _Run:
             repo = config.repo_path
             timing.note = " ".join(filter(None, (
                 info.commit[:12] if info.commit else "",
-                f"PR #{info.pr_number}" if info.pr_number else info.branch or "")))
+                f"PR #{info.pr_number}" if info.pr_number else info.branch or "", copied)))
 
         with self.stage("install") as timing:
             env = environment.prepare(
@@ -242,7 +264,7 @@ class _Run:
             service = APIDiscoveryService(timeout=self.budget(config.timeouts.discovery),
                                           log_path=self.output_dir / "discovery.log")
             self.spec = service.discover(env, app=config.app, app_env=config.app_env,
-                                         workdir=self.workspace)
+                                         workdir=self.workspace / "discovery")
             spec_file = self._spec_file()
             self.use_spec(load_spec_file(spec_file) if spec_file else None, "file")
             timing.note = (f"{self.spec.framework}, {len(self.spec.endpoints)} operations, "
@@ -369,7 +391,10 @@ class _Run:
         assert self.spec is not None
         generator = MCPGenerator()
         self.tool_names = generator.tool_names(self.spec)
-        return generator.save_wrapper(generator.generate_mcp_wrapper(self.spec), self.output_dir)
+        saved = generator.save_wrapper(generator.generate_mcp_wrapper(self.spec), self.output_dir)
+        if self.mcp_dir == self.output_dir:
+            return saved
+        return Path(shutil.copy(saved, self.mcp_dir / saved.name))
 
     def launch(self, env: TargetEnv) -> str:
         assert self.spec is not None
@@ -478,6 +503,8 @@ class _Run:
     def finish(self) -> None:
         self.servers.stop_all()
         try:
+            if self.mcp_dir != self.output_dir:
+                shutil.copyfile(self.call_log_path, self.output_dir / "calls.jsonl")
             # Everything that renders the report (files, terminal, PR comment) sees it masked.
             self.redact.value(self.report)
             self.write_reports()
@@ -497,7 +524,7 @@ class _Run:
             **{k: str(Path(v).resolve()) for k, v in paths.items()},
             "output_dir": str(out),
             "wrapper": str(out / "mcp_server.py"),
-            "calls": str(self.call_log_path),
+            "calls": str(self.output_dir / "calls.jsonl"),
             "app_log": str(self.servers.app_log),
         }
         for path in paths.values():

@@ -157,10 +157,10 @@ def _uv_find(uv: str, request: PythonRequest, log_path: Path | None) -> str | No
 
 def _uv_python(uv: str, args: list[str], timeout: float, log_path: Path | None) -> procs.Finished:
     env = procs.installer_env({"PATH": search_path(), "UV_PYTHON_PREFERENCE": "system",
-                               "UV_NO_PROGRESS": "1"})
+                               "UV_NO_PROGRESS": "1", "HOME": str(Path.home())})
     try:
         return procs.run([uv, "python", *args], cwd=Path.home(), env=env, timeout=timeout,
-                         stage=STAGE, log_path=log_path, what=f"uv python {args[0]}")
+                         stage=STAGE, trusted=True, log_path=log_path, what=f"uv python {args[0]}")
     except (OSError, subprocess.SubprocessError) as exc:
         return procs.Finished(1, str(exc))
 

@@ -82,6 +82,7 @@ class _Git:
         self.timeout = timeout
         self.secrets = [s for s in (token,) if s]
         extra = {k: v for k, v in os.environ.items() if k in _GIT_INHERITED}
+        extra["HOME"] = str(Path.home())  # git runs as us (see procs.run's `trusted`)
         extra.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="",
                      GCM_INTERACTIVE="never")
         extra["GIT_SSH_COMMAND"] = extra.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
@@ -99,7 +100,7 @@ class _Git:
 
     def __call__(self, cwd: Path, *args: str, check: bool = True) -> procs.Finished:
         finished = procs.run(["git", *args], cwd=cwd, env=self.env, timeout=self.timeout,
-                             stage=STAGE, what=f"git {args[0]}")
+                             stage=STAGE, what=f"git {args[0]}", trusted=True)
         finished = procs.Finished(finished.returncode, self.mask(finished.output))
         if check and finished.returncode != 0:
             raise self.failure(args, finished)
@@ -195,6 +196,28 @@ def _fetch_commit(git: _Git, dest: Path, commit: str) -> None:
         raise RunnerError(STAGE, f"Cloning {git.url}: commit {commit} is not in the repository.",
                           "Check the --commit sha (push the commit first if it is only local).")
     git(dest, "update-ref", "FETCH_HEAD", resolved.output.strip())
+
+
+# Not copied into the run copy: version control, environments, caches, our own reports.
+RUN_COPY_IGNORED = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
+                    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+                    "api-mcp-test-report")
+
+
+def run_copy(source: Path, dest: Path) -> Path:
+    """Copy the local folder `source` to `dest` (in the run's workspace) for every later stage
+    to work on: the app's runtime files (sqlite databases, logs, uploads) and the installer's
+    build files land there, never in the user's checkout. Symlinks are copied as links;
+    virtualenvs (any folder with a pyvenv.cfg) are left out. The copy is handed to the sandbox
+    user (see procs)."""
+    shutil.copytree(source, dest, symlinks=True, ignore=_not_copied)
+    procs.hand_over(dest)
+    return dest
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if name in RUN_COPY_IGNORED
+            or os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))}
 
 
 def working_folder(root: Path, working_directory: str | None) -> Path:

@@ -138,6 +138,7 @@ class DynamicServerManager:
             raise RunnerError("servers", "Django needs DJANGO_SETTINGS_MODULE to serve the app.",
                               "Pass it with --app-env DJANGO_SETTINGS_MODULE=project.settings.")
         module = django_settings_override(settings, spec.sqlite_databases, folder)
+        procs.hand_over(folder)  # the app creates its databases there
         paths = [str(folder), *filter(None, [child_env.get("PYTHONPATH")])]
         serving = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": os.pathsep.join(paths)}
         if spec.sqlite_databases:
@@ -208,7 +209,9 @@ class DynamicServerManager:
         call_timeout: float = 30.0,
     ) -> McpCommand:
         """The generated server runs in the runner's environment (it needs fastmcp), with only the
-        API's base URL and its own settings: no secrets from our environment."""
+        API's base URL and its own settings: no secrets from our environment. When the runner is
+        root it runs as the sandbox user, like the app (the MCP client starts it, so the command
+        itself drops the privileges)."""
         if not self.base_url:
             raise RunnerError("servers", "The MCP server needs the API to be started first.")
         env = {
@@ -219,7 +222,11 @@ class DynamicServerManager:
             "FASTMCP_CHECK_FOR_UPDATES": "off",
             **(extra_env or {}),
         }
-        self._mcp = McpCommand(command=sys.executable, args=[str(wrapper)], env=env,
+        box = procs.sandbox()
+        if box is not None:
+            env.update(HOME=str(box.home()), USER=box.name, LOGNAME=box.name)
+        command, *args = procs.sandboxed([sys.executable, str(wrapper)])
+        self._mcp = McpCommand(command=command, args=args, env=env,
                                log_path=self.artifacts_dir / "mcp.log")
         return self._mcp
 

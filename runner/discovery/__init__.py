@@ -39,11 +39,16 @@ class APIDiscoveryService:
         app_env: dict[str, str] | None = None,
         workdir: Path | None = None,
     ) -> ApiSpec:
-        """Find the app under `env.root` (or import `app`) and return its spec and endpoints."""
+        """Find the app under `env.root` (or import `app`) and return its spec and endpoints.
+
+        The probe writes its result into `workdir` (default: a temporary folder), which is
+        handed to the user the probe runs as."""
         if workdir is not None:
             workdir.mkdir(parents=True, exist_ok=True)
+            procs.hand_over(workdir)
             return self._discover(env, app, app_env, workdir / "discovery.json")
         with tempfile.TemporaryDirectory(prefix="api-mcp-discovery-") as tmp:
+            procs.hand_over(Path(tmp))
             return self._discover(env, app, app_env, Path(tmp) / "discovery.json")
 
     async def discover_api(self, env: TargetEnv, app_module: str | None = None) -> ApiSpec:
@@ -53,6 +58,7 @@ class APIDiscoveryService:
         self, env: TargetEnv, app: str | None, app_env: dict[str, str] | None, out: Path
     ) -> ApiSpec:
         out.unlink(missing_ok=True)
+        procs.require_reachable(PROBE, STAGE, "the discovery probe (part of api-mcp-test)")
         cmd = [str(env.python), str(PROBE), "--root", str(env.root), "--out", str(out)]
         if app:
             cmd += ["--app", app]
