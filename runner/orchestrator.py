@@ -161,6 +161,11 @@ class _Run:
             root.mkdir(parents=True, exist_ok=True)
         self.workspace = Path(tempfile.mkdtemp(prefix="api-mcp-test-", dir=root))
         procs.use_workspace(self.workspace)
+        if procs.unsandboxed_root():
+            self.report.notes.append(
+                f"running as root without {procs.SANDBOX_USER_VARIABLE}: the project's code runs "
+                "as root too and could read this process's environment; set it to an "
+                "unprivileged user (the action's image does) when testing untrusted code")
         self.servers = DynamicServerManager(self.output_dir, config.timeouts.start)
         # The MCP server runs its wrapper from, and writes the call log into, the output folder;
         # when the sandbox user cannot reach that folder, the workspace (the log is copied to the

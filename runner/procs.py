@@ -3,12 +3,13 @@
 Every process the run starts goes through this module, so one `stop_all()` (called on success,
 error, timeout or signal) leaves nothing behind.
 
-When the runner is root (the Docker action), every child that runs the project's code (installs,
-setup commands, the discovery probe, the app, migrations) and the MCP server runs as an
-unprivileged sandbox user: `API_MCP_TEST_SANDBOX_USER` (default `nobody`). A process of another
-user cannot read the runner's `/proc/PID/environ`, where the token and the API key are. The
-sandbox gets its own HOME, and only the folders it must write are handed to it (`hand_over`).
-Run as a normal user, children run as that user: the run trusts the code as much as you do.
+When the runner is root and `API_MCP_TEST_SANDBOX_USER` names a user (the action's image sets
+it), every child that runs the project's code (installs, setup commands, the discovery probe, the
+app, migrations) and the MCP server runs as that unprivileged user. A process of another user
+cannot read the runner's `/proc/PID/environ`, where the token and the API key are. The sandbox
+gets its own HOME, and only the folders it must write are handed to it (`hand_over`).
+Without it (a normal local run), children run as the runner's user: the run trusts the code as
+much as you do; as root, the run says so in its notes.
 """
 
 from __future__ import annotations
@@ -131,12 +132,12 @@ _sandbox: Sandbox | None = None
 
 
 def sandbox() -> Sandbox | None:
-    """The sandbox user when the runner is root (None otherwise, or when the configured user is
-    root itself); looked up once."""
+    """The sandbox user when the runner is root and one is configured (None otherwise, or when
+    the configured user is root itself); looked up once."""
     global _sandbox
-    if os.geteuid() != 0:
+    name = os.environ.get(SANDBOX_USER_VARIABLE, "").strip()
+    if os.geteuid() != 0 or not name:
         return None
-    name = os.environ.get(SANDBOX_USER_VARIABLE) or "nobody"
     if _sandbox is None or _sandbox.name != name:
         try:
             entry = pwd.getpwnam(name) if not name.isdigit() else pwd.getpwuid(int(name))
@@ -148,6 +149,11 @@ def sandbox() -> Sandbox | None:
             ) from None
         _sandbox = Sandbox(entry.pw_name, entry.pw_uid, entry.pw_gid)
     return _sandbox if _sandbox.uid != 0 else None
+
+
+def unsandboxed_root() -> bool:
+    """Root with no sandbox user: the project's code runs as root."""
+    return os.geteuid() == 0 and sandbox() is None
 
 
 def use_workspace(workspace: Path) -> None:

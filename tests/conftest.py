@@ -31,11 +31,11 @@ FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 if str(REPO) not in sys.path:  # `runner` importable without installing the project
     sys.path.insert(0, str(REPO))
 
-# Run as root, the runner starts the project's code as an unprivileged user, which cannot enter
-# pytest's temporary folders (private to root) or a runner installed under /root. The suite runs
-# children as root unless told otherwise; tests/test_privsep.py tests the drop in folders it
+# The privilege drop is opt-in (API_MCP_TEST_SANDBOX_USER, set in the action's image): as root, a
+# sandbox user cannot enter pytest's temporary folders (private to root) or a runner installed
+# under /root, so the suite runs without it; tests/test_privsep.py tests the drop in folders it
 # opens to every user.
-os.environ.setdefault("API_MCP_TEST_SANDBOX_USER", "root")
+os.environ.pop("API_MCP_TEST_SANDBOX_USER", None)
 
 
 def _uv() -> str:
