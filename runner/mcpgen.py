@@ -690,7 +690,7 @@ def _setting(name: str, default: float) -> float:
 
 
 def _parse_headers(raw: str, source: str) -> dict[str, str]:
-    """A JSON object of header names to values; ValueError saying what is wrong otherwise."""
+    """A JSON object of header names to values; ValueError or TypeError saying what is wrong."""
     if not raw.strip():
         return {}
     try:
@@ -698,14 +698,14 @@ def _parse_headers(raw: str, source: str) -> dict[str, str]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source} is not valid JSON: {exc}") from None
     if not isinstance(headers, dict):
-        raise ValueError(f"{source} must be a JSON object of header names to values")
+        raise TypeError(f"{source} must be a JSON object of header names to values")
     return {str(name): str(value) for name, value in headers.items()}
 
 
 def _extra_headers() -> dict[str, str]:
     try:
         return _parse_headers(os.environ.get("API_MCP_TEST_HEADERS", ""), "API_MCP_TEST_HEADERS")
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         sys.exit(str(exc))
 
 
@@ -726,7 +726,7 @@ def _current_headers() -> dict[str, str]:
             try:
                 with open(HEADERS_FILE, encoding="utf-8") as file:
                     headers = _parse_headers(file.read(), HEADERS_FILE)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, TypeError) as exc:
                 print(f"ignoring the headers file: {exc}", file=sys.stderr)
         _headers_seen = (version, headers)
     return {**EXTRA_HEADERS, **_headers_seen[1]}
