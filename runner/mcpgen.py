@@ -704,7 +704,9 @@ def _parse_headers(raw: str, source: str) -> dict[str, str]:
 
 def _extra_headers() -> dict[str, str]:
     try:
-        return _parse_headers(os.environ.get("API_MCP_TEST_HEADERS", ""), "API_MCP_TEST_HEADERS")
+        return _parse_headers(
+            os.environ.get("API_MCP_TEST_HEADERS", ""), "API_MCP_TEST_HEADERS"
+        )
     except (ValueError, TypeError) as exc:
         sys.exit(str(exc))
 
