@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,19 @@ def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path
     return suite
 
 
+def use_configured_scenarios(config: RunConfig, given: set[str]) -> RunConfig:
+    """Scenarios named in the config file choose the custom suite (unless --suite says
+    otherwise) when the LLM agent runs; the deterministic agent keeps its suite."""
+    from runner.agent.instructions import load_scenarios
+    from runner.orchestrator import agent_kind
+
+    assert config.scenarios_path is not None
+    load_scenarios(config.scenarios_path)
+    if "suite" in given or agent_kind(config) != "llm":
+        return config
+    return replace(config, suite="custom")
+
+
 def exit_code_for(report: RunReport) -> ExitCode:
     if report.status == "failed":
         return ExitCode.STAGE
@@ -87,7 +101,9 @@ def exit_code_for(report: RunReport) -> ExitCode:
 _CONFIGURABLE = {"app": "app", "python": "python", "no_install": "install",
                  "install_command": "install_command", "app_env": "app_env",
                  "start_timeout": "timeouts.start", "run_timeout": "timeouts.run",
-                 "max_tool_calls": "max_tool_calls"}
+                 "max_tool_calls": "max_tool_calls", "max_tokens": "max_tokens",
+                 "max_cost_usd": "max_cost_usd", "scenarios_path": "scenarios_path",
+                 "suite": "suite"}
 
 
 def given_options() -> set[str]:
@@ -236,7 +252,10 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
         )
-        config = apply_project_config(config, given_options())
+        given = given_options()
+        config = apply_project_config(config, given)
+        if config.scenarios_path and "scenarios_path" not in given:
+            config = use_configured_scenarios(config, given)
         anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
         if agent == "llm" and anthropic and not config.anthropic_api_key:
             raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",

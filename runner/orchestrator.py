@@ -160,6 +160,7 @@ class _Run:
         self.calls: list[ToolCall] = []
         self.findings: list[Finding] = []
         self.auth_calls: list[ToolCall] = []  # register/login requests the run made itself
+        self.credentials: auth_mod.Credentials | None = None  # what the tools send
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageTiming]:
@@ -267,9 +268,8 @@ class _Run:
                 else:
                     self.servers.reserve_port()
                 headers = await asyncio.to_thread(self.authenticate)
-                extra = {}
-                if headers:
-                    extra["API_MCP_TEST_HEADERS"] = json.dumps(headers)
+                assert self.credentials is not None
+                extra = {"API_MCP_TEST_HEADERS_FILE": str(self.credentials.path)}
                 if config.max_result_chars:
                     extra["API_MCP_TEST_RESULT_LIMIT"] = str(config.max_result_chars)
                 mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path, extra,
@@ -326,6 +326,7 @@ class _Run:
                 scenarios=load_scenarios(config.scenarios_path) if config.scenarios_path
                 else None,
                 forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
+                credentials=self.credentials,
             )
         from runner.agent.deterministic import DeterministicAgent
 
@@ -401,10 +402,13 @@ class _Run:
         return self.generate()
 
     def authenticate(self) -> dict[str, str]:
-        """Headers for the tools (static, basic, or from a login made now); noted in the report."""
+        """Headers for the tools (static, basic, or from a login made now), in the credentials
+        file the wrapper reads; noted in the report."""
         assert self.spec is not None and self.servers.base_url
-        outcome = auth_mod.authenticate(self.config.auth, self.spec, self.servers.base_url,
-                                        self.config.timeouts.call)
+        self.credentials = auth_mod.Credentials(
+            self.workspace / "credentials" / "headers.json", self.config.auth, self.spec,
+            self.servers.base_url, self.config.timeouts.call)
+        outcome = self.credentials.log_in()
         self.report.auth = outcome.record
         self.auth_calls = [replace(c, tool=self.tool_names.get(c.endpoint_key, ""))
                            for c in outcome.calls]
@@ -465,6 +469,8 @@ class _Run:
 
     def finish(self) -> None:
         self.servers.stop_all()
+        if self.credentials is not None:
+            self.credentials.discard()
         try:
             # Everything that renders the report (files, terminal, PR comment) sees it masked.
             self.redact.value(self.report)
