@@ -326,7 +326,7 @@ class _Run:
                 scenarios=load_scenarios(config.scenarios_path) if config.scenarios_path
                 else None,
                 forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
-                credentials=self.credentials,
+                credentials=self.credentials, progress=self.progress,
             )
         from runner.agent.deterministic import DeterministicAgent
 

@@ -262,6 +262,7 @@ def test_the_model_logs_out_and_in_and_later_calls_carry_the_new_credentials(
     assert "- list_bookmarks: GET /bookmarks\n" in prompt and "- me: GET /me\n" in prompt
     assert ("Credentials: obtained by the runner (token Bearer in Authorization from "
             "POST /auth/register then POST /auth/login (config))") in prompt
+    assert "llm: list_bookmarks -> 401\n" in proc.stderr and "llm: log_in\n" in proc.stderr
     assert ids["log_in"] == ("Logged in (POST /auth/register -> 201, POST /auth/login -> 200): "
                              "later calls carry credentials.")
 
@@ -328,6 +329,60 @@ def test_budget_and_scenarios_come_from_the_config_file(tmp_path, fixture_python
     assert "budget of\n3 API calls" in system_prompt(claude.requests[0])
     assert claude.answered == 1 and report["usage"]["tool_calls"] == 3
     assert "LLM agent stopped at the tool-call budget (3 calls)." in report["notes"]
+
+
+@pytest.mark.slow
+def test_comprehensive_intents_reach_the_checks(tmp_path, fixture_python, claude):
+    """Boundary, invalid and not-found calls, cited with their intents: the checks judge each
+    call by the intent the model gave it (an intent the answer contradicts fails the check)."""
+    by_status: dict[int, str] = {}
+
+    def read_back(body: dict) -> list[dict]:
+        for text in tool_results(body):
+            result = json.loads(text)
+            by_status[result["status_code"]] = result["call_id"]
+            if result["status_code"] == 201:
+                created = result["body"]["id"]
+        return [tool_use("get_todo", {"todo_id": created}, "toolu_4")]
+
+    def judge(body: dict) -> list[dict]:
+        by_status[200] = last_result_json(body)["call_id"]
+
+        def finding(endpoint: str, intent: str, status: int, use_id: str) -> dict:
+            return tool_use("record_finding", {
+                "endpoint": endpoint, "verdict": "pass", "intent": intent,
+                "summary": f"{intent} input answered {status}.",
+                "evidence_call_ids": [by_status[status]]}, use_id)
+
+        return [finding("POST /todos", "invalid", 422, "toolu_5"),
+                finding("POST /todos", "boundary", 201, "toolu_6"),
+                finding("GET /todos/{todo_id}", "not_found", 404, "toolu_7"),
+                # The model claims an id that exists is missing: the check says otherwise.
+                finding("GET /todos/{todo_id}", "not_found", 200, "toolu_8")]
+
+    claude.script = [[tool_use("create_todo", {"title": ""}, "toolu_1"),
+                      tool_use("create_todo", {"title": "x" * 200}, "toolu_2"),
+                      tool_use("get_todo", {"todo_id": 987654}, "toolu_3")], read_back, judge]
+    proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
+                              "--suite", "comprehensive")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Suite: comprehensive" in system_prompt(claude.requests[0])
+    assert sorted(by_status) == [200, 201, 404, 422]
+    checks = {(c["call_id"], c["check"]): c for r in report["test_results"]
+              for c in r["checks"]}
+    calls = {c["call_id"]: c for r in report["test_results"] for c in r["calls"]}
+    expected = {422: ("invalid", "invalid_input_rejected", True),
+                201: ("boundary", "valid_input_accepted", True),
+                404: ("not_found", "invalid_input_rejected", True),
+                200: ("not_found", "invalid_input_rejected", False)}
+    for status, (intent, check, passed) in expected.items():
+        call_id = by_status[status]
+        assert calls[call_id]["intent"] == intent and calls[call_id]["agent"] == "llm"
+        assert checks[(call_id, check)]["passed"] is passed, checks[(call_id, check)]
+    get_todo = result_for(report, "GET", "/todos/{todo_id}")
+    assert get_todo["outcome"] == "failed"
+    assert "invalid_input_rejected: not-found input answered 200" in get_todo["error"]
+    assert result_for(report, "POST", "/todos")["outcome"] == "passed"
 
 
 # -- units: grouping, scenarios, prices, evidence, verdict rule ------------------------------
@@ -457,3 +512,46 @@ def test_markdown_shows_findings_with_evidence_and_reasoning():
                                      results=[result]))
     assert "| `GET /a` | ❌ fail | count is off — _list 2, stats 3_ | `c-1` |" in text
     assert "~~pass~~ rejected: never recorded" in text
+
+
+def test_the_scripted_api_streams_and_agno_reads_the_stream(claude: ScriptedClaude):
+    """The LLM agent runs non-streaming (its progress comes from the tool hook); the scripted
+    API still answers `"stream": true` as the real one does, checked with Agno's streaming run."""
+    import asyncio
+
+    from agno.agent import Agent
+    from agno.run.agent import RunCompletedEvent, ToolCallCompletedEvent
+
+    seen: list[dict] = []
+
+    def add_note(title: str, tags: list[str]) -> str:
+        """Store a note.
+
+        Args:
+            title: The note's title.
+            tags: Labels.
+        """
+        seen.append({"title": title, "tags": tags})
+        return "stored as n-1"
+
+    claude.script = [[{"type": "text", "text": "Storing it."},
+                      tool_use("add_note", {"title": "a \"quoted\" title", "tags": ["x", "y"]},
+                               "toolu_1")],
+                     [{"type": "text", "text": "All stored, thank you."}]]
+    claude.usage = [(120, 30), (200, 12)]
+    agent = Agent(model=build_model(None, KEY, claude.url), tools=[add_note], telemetry=False)
+
+    async def run() -> list:
+        return [event async for event in agent.arun("Store a note.", stream=True,
+                                                    stream_events=True, yield_run_output=True)]
+
+    events = asyncio.run(run())
+    assert all(body["stream"] is True for body in claude.requests) and claude.answered == 2
+    assert seen == [{"title": 'a "quoted" title', "tags": ["x", "y"]}]
+    completed = [e for e in events if isinstance(e, ToolCallCompletedEvent)]
+    assert [e.tool.tool_name for e in completed] == ["add_note"]
+    assert "stored as n-1" in tool_results(claude.requests[1])[0]
+    (done,) = [e for e in events if isinstance(e, RunCompletedEvent)]
+    assert done.content.endswith("All stored, thank you.")
+    output = events[-1]
+    assert (output.metrics.input_tokens, output.metrics.output_tokens) == (320, 42)

@@ -232,6 +232,7 @@ class LlmAgent:
         forced: bool = False,
         log_path: Path | None = None,
         credentials: Credentials | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -246,6 +247,7 @@ class LlmAgent:
         self.forced = forced
         self.log_path = log_path
         self.credentials = credentials
+        self.progress = progress or (lambda line: None)
         self.usage = Usage(model=model_name)
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
@@ -423,7 +425,11 @@ class LlmAgent:
                 raise StopAgentRun(reason)
             self.usage.tool_calls += 1
         result = function_call(**arguments)
-        return await result if inspect.isawaitable(result) else result
+        result = await result if inspect.isawaitable(result) else result
+        if function_name != "record_finding":  # the run is not streamed: a line per call
+            status = re.search(r'"status_code":\s*(\d+|null)', str(result))
+            self.progress(f"  llm: {function_name}" + (f" -> {status.group(1)}" if status else ""))
+        return result
 
     def _over_budget(self) -> str:
         budget = self.budget
