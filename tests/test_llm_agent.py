@@ -555,3 +555,28 @@ def test_the_scripted_api_streams_and_agno_reads_the_stream(claude: ScriptedClau
     assert done.content.endswith("All stored, thank you.")
     output = events[-1]
     assert (output.metrics.input_tokens, output.metrics.output_tokens) == (320, 42)
+
+
+def test_config_budget_maps_to_the_llm_budgets_under_the_flags(tmp_path: Path):
+    from runner.config import apply_project_config
+    from runner.models import RunConfig
+
+    (tmp_path / "s.md").write_text("## One\nDo it.\n")
+    (tmp_path / ".api-mcp-test.yml").write_text(
+        "scenarios: s.md\nbudget: {calls: 40, minutes: 2, tokens: 90000, cost-usd: 0.5}\n")
+    config = apply_project_config(RunConfig(repo_path=tmp_path))
+    assert (config.max_tool_calls, config.max_tokens, config.max_cost_usd) == (40, 90000, 0.5)
+    assert config.timeouts.run == 120 and config.scenarios_path == (tmp_path / "s.md").resolve()
+    flags = RunConfig(repo_path=tmp_path, max_tokens=5, scenarios_path=Path("mine.md"))
+    config = apply_project_config(flags, {"max_tokens", "scenarios_path"})
+    assert (config.max_tokens, config.max_cost_usd, config.scenarios_path) == (
+        5, 0.5, Path("mine.md"))
+    (tmp_path / ".api-mcp-test.yml").write_text("budget: {tokens: 1.5, cost-usd: -1, x: 1}\n")
+    with pytest.raises(UsageError, match="tokens and cost-usd"):
+        apply_project_config(RunConfig(repo_path=tmp_path))
+    (tmp_path / ".api-mcp-test.yml").write_text("budget: {tokens: 1.5}\n")
+    with pytest.raises(UsageError, match="`budget.tokens` must be a whole number >= 1, not 1.5"):
+        apply_project_config(RunConfig(repo_path=tmp_path))
+    (tmp_path / ".api-mcp-test.yml").write_text("budget: {cost-usd: -1}\n")
+    with pytest.raises(UsageError, match="`budget.cost-usd` must be a positive number"):
+        apply_project_config(RunConfig(repo_path=tmp_path))
