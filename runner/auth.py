@@ -112,12 +112,12 @@ class Credentials:
 
     def log_in(self) -> AuthResult:
         """Obtain credentials and make every later call carry them. A configured flow that
-        fails raises RunnerError; a failed automatic one keeps the previous credentials."""
+        fails raises RunnerError; a failed automatic one keeps the previous credentials (and
+        their record)."""
         self.logins += 1
         outcome = authenticate(self.auth, self.spec, self.base_url, self.timeout)
-        self.record = outcome.record
-        if outcome.headers:
-            self.headers = outcome.headers
+        if outcome.headers or not self.headers:
+            self.record, self.headers = outcome.record, outcome.headers
         self._write(self.headers)
         return outcome
 

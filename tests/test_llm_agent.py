@@ -580,3 +580,28 @@ def test_config_budget_maps_to_the_llm_budgets_under_the_flags(tmp_path: Path):
     (tmp_path / ".api-mcp-test.yml").write_text("budget: {cost-usd: -1}\n")
     with pytest.raises(UsageError, match="`budget.cost-usd` must be a positive number"):
         apply_project_config(RunConfig(repo_path=tmp_path))
+
+
+def test_credentials_file_follows_log_in_log_out_and_restore(tmp_path: Path):
+    from runner.auth import Credentials
+    from runner.models import AuthConfig
+
+    spec = ApiSpec(framework="x", app_locator="m:app", openapi={}, endpoints=[])
+    path = tmp_path / "private" / "headers.json"
+    credentials = Credentials(path, AuthConfig(mode="static", header="X-Key", value="k-123"),
+                              spec, "http://127.0.0.1:9")
+    assert json.loads(path.read_text()) == {} and not credentials.offered
+    assert credentials.describe_state() == "none configured"
+    credentials.log_in()
+    assert json.loads(path.read_text()) == {"X-Key": "k-123"} and credentials.offered
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "k-123" not in credentials.describe_state()
+    credentials.log_out()
+    assert json.loads(path.read_text()) == {}
+    credentials.restore()
+    assert json.loads(path.read_text()) == {"X-Key": "k-123"}
+    credentials.discard()
+    assert not path.exists()
+    off = Credentials(path, AuthConfig(mode="off"), spec, "http://127.0.0.1:9")
+    off.log_in()
+    assert not off.offered and "switched off" in off.describe_state()

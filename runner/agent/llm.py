@@ -7,7 +7,7 @@ reports verdicts only through `record_finding`, which must cite call ids from th
 citing no recorded call (or a call to another endpoint only) is kept but marked rejected.
 
 Credentials: the model is told which operations need auth (declared security, or a 401/403
-earlier in the run) and whether the runner holds credentials; where logging in means anything it
+earlier in the run) and whether the runner holds credentials; when the run's login worked it
 gets `log_in` (the configured or automatic login, through runner/auth.py, again) and `log_out`
 (to check that protected operations refuse anonymous calls). Both rewrite the headers file the
 generated wrapper rereads, so later tool calls carry the new credentials; each session and the
