@@ -2,19 +2,23 @@
 after registering a generated throwaway user), configured or worked out from the spec.
 
 The runner logs in itself, with httpx against the API's base URL only, after the API is ready and
-before the MCP server starts; the resulting headers reach the generated tools through
-`API_MCP_TEST_HEADERS`. What was done is recorded for the report without any secret: method,
-path and status of each request, the header name and scheme, never a token or password.
+before the MCP server starts; the resulting headers reach the generated tools through a file the
+wrapper rereads when it changes (`API_MCP_TEST_HEADERS_FILE`, see `Credentials`), so the LLM
+agent can log in again or out mid-run. What was done is recorded for the report without any
+secret: method, path and status of each request, the header name and scheme, never a token or
+password.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -82,6 +86,68 @@ class _Session:
         if isinstance(value, list):
             return [self.mask(v) for v in value]
         return value
+
+
+class Credentials:
+    """The headers every tool call carries, kept in a file (owner-only, in the run's private
+    workspace) that the generated wrapper rereads when it changes. `log_in` obtains them (again:
+    a new throwaway user for a sign-up flow), `log_out` sends none until `restore`."""
+
+    def __init__(self, path: Path, auth: AuthConfig | None, spec: ApiSpec, base_url: str,
+                 timeout: float = 30.0) -> None:
+        self.path = path
+        self.auth = auth
+        self.spec = spec
+        self.base_url = base_url
+        self.timeout = timeout
+        self.headers: dict[str, str] = {}  # the credentials obtained last
+        self.record: dict[str, Any] = {}  # how (no secrets), see authenticate
+        self.logins = 0
+        self._write({})
+
+    @property
+    def offered(self) -> bool:
+        """Whether logging in again can work: the first login (configured or automatic) did."""
+        return bool(self.record.get("ok"))
+
+    def log_in(self) -> AuthResult:
+        """Obtain credentials and make every later call carry them. A configured flow that
+        fails raises RunnerError; a failed automatic one keeps the previous credentials (and
+        their record)."""
+        self.logins += 1
+        outcome = authenticate(self.auth, self.spec, self.base_url, self.timeout)
+        if outcome.headers or not self.headers:
+            self.record, self.headers = outcome.record, outcome.headers
+        self._write(self.headers)
+        return outcome
+
+    def log_out(self) -> None:
+        self._write({})
+
+    def restore(self) -> None:
+        self._write(self.headers)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def describe_state(self) -> str:
+        """For the model: whether calls carry credentials, and how they were obtained."""
+        if self.record.get("mode") == "off":
+            return "none: authentication is switched off in the config (auth: off)"
+        if self.record.get("ok"):
+            return (f"obtained by the runner ({describe(self.record).removeprefix('auth: ')}); "
+                    "every tool call carries them")
+        if self.record.get("message"):
+            return f"none: the login did not work: {self.record['message']}"
+        return "none configured"
+
+    def _write(self, headers: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staged = self.path.with_name(self.path.name + ".new")
+        descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(headers, file)
+        os.replace(staged, self.path)  # the wrapper sees the old file or the new, never half
 
 
 # -- deciding what to do ------------------------------------------------------------------------

@@ -93,7 +93,9 @@ def exit_code_for(report: RunReport) -> ExitCode:
 _CONFIGURABLE = {"app": "app", "python": "python", "no_install": "install",
                  "install_command": "install_command", "app_env": "app_env",
                  "start_timeout": "timeouts.start", "run_timeout": "timeouts.run",
-                 "max_tool_calls": "max_tool_calls"}
+                 "max_tool_calls": "max_tool_calls", "max_tokens": "max_tokens",
+                 "max_cost_usd": "max_cost_usd", "scenarios_path": "scenarios_path",
+                 "suite": "suite"}
 
 
 def given_options() -> set[str]:

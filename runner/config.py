@@ -225,15 +225,20 @@ def clean_scenarios(value: Any, root: Path) -> Fields:
 
 def clean_budget(value: Any, root: Path) -> Fields:
     spec = {"calls": value} if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(spec, dict) or not spec or set(spec) - {"calls", "minutes"}:
-        raise UsageError("`budget` must be a number of tool calls or {calls, minutes}, for "
-                         "example budget: {calls: 300, minutes: 20}.")
+    if not isinstance(spec, dict) or not spec or set(spec) - {"calls", "minutes", "tokens",
+                                                               "cost-usd"}:
+        raise UsageError("`budget` must be a number of tool calls or a mapping of calls, "
+                         "minutes, tokens and cost-usd, for example budget: {calls: 300, "
+                         "minutes: 20, tokens: 500000, cost-usd: 2}.")
     found: Fields = {}
-    if "calls" in spec:
-        calls = spec["calls"]
-        if not isinstance(calls, int) or isinstance(calls, bool) or calls < 1:
-            raise UsageError(f"`budget.calls` must be a whole number >= 1, not {calls!r}.")
-        found["max_tool_calls"] = calls
+    for key, field_name in (("calls", "max_tool_calls"), ("tokens", "max_tokens")):
+        if key in spec:
+            number = spec[key]
+            if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+                raise UsageError(f"`budget.{key}` must be a whole number >= 1, not {number!r}.")
+            found[field_name] = number
+    if "cost-usd" in spec:
+        found["max_cost_usd"] = _seconds("budget.cost-usd", spec["cost-usd"])
     if "minutes" in spec:
         found["_timeouts"] = {"run": _seconds("budget.minutes", spec["minutes"]) * 60}
     return found

@@ -52,6 +52,7 @@ MODULE_NAMES = frozenset(
         "RESULT_LIMIT",
         "CALL_LOG",
         "EXTRA_HEADERS",
+        "HEADERS_FILE",
         "RESULT_HEADERS",
         "main",
         "FORM",
@@ -669,6 +670,9 @@ HEADER = """\
 #     API_MCP_TEST_MAX_BODY      bytes of a response body read and recorded (default 1048576)
 #     API_MCP_TEST_RESULT_LIMIT  characters of body text returned to the client (default 8000)
 #     API_MCP_TEST_HEADERS       JSON object of extra headers for every request, e.g. auth
+#     API_MCP_TEST_HEADERS_FILE  file holding such a JSON object, reread whenever it changes
+#                                (checked before every call), so credentials can change while
+#                                the server runs; its headers win over API_MCP_TEST_HEADERS
 """
 
 RUNTIME = r'''
@@ -685,17 +689,49 @@ def _setting(name: str, default: float) -> float:
     return value
 
 
-def _extra_headers() -> dict[str, str]:
-    raw = os.environ.get("API_MCP_TEST_HEADERS", "").strip()
-    if not raw:
+def _parse_headers(raw: str, source: str) -> dict[str, str]:
+    """A JSON object of header names to values; ValueError or TypeError saying what is wrong."""
+    if not raw.strip():
         return {}
     try:
         headers = json.loads(raw)
     except json.JSONDecodeError as exc:
-        sys.exit(f"API_MCP_TEST_HEADERS is not valid JSON: {exc}")
+        raise ValueError(f"{source} is not valid JSON: {exc}") from None
     if not isinstance(headers, dict):
-        sys.exit("API_MCP_TEST_HEADERS must be a JSON object of header names to values")
+        raise TypeError(f"{source} must be a JSON object of header names to values")
     return {str(name): str(value) for name, value in headers.items()}
+
+
+def _extra_headers() -> dict[str, str]:
+    try:
+        return _parse_headers(
+            os.environ.get("API_MCP_TEST_HEADERS", ""), "API_MCP_TEST_HEADERS"
+        )
+    except (ValueError, TypeError) as exc:
+        sys.exit(str(exc))
+
+
+def _current_headers() -> dict[str, str]:
+    """EXTRA_HEADERS under the headers file's, rereading the file only when a stat says it was
+    replaced or changed. A missing or broken file adds nothing (a broken one is logged)."""
+    global _headers_seen
+    if not HEADERS_FILE:
+        return EXTRA_HEADERS
+    try:
+        stat = os.stat(HEADERS_FILE)
+        version: tuple[int, ...] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    if version != _headers_seen[0]:
+        headers: dict[str, str] = {}
+        if version is not None:
+            try:
+                with open(HEADERS_FILE, encoding="utf-8") as file:
+                    headers = _parse_headers(file.read(), HEADERS_FILE)
+            except (OSError, ValueError, TypeError) as exc:
+                print(f"ignoring the headers file: {exc}", file=sys.stderr)
+        _headers_seen = (version, headers)
+    return {**EXTRA_HEADERS, **_headers_seen[1]}
 
 
 DEFAULT_BASE_URL = __BASE_URL_DEFAULT__
@@ -707,6 +743,8 @@ MAX_BODY = int(_setting("API_MCP_TEST_MAX_BODY", 1048576))
 RESULT_LIMIT = int(_setting("API_MCP_TEST_RESULT_LIMIT", 8000))
 CALL_LOG = os.environ.get("API_MCP_TEST_CALL_LOG", "").strip()
 EXTRA_HEADERS = _extra_headers()
+HEADERS_FILE = os.environ.get("API_MCP_TEST_HEADERS_FILE", "").strip()
+_headers_seen: tuple[tuple[int, ...] | None, dict[str, str]] = (None, {})
 FORM = "application/x-www-form-urlencoded"
 RESULT_HEADERS = (
     "content-type",
@@ -793,7 +831,7 @@ async def _request(
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", _segment(value))
     params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
-    sent_headers = dict(EXTRA_HEADERS)
+    sent_headers = dict(_current_headers())
     for name, value in (headers or {}).items():
         if value is not None:
             sent_headers[name] = _text(value)

@@ -72,6 +72,18 @@ def agent_kind(config: RunConfig) -> str:
     return "llm" if config.anthropic_api_key or other_provider else "deterministic"
 
 
+def use_configured_scenarios(config: RunConfig) -> RunConfig:
+    """Scenarios named in the config file choose the custom suite (unless --suite says
+    otherwise) when the LLM agent runs; the deterministic agent keeps its suite."""
+    from runner.agent.instructions import load_scenarios
+
+    assert config.scenarios_path is not None
+    load_scenarios(config.scenarios_path)
+    if "suite" in config.given or agent_kind(config) != "llm":
+        return config
+    return replace(config, suite="custom")
+
+
 def check_agent_choice(config: RunConfig) -> None:
     """Usage errors in the agent settings, once the project's config file is applied."""
     if config.suite == "custom" and agent_kind(config) == "deterministic":
@@ -182,6 +194,7 @@ class _Run:
         self.calls: list[ToolCall] = []
         self.findings: list[Finding] = []
         self.auth_calls: list[ToolCall] = []  # register/login requests the run made itself
+        self.credentials: auth_mod.Credentials | None = None  # what the tools send
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageTiming]:
@@ -239,9 +252,11 @@ class _Run:
             repo = working_folder(copy, config.working_directory)
             self.report.repo_info = info
             # The project's own settings (.api-mcp-test.yml), under what the user gave.
-            self.config = config = apply_project_config(replace(config, repo_path=repo),
-                                                        config.given)
+            config = apply_project_config(replace(config, repo_path=repo), config.given)
+            if config.scenarios_path and "scenarios_path" not in config.given:
+                config = use_configured_scenarios(config)
             check_agent_choice(config)
+            self.config = config
             repo = config.repo_path
             timing.note = " ".join(filter(None, (
                 info.commit[:12] if info.commit else "",
@@ -306,9 +321,8 @@ class _Run:
                 else:
                     self.servers.reserve_port()
                 headers = await asyncio.to_thread(self.authenticate)
-                extra = {}
-                if headers:
-                    extra["API_MCP_TEST_HEADERS"] = json.dumps(headers)
+                assert self.credentials is not None
+                extra = {"API_MCP_TEST_HEADERS_FILE": str(self.credentials.path)}
                 if config.max_result_chars:
                     extra["API_MCP_TEST_RESULT_LIMIT"] = str(config.max_result_chars)
                 mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path, extra,
@@ -365,6 +379,7 @@ class _Run:
                 scenarios=load_scenarios(config.scenarios_path) if config.scenarios_path
                 else None,
                 forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
+                credentials=self.credentials, progress=self.progress,
             )
         from runner.agent.deterministic import DeterministicAgent
 
@@ -443,10 +458,13 @@ class _Run:
         return self.generate()
 
     def authenticate(self) -> dict[str, str]:
-        """Headers for the tools (static, basic, or from a login made now); noted in the report."""
+        """Headers for the tools (static, basic, or from a login made now), in the credentials
+        file the wrapper reads; noted in the report."""
         assert self.spec is not None and self.servers.base_url
-        outcome = auth_mod.authenticate(self.config.auth, self.spec, self.servers.base_url,
-                                        self.config.timeouts.call)
+        self.credentials = auth_mod.Credentials(
+            self.workspace / "credentials" / "headers.json", self.config.auth, self.spec,
+            self.servers.base_url, self.config.timeouts.call)
+        outcome = self.credentials.log_in()
         self.report.auth = outcome.record
         self.auth_calls = [replace(c, tool=self.tool_names.get(c.endpoint_key, ""))
                            for c in outcome.calls]
@@ -507,6 +525,8 @@ class _Run:
 
     def finish(self) -> None:
         self.servers.stop_all()
+        if self.credentials is not None:
+            self.credentials.discard()
         try:
             if self.mcp_dir != self.output_dir:
                 shutil.copyfile(self.call_log_path, self.output_dir / "calls.jsonl")

@@ -4,7 +4,9 @@ Serves POST /v1/messages on 127.0.0.1. Each request gets the next step of a scri
 content blocks (text or tool_use) or a function of the request body that returns one, so a step
 can use what an earlier tool returned (a created id, a recorded call id). When the script is used
 up it answers with a short final text. Every request body is recorded; `status` makes every
-answer an error of that HTTP status instead (401 for a bad key, 429, 529).
+answer an error of that HTTP status instead (401 for a bad key, 429, 529). A request with
+`"stream": true` gets the same answer as server-sent events (message_start, content blocks with
+text_delta / input_json_delta, message_delta with the usage, message_stop).
 """
 
 from __future__ import annotations
@@ -93,6 +95,34 @@ class ScriptedClaude:
         return self._step
 
 
+def sse_events(message: dict[str, Any]) -> str:
+    """A complete Messages API answer as the event stream the API sends for `"stream": true`:
+    text in two text_delta chunks, tool input as JSON text in two input_json_delta chunks."""
+    usage = message["usage"]
+    start = {**message, "content": [], "stop_reason": None,
+             "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}
+    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"message": start})]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "tool_use":
+            empty = {**block, "input": {}}
+            text, kind, key = json.dumps(block["input"]), "input_json_delta", "partial_json"
+        else:
+            empty = {**block, "text": ""}
+            text, kind, key = block["text"], "text_delta", "text"
+        events.append(("content_block_start", {"index": index, "content_block": empty}))
+        half = len(text) // 2
+        for chunk in (text[:half], text[half:]):
+            events.append(("content_block_delta",
+                           {"index": index, "delta": {"type": kind, key: chunk}}))
+        events.append(("content_block_stop", {"index": index}))
+    events.append(("message_delta", {
+        "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+        "usage": {"output_tokens": usage["output_tokens"]}}))
+    events.append(("message_stop", {}))
+    return "".join(f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+                   for name, data in events)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -101,14 +131,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         fake = self.server.fake
         fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-        if not self.path.startswith("/v1/messages") or body.get("stream"):
+        if not self.path.startswith("/v1/messages"):
             status, answer = 400, {"type": "error", "error": {
                 "type": "invalid_request_error", "message": f"not scripted: {self.path}"}}
         else:
             status, answer = fake.next_answer(body)
-        data = json.dumps(answer).encode()
+        streamed = status == 200 and body.get("stream")
+        data = (sse_events(answer) if streamed else json.dumps(answer)).encode()
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", "text/event-stream" if streamed else "application/json")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

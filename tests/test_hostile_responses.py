@@ -164,6 +164,43 @@ def test_header_and_query_injection_cannot_split_the_request(hostile_api: str,
     assert "%0D%0A" in record["url"] and "#" not in record["url"]
 
 
+def test_the_headers_file_is_reread_when_it_changes(hostile_api: str, tmp_path: Path) -> None:
+    """Credentials can change while the server runs (the LLM agent's log_in and log_out)."""
+    spec = ApiSpec(framework="openapi", app_locator="hostile", openapi=SPEC,
+                   endpoints=endpoints_from_openapi(SPEC), title="Hostile", version="1")
+    wrapper = save_wrapper(generate_mcp_wrapper(spec), tmp_path)
+    headers_file = tmp_path / "headers.json"
+    env = {"API_BASE_URL": hostile_api, "API_MCP_TEST_HEADERS_FILE": str(headers_file),
+           "API_MCP_TEST_HEADERS": json.dumps({"Authorization": "Bearer env", "X-Base": "b"})}
+
+    def replace_file(text: str) -> None:  # the way the runner writes it: a new file, renamed
+        staged = tmp_path / "headers.tmp"
+        staged.write_text(text)
+        os.replace(staged, headers_file)
+
+    async def run() -> list[dict[str, str]]:
+        transport = StdioTransport(command=sys.executable, args=[str(wrapper)], env=env,
+                                   keep_alive=False, log_file=tmp_path / "mcp.log")
+        seen = []
+        async with Client(transport) as client:
+            for change in (None, lambda: replace_file('{"Authorization": "Bearer one"}'),
+                           lambda: replace_file('{"Authorization": "Bearer two", "X-T": "1"}'),
+                           lambda: replace_file("{not json"), headers_file.unlink):
+                if change is not None:
+                    change()
+                result = await client.call_tool("echo_headers", {})
+                seen.append(result.structured_content["body"])
+        return seen
+
+    missing, one, two, broken, removed = asyncio.run(run())
+    assert missing["authorization"] == "Bearer env" and missing["x-base"] == "b"
+    assert one["authorization"] == "Bearer one" and one["x-base"] == "b"
+    assert two["authorization"] == "Bearer two" and two["x-t"] == "1"
+    assert broken["authorization"] == "Bearer env" and "x-t" not in broken
+    assert removed["authorization"] == "Bearer env"
+    assert "ignoring the headers file" in (tmp_path / "mcp.log").read_text()
+
+
 def test_the_wrapper_process_gets_no_secret(hostile_api: str, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The MCP server the agent starts inherits nothing secret from the runner."""

@@ -26,7 +26,7 @@ from runner.models import ApiSpec, Endpoint, EndpointResult, Finding
 from runner.report import markdown
 from runner.servers import McpCommand
 from tests.anthropic_api import ScriptedClaude, last_result_json, serve, tool_results, tool_use
-from tests.helpers import EXAMPLE, processes_mentioning, run_cli
+from tests.helpers import EXAMPLE, FIXTURES, processes_mentioning, run_cli
 from tests.test_cli import copy_app
 
 KEY = "sk-ant-test-key-0123456789abcdef"
@@ -45,11 +45,16 @@ def claude() -> Iterator[ScriptedClaude]:
         thread.join(5)
 
 
-def run_llm(tmp_path: Path, python: Path, fake: ScriptedClaude, *args: str):
-    app = copy_app(EXAMPLE, tmp_path)
+def run_llm(tmp_path: Path, python: Path, fake: ScriptedClaude, *args: str,
+            source: Path = EXAMPLE, files: dict[str, str] | None = None,
+            env: dict[str, str] | None = None):
+    """Run the CLI on a copy of `source` (plus `files` written into it) with the scripted model."""
+    app = copy_app(source, tmp_path)
+    for name, text in (files or {}).items():
+        (app / name).write_text(text)
     out = tmp_path / "out"
     proc = run_cli("test", str(app), "--python", str(python), "--output-dir", str(out), *args,
-                   env={"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": fake.url})
+                   env={"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": fake.url, **(env or {})})
     report = json.loads((out / "report.json").read_text())
     return proc, out, report
 
@@ -208,6 +213,178 @@ def test_a_refused_key_exits_3_when_the_llm_agent_is_forced(tmp_path, fixture_py
     assert processes_mentioning(str(tmp_path)) == []
 
 
+def calls_of(report: dict, method: str, path: str) -> list[dict]:
+    return result_for(report, method, path)["calls"]
+
+
+def system_prompt(body: dict) -> str:
+    return json.dumps(body["system"]).replace("\\n", "\n")
+
+
+@pytest.mark.slow
+def test_the_model_logs_out_and_in_and_later_calls_carry_the_new_credentials(
+        tmp_path, fixture_python, claude):
+    """Flask app behind a token from a JSON login after open sign-up (configured): anonymous
+    list answers 401, log_in registers a new user and logs in, the same call then answers 200."""
+    ids: dict[str, str] = {}
+
+    def log_in(body: dict) -> list[dict]:
+        ids["anonymous"] = last_result_json(body)["call_id"]
+        return [tool_use("log_in", {}, "toolu_3")]
+
+    def list_again(body: dict) -> list[dict]:
+        ids["log_in"] = tool_results(body)[-1]
+        return [tool_use("list_bookmarks", {}, "toolu_4")]
+
+    def judge(body: dict) -> list[dict]:
+        ids["authorized"] = last_result_json(body)["call_id"]
+        return [
+            tool_use("record_finding", {
+                "endpoint": "GET /bookmarks", "verdict": "pass", "intent": "invalid",
+                "summary": "Anonymous listing is refused.",
+                "evidence_call_ids": [ids["anonymous"]]}, "toolu_5"),
+            tool_use("record_finding", {
+                "endpoint": "GET /bookmarks", "verdict": "pass", "summary": "Lists after login.",
+                "evidence_call_ids": [ids["authorized"]]}, "toolu_6"),
+        ]
+
+    claude.script = [[tool_use("log_out", {}, "toolu_1")],
+                     [tool_use("list_bookmarks", {}, "toolu_2")], log_in, list_again, judge]
+    proc, out, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
+                                source=FIXTURES / "flask_token_auth")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    # The model was told which operations need auth and how the credentials stand.
+    tools = {t["name"] for t in claude.requests[0]["tools"]}
+    assert {"log_in", "log_out", "record_finding", "list_bookmarks"} <= tools
+    prompt = system_prompt(claude.requests[0])
+    assert "These operations need credentials" in prompt
+    assert "- list_bookmarks: GET /bookmarks\n" in prompt and "- me: GET /me\n" in prompt
+    assert ("Credentials: obtained by the runner (token Bearer in Authorization from "
+            "POST /auth/register then POST /auth/login (config))") in prompt
+    assert "llm: list_bookmarks -> 401\n" in proc.stderr and "llm: log_in\n" in proc.stderr
+    assert ids["log_in"] == ("Logged in (POST /auth/register -> 201, POST /auth/login -> 200): "
+                             "later calls carry credentials.")
+
+    # The wrapper sent no credentials after log_out, the new ones after log_in.
+    recorded = [json.loads(line) for line in (out / "calls.jsonl").read_text().splitlines()]
+    assert [(c["tool"], c["status_code"]) for c in recorded[:2]] == [
+        ("list_bookmarks", 401), ("list_bookmarks", 200)]
+    listed = calls_of(report, "GET", "/bookmarks")
+    anonymous = next(c for c in listed if c["call_id"] == ids["anonymous"])
+    assert anonymous["intent"] == "invalid" and anonymous["agent"] == "llm"
+    bookmarks = result_for(report, "GET", "/bookmarks")
+    assert bookmarks["outcome"] == "passed"
+    assert {"check": "invalid_input_rejected", "passed": True, "call_id": ids["anonymous"],
+            "message": "", "skipped": False} in bookmarks["checks"]
+    # The model's login requests are calls of those operations, secrets masked.
+    login = [c for c in calls_of(report, "POST", "/auth/login") if c["agent"] == "llm (log_in)"]
+    assert [(c["call_id"], c["status_code"]) for c in login] == [("login2-2", 200)]
+    assert login[0]["body"]["token"] == "***" and login[0]["arguments"]["password"] == "***"
+    # Every other operation was covered with the credentials restored (no 401 anywhere else).
+    assert report["usage"]["tool_calls"] == 3  # two list calls and log_in; log_out is free
+    others = [c for r in report["test_results"] for c in r["calls"]
+              if c["call_id"] != ids["anonymous"]]
+    assert others and all(c["status_code"] not in (401, 403) for c in others)
+    assert report["summary"]["passed"] == 7
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.slow
+def test_without_credentials_llm_calls_are_not_tested_rather_than_failed(
+        tmp_path, fixture_python, claude):
+    """FastAPI app behind a form login, no `auth` configured and no sign-up: the model is told it
+    cannot log in, and its 401s are "not tested: needs auth", not failures."""
+    claude.script = [[tool_use("me", {}, "toolu_1"), tool_use("list_notes", {}, "toolu_2")]]
+    proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
+                              source=FIXTURES / "fastapi_env_login",
+                              files={".api-mcp-test.yml": "app: main:app\n"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # made-up logins get 400
+    tools = {t["name"] for t in claude.requests[0]["tools"]}
+    assert "log_in" not in tools and "log_out" not in tools
+    prompt = system_prompt(claude.requests[0])
+    assert "Credentials: none: the login did not work: operations declare security" in prompt
+    assert "You cannot log in" in prompt and "- create_note: POST /notes\n" in prompt
+    for path in ("/me", "/notes"):
+        result = result_for(report, "GET", path)
+        assert result["outcome"] == "skipped", result
+        assert result["error"].startswith("not tested: needs auth (answered 401)")
+        assert [c["agent"] for c in result["calls"]] == ["llm"]
+    failed = [r["endpoint"] for r in report["test_results"] if r["outcome"] == "failed"]
+    assert failed == ["/token"]
+    assert any("not tested: they answered 401/403" in n for n in report["notes"])
+
+
+@pytest.mark.slow
+def test_budget_and_scenarios_come_from_the_config_file(tmp_path, fixture_python, claude):
+    claude.script = [[tool_use("list_todos", {"limit": n}, f"toolu_{n}") for n in range(1, 6)]]
+    files = {".api-mcp-test.yml": "scenarios: paging.md\n"
+                                  "budget: {calls: 3, tokens: 100000, cost-usd: 5}\n",
+             "paging.md": "# Ours\n## Paging\nList todos with every limit from 1 up.\n"}
+    proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm", files=files)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the example's summary bug
+    assert report["suite"] == "custom"  # scenarios in the config choose the custom suite
+    assert "### Scenario 1\nPaging\nList todos with every limit" in system_prompt(
+        claude.requests[0])
+    assert "budget of\n3 API calls" in system_prompt(claude.requests[0])
+    assert claude.answered == 1 and report["usage"]["tool_calls"] == 3
+    assert "LLM agent stopped at the tool-call budget (3 calls)." in report["notes"]
+
+
+@pytest.mark.slow
+def test_comprehensive_intents_reach_the_checks(tmp_path, fixture_python, claude):
+    """Boundary, invalid and not-found calls, cited with their intents: the checks judge each
+    call by the intent the model gave it (an intent the answer contradicts fails the check)."""
+    by_status: dict[int, str] = {}
+
+    def read_back(body: dict) -> list[dict]:
+        for text in tool_results(body):
+            result = json.loads(text)
+            by_status[result["status_code"]] = result["call_id"]
+            if result["status_code"] == 201:
+                created = result["body"]["id"]
+        return [tool_use("get_todo", {"todo_id": created}, "toolu_4")]
+
+    def judge(body: dict) -> list[dict]:
+        by_status[200] = last_result_json(body)["call_id"]
+
+        def finding(endpoint: str, intent: str, status: int, use_id: str) -> dict:
+            return tool_use("record_finding", {
+                "endpoint": endpoint, "verdict": "pass", "intent": intent,
+                "summary": f"{intent} input answered {status}.",
+                "evidence_call_ids": [by_status[status]]}, use_id)
+
+        return [finding("POST /todos", "invalid", 422, "toolu_5"),
+                finding("POST /todos", "boundary", 201, "toolu_6"),
+                finding("GET /todos/{todo_id}", "not_found", 404, "toolu_7"),
+                # The model claims an id that exists is missing: the check says otherwise.
+                finding("GET /todos/{todo_id}", "not_found", 200, "toolu_8")]
+
+    claude.script = [[tool_use("create_todo", {"title": ""}, "toolu_1"),
+                      tool_use("create_todo", {"title": "x" * 200}, "toolu_2"),
+                      tool_use("get_todo", {"todo_id": 987654}, "toolu_3")], read_back, judge]
+    proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
+                              "--suite", "comprehensive")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Suite: comprehensive" in system_prompt(claude.requests[0])
+    assert sorted(by_status) == [200, 201, 404, 422]
+    checks = {(c["call_id"], c["check"]): c for r in report["test_results"]
+              for c in r["checks"]}
+    calls = {c["call_id"]: c for r in report["test_results"] for c in r["calls"]}
+    expected = {422: ("invalid", "invalid_input_rejected", True),
+                201: ("boundary", "valid_input_accepted", True),
+                404: ("not_found", "invalid_input_rejected", True),
+                200: ("not_found", "invalid_input_rejected", False)}
+    for status, (intent, check, passed) in expected.items():
+        call_id = by_status[status]
+        assert calls[call_id]["intent"] == intent and calls[call_id]["agent"] == "llm"
+        assert checks[(call_id, check)]["passed"] is passed, checks[(call_id, check)]
+    get_todo = result_for(report, "GET", "/todos/{todo_id}")
+    assert get_todo["outcome"] == "failed"
+    assert "invalid_input_rejected: not-found input answered 200" in get_todo["error"]
+    assert result_for(report, "POST", "/todos")["outcome"] == "passed"
+
+
 # -- units: grouping, scenarios, prices, evidence, verdict rule ------------------------------
 
 
@@ -335,3 +512,96 @@ def test_markdown_shows_findings_with_evidence_and_reasoning():
                                      results=[result]))
     assert "| `GET /a` | ❌ fail | count is off — _list 2, stats 3_ | `c-1` |" in text
     assert "~~pass~~ rejected: never recorded" in text
+
+
+def test_the_scripted_api_streams_and_agno_reads_the_stream(claude: ScriptedClaude):
+    """The LLM agent runs non-streaming (its progress comes from the tool hook); the scripted
+    API still answers `"stream": true` as the real one does, checked with Agno's streaming run."""
+    import asyncio
+
+    from agno.agent import Agent
+    from agno.run.agent import RunCompletedEvent, ToolCallCompletedEvent
+
+    seen: list[dict] = []
+
+    def add_note(title: str, tags: list[str]) -> str:
+        """Store a note.
+
+        Args:
+            title: The note's title.
+            tags: Labels.
+        """
+        seen.append({"title": title, "tags": tags})
+        return "stored as n-1"
+
+    claude.script = [[{"type": "text", "text": "Storing it."},
+                      tool_use("add_note", {"title": "a \"quoted\" title", "tags": ["x", "y"]},
+                               "toolu_1")],
+                     [{"type": "text", "text": "All stored, thank you."}]]
+    claude.usage = [(120, 30), (200, 12)]
+    agent = Agent(model=build_model(None, KEY, claude.url), tools=[add_note], telemetry=False)
+
+    async def run() -> list:
+        return [event async for event in agent.arun("Store a note.", stream=True,
+                                                    stream_events=True, yield_run_output=True)]
+
+    events = asyncio.run(run())
+    assert all(body["stream"] is True for body in claude.requests) and claude.answered == 2
+    assert seen == [{"title": 'a "quoted" title', "tags": ["x", "y"]}]
+    completed = [e for e in events if isinstance(e, ToolCallCompletedEvent)]
+    assert [e.tool.tool_name for e in completed] == ["add_note"]
+    assert "stored as n-1" in tool_results(claude.requests[1])[0]
+    (done,) = [e for e in events if isinstance(e, RunCompletedEvent)]
+    assert done.content.endswith("All stored, thank you.")
+    output = events[-1]
+    assert (output.metrics.input_tokens, output.metrics.output_tokens) == (320, 42)
+
+
+def test_config_budget_maps_to_the_llm_budgets_under_the_flags(tmp_path: Path):
+    from runner.config import apply_project_config
+    from runner.models import RunConfig
+
+    (tmp_path / "s.md").write_text("## One\nDo it.\n")
+    (tmp_path / ".api-mcp-test.yml").write_text(
+        "scenarios: s.md\nbudget: {calls: 40, minutes: 2, tokens: 90000, cost-usd: 0.5}\n")
+    config = apply_project_config(RunConfig(repo_path=tmp_path))
+    assert (config.max_tool_calls, config.max_tokens, config.max_cost_usd) == (40, 90000, 0.5)
+    assert config.timeouts.run == 120 and config.scenarios_path == (tmp_path / "s.md").resolve()
+    flags = RunConfig(repo_path=tmp_path, max_tokens=5, scenarios_path=Path("mine.md"))
+    config = apply_project_config(flags, {"max_tokens", "scenarios_path"})
+    assert (config.max_tokens, config.max_cost_usd, config.scenarios_path) == (
+        5, 0.5, Path("mine.md"))
+    (tmp_path / ".api-mcp-test.yml").write_text("budget: {tokens: 1.5, cost-usd: -1, x: 1}\n")
+    with pytest.raises(UsageError, match="tokens and cost-usd"):
+        apply_project_config(RunConfig(repo_path=tmp_path))
+    (tmp_path / ".api-mcp-test.yml").write_text("budget: {tokens: 1.5}\n")
+    with pytest.raises(UsageError, match="`budget.tokens` must be a whole number >= 1, not 1.5"):
+        apply_project_config(RunConfig(repo_path=tmp_path))
+    (tmp_path / ".api-mcp-test.yml").write_text("budget: {cost-usd: -1}\n")
+    with pytest.raises(UsageError, match="`budget.cost-usd` must be a positive number"):
+        apply_project_config(RunConfig(repo_path=tmp_path))
+
+
+def test_credentials_file_follows_log_in_log_out_and_restore(tmp_path: Path):
+    from runner.auth import Credentials
+    from runner.models import AuthConfig
+
+    spec = ApiSpec(framework="x", app_locator="m:app", openapi={}, endpoints=[])
+    path = tmp_path / "private" / "headers.json"
+    credentials = Credentials(path, AuthConfig(mode="static", header="X-Key", value="k-123"),
+                              spec, "http://127.0.0.1:9")
+    assert json.loads(path.read_text()) == {} and not credentials.offered
+    assert credentials.describe_state() == "none configured"
+    credentials.log_in()
+    assert json.loads(path.read_text()) == {"X-Key": "k-123"} and credentials.offered
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "k-123" not in credentials.describe_state()
+    credentials.log_out()
+    assert json.loads(path.read_text()) == {}
+    credentials.restore()
+    assert json.loads(path.read_text()) == {"X-Key": "k-123"}
+    credentials.discard()
+    assert not path.exists()
+    off = Credentials(path, AuthConfig(mode="off"), spec, "http://127.0.0.1:9")
+    off.log_in()
+    assert not off.offered and "switched off" in off.describe_state()

@@ -30,7 +30,8 @@ def load_scenarios(path: Path) -> list[str]:
 
 
 def session_instructions(spec: ApiSpec, endpoints: list[Endpoint], tool_names: dict[str, str],
-                         suite: Suite, scenarios: list[str], max_calls: int) -> str:
+                         suite: Suite, scenarios: list[str], max_calls: int,
+                         auth: str = "") -> str:
     rules = Template((_PROMPTS / f"{suite}.md").read_text()).substitute(
         scenarios="\n\n".join(f"### Scenario {i}\n{s}" for i, s in enumerate(scenarios, 1)))
     operations = "\n".join(
@@ -38,4 +39,13 @@ def session_instructions(spec: ApiSpec, endpoints: list[Endpoint], tool_names: d
         for e in endpoints)
     return Template((_PROMPTS / "session.md").read_text()).substitute(
         title=spec.title or "API", operations=operations, suite_rules=rules.strip(),
-        max_calls=max_calls)
+        max_calls=max_calls, auth=auth.strip() + "\n\n" if auth.strip() else "")
+
+
+def auth_instructions(protected: list[str], state: str, can_log_in: bool) -> str:
+    """What the model needs to know about credentials ("" when nothing needs them)."""
+    if not protected and not can_log_in:
+        return ""
+    listed = "\n".join(f"- {name}" for name in protected) or "- (none known yet)"
+    return Template((_PROMPTS / ("auth.md" if can_log_in else "auth-fixed.md")).read_text()
+                    ).substitute(protected=listed, state=state)

@@ -6,6 +6,13 @@ log, outside the model, and judged by the same checks as the deterministic agent
 reports verdicts only through `record_finding`, which must cite call ids from that log; a finding
 citing no recorded call (or a call to another endpoint only) is kept but marked rejected.
 
+Credentials: the model is told which operations need auth (declared security, or a 401/403
+earlier in the run) and whether the runner holds credentials; when the run's login worked it
+gets `log_in` (the configured or automatic login, through runner/auth.py, again) and `log_out`
+(to check that protected operations refuse anonymous calls). Both rewrite the headers file the
+generated wrapper rereads, so later tool calls carry the new credentials; each session and the
+deterministic cover start with the credentials restored.
+
 Bounded: one agent session per group of at most `max_tools` tools (by tag or first path segment),
 a budget of API calls, tokens and estimated cost checked before every tool call, and the
 model's errors (auth, rate limit, overload, connection) end the LLM part cleanly. Endpoints the
@@ -15,6 +22,7 @@ checks.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -32,13 +40,17 @@ from fastmcp.client.transports import StdioTransport
 
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
-from runner.agent.instructions import session_instructions
+from runner.agent.instructions import auth_instructions, session_instructions
+from runner.auth import Credentials
 from runner.errors import RunnerError, UsageError
 from runner.models import ApiSpec, Endpoint, Finding, Suite, ToolCall
 from runner.servers import McpCommand
 
 DEFAULT_MODEL = "anthropic:claude-sonnet-5-5"
 INTENTS = ("valid", "invalid", "boundary", "not_found")
+MAX_LOGINS = 5  # log_in calls per run: each may register a user on the API
+# Runner-side tools that send no request to the API: not counted against the call budget.
+_FREE_TOOLS = ("record_finding", "log_out")
 VERDICTS = ("pass", "fail", "concern")
 # USD per million tokens (input, output), list prices by model family: an estimate only (no
 # cache discounts, no batch pricing). Models not listed get no cost figure.
@@ -219,6 +231,8 @@ class LlmAgent:
         scenarios: list[str] | None = None,
         forced: bool = False,
         log_path: Path | None = None,
+        credentials: Credentials | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -232,6 +246,8 @@ class LlmAgent:
         self.scenarios = scenarios or []
         self.forced = forced
         self.log_path = log_path
+        self.credentials = credentials
+        self.progress = progress or (lambda line: None)
         self.usage = Usage(model=model_name)
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
@@ -240,6 +256,7 @@ class LlmAgent:
         self._listed: set[str] = set()
         self._run_tokens = (0, 0)  # (input, output) of the session in progress
         self._stopped = ""
+        self._login_calls: list[ToolCall] = []  # requests made by the model's log_in
         endpoints = {e.key: e for e in spec.endpoints}
         endpoints.update({tool_names[e.key]: e for e in spec.endpoints if e.key in tool_names})
         self._evidence = _Evidence(call_log, endpoints, set())
@@ -282,6 +299,8 @@ class LlmAgent:
             self.notes.append(f"LLM agent stopped: {exc.message} Falling back to the "
                               "deterministic agent.")
         self._collect()
+        if self.credentials is not None:
+            self.credentials.restore()  # the model may have logged out
         if self._stopped:
             self.notes.append(self._stopped)
         self.notes.append(f"model usage: {self.usage.input_tokens} input + "
@@ -301,11 +320,15 @@ class LlmAgent:
             raise RunnerError("agent", f"The MCP tools for {group} could not be loaded.",
                               "See mcp.log in the output folder for the server's errors.")
         remaining = self.budget.max_tool_calls - self.usage.tool_calls
+        offered = self.credentials is not None and self.credentials.offered
+        if self.credentials is not None:
+            self.credentials.restore()
         agent = Agent(
             model=self.model,
-            tools=[tools, self._finding_tool()],
+            tools=[tools, self._finding_tool(), *(self._auth_tools() if offered else [])],
             instructions=session_instructions(self.spec, endpoints, self.tool_names, self.suite,
-                                              self.scenarios, remaining),
+                                              self.scenarios, remaining,
+                                              self._auth_text(endpoints, offered)),
             tool_hooks=[self._guard],
             telemetry=False,
             markdown=False,
@@ -349,10 +372,52 @@ class LlmAgent:
 
         return record_finding
 
+    def _auth_text(self, endpoints: list[Endpoint], offered: bool) -> str:
+        """Which of `endpoints` need credentials (declared, or answered 401/403 so far in the
+        run), and where the credentials stand."""
+        refused = {c.endpoint_key for c in self.call_log.all_calls() + self._login_calls
+                   if c.status_code in (401, 403)}
+        protected = [f"{self.tool_names[e.key]}: {e.key}" for e in endpoints
+                     if e.security or e.key in refused]
+        state = self.credentials.describe_state() if self.credentials else "none configured"
+        return auth_instructions(protected, state, offered)
+
+    def _auth_tools(self) -> list[Callable[..., Any]]:
+        credentials = self.credentials
+        assert credentials is not None
+        agent = self
+
+        async def log_in() -> str:
+            """Log in again with the runner's configured (or automatic) login; every later
+            tool call carries the new credentials. Returns what happened, never a secret."""
+            if credentials.logins > MAX_LOGINS:
+                return f"Refused: log_in was already used {MAX_LOGINS} times in this run."
+            try:
+                outcome = await asyncio.to_thread(credentials.log_in)
+            except RunnerError as exc:
+                return f"Login failed: {exc.message}"
+            number = credentials.logins
+            agent._login_calls += [replace(c, call_id=f"login{number}-{i}", agent="llm (log_in)",
+                                           tool=agent.tool_names.get(c.endpoint_key, ""))
+                                   for i, c in enumerate(outcome.calls, 1)]
+            steps = ", ".join(f"{c['method']} {c['path']} -> {c['status_code']}"
+                              for c in outcome.record.get("calls", []))
+            if not outcome.headers:
+                why = outcome.record.get("message") or "no login is known for this API"
+                return f"Login failed ({steps or 'no request sent'}): {why}."
+            return f"Logged in ({steps or 'configured header'}): later calls carry credentials."
+
+        def log_out() -> str:
+            """Drop the credentials: later tool calls are anonymous until log_in."""
+            credentials.log_out()
+            return "Logged out: later calls carry no credentials until log_in."
+
+        return [log_in, log_out]
+
     async def _guard(self, function_name: str, function_call: Callable[..., Any],
                      arguments: dict[str, Any], run_context: Any = None) -> Any:
         """Runs around every tool call: API calls count against the budgets."""
-        if function_name != "record_finding":
+        if function_name not in _FREE_TOOLS:
             self._run_tokens = _tokens_so_far(run_context)
             reason = self._over_budget()
             if reason:
@@ -360,7 +425,11 @@ class LlmAgent:
                 raise StopAgentRun(reason)
             self.usage.tool_calls += 1
         result = function_call(**arguments)
-        return await result if inspect.isawaitable(result) else result
+        result = await result if inspect.isawaitable(result) else result
+        if function_name != "record_finding":  # the run is not streamed: a line per call
+            status = re.search(r'"status_code":\s*(\d+|null)', str(result))
+            self.progress(f"  llm: {function_name}" + (f" -> {status.group(1)}" if status else ""))
+        return result
 
     def _over_budget(self) -> str:
         budget = self.budget
@@ -383,7 +452,7 @@ class LlmAgent:
         for call in calls:
             call.agent = "llm"
             call.intent = self._evidence.intents.get(call.call_id, "valid")
-        self.calls = calls
+        self.calls = self._login_calls + calls
 
     async def _cover_the_rest(self) -> None:
         """Endpoints the model never called get the deterministic agent's calls, so every
