@@ -257,6 +257,7 @@ class _Run:
                 config = use_configured_scenarios(config)
             check_agent_choice(config)
             self.config = config
+            self.report.suite = config.suite
             repo = config.repo_path
             timing.note = " ".join(filter(None, (
                 info.commit[:12] if info.commit else "",
