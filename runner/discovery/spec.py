@@ -184,7 +184,8 @@ def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
     """A Swagger 2.0 document (flask-restx, older tools) as OpenAPI 3.0, enough for testing.
 
     Definitions move to components, `in: body`/`in: formData` parameters become a request body,
-    response `schema`s become JSON content, and the host/basePath become a server URL.
+    response `schema`s become JSON content, the basePath goes in front of each path (the paths
+    say where the operations are on the app's root) and the host becomes a server URL.
     """
     doc = copy.deepcopy(doc)
 
@@ -207,6 +208,9 @@ def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
     consumes = doc.get("consumes") or ["application/json"]
     shared_params = doc.get("parameters") or {}
     paths: dict[str, Any] = {}
+    # The app is always called at its root: paths are relative to basePath in Swagger 2.0.
+    base = "/" + str(doc.get("basePath") or "").strip("/")
+    base = "" if base == "/" else base
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue
@@ -224,17 +228,16 @@ def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
                 )
             else:
                 new_item[key] = value
-        paths[path] = new_item
+        paths[base + path] = new_item
     out: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": doc.get("info") or {"title": "", "version": ""},
         "paths": paths,
         "components": {"schemas": doc.get("definitions") or {}},
     }
-    if doc.get("host") or doc.get("basePath"):
+    if doc.get("host"):
         scheme = (doc.get("schemes") or ["http"])[0]
-        host = f"{scheme}://{doc['host']}" if doc.get("host") else ""
-        out["servers"] = [{"url": host + (doc.get("basePath") or "")}]
+        out["servers"] = [{"url": f"{scheme}://{doc['host']}"}]
     if doc.get("securityDefinitions"):
         out["components"]["securitySchemes"] = doc["securityDefinitions"]
     for key in ("security", "tags"):
