@@ -55,7 +55,8 @@ def resolve(node: Any, doc: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:
 
 
 def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
-    """An OpenAPI 3.0 schema object as plain JSON Schema (2020-12): `nullable` becomes a null type."""
+    """An OpenAPI 3.0 schema object as plain JSON Schema (2020-12) to validate a response with:
+    `nullable` becomes a null type, and writeOnly properties (a password) are not required."""
     if not schema:
         return {}
     schema = copy.deepcopy(schema)
@@ -69,6 +70,10 @@ def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
                     out["type"] = [out["type"], "null"]
                 elif "type" not in out:
                     out = {"anyOf": [out, {"type": "null"}]}
+            properties = node.get("properties")
+            if isinstance(out.get("required"), list) and isinstance(properties, dict):
+                out["required"] = [name for name in out["required"]
+                                   if not (properties.get(name) or {}).get("writeOnly")]
             return out
         if isinstance(node, list):
             return [walk(v) for v in node]
