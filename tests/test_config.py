@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -376,3 +377,22 @@ def test_spec_at_a_non_standard_path_with_a_custom_start_command(tmp_path: Path,
     assert tested == ["GET /stations", "GET /stations/{station_id}", "POST /stations"]
     assert authorized_share(report) >= 0.9 and report["summary"]["passed"] == 3
     assert "Running on http://127.0.0.1" in (tmp_path / "out" / "app.log").read_text()  # flask run
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_django_debug_only_in_the_loopback_settings(tmp_path: Path, debug: bool):
+    from runner.servers import django_settings_override
+
+    (tmp_path / "mysettings.py").write_text(
+        "DEBUG = False\nALLOWED_HOSTS = ['api.example.com']\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': 'own.db'}}\n")
+    folder = tmp_path / "override"
+    module = django_settings_override("mysettings", ("default",), folder, debug=debug)
+    code = (f"import {module} as s; print(s.DEBUG, s.ALLOWED_HOSTS, "
+            "s.DATABASES['default']['NAME'])")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONPATH": f"{folder}:{tmp_path}"}).stdout
+    assert shown.split(" [")[0] == str(debug)
+    assert "['api.example.com', '127.0.0.1', 'localhost']" in shown
+    assert shown.strip().endswith(str(folder / "db-default.sqlite3"))
+    assert "DEBUG = False" in (tmp_path / "mysettings.py").read_text()  # the project's file
