@@ -339,6 +339,16 @@ def _check_references(auth: AuthConfig) -> None:
         )
 
 
+def clean_django(value: Any, root: Path) -> Fields:
+    if not isinstance(value, dict) or set(value) - {"debug"}:
+        raise UsageError("`django` must be a mapping with `debug`, for example "
+                         "django: {debug: true}.")
+    debug = value.get("debug", False)
+    if not isinstance(debug, bool):
+        raise UsageError(f"`django.debug` must be true or false, not {debug!r}.")
+    return {"django_debug": debug}
+
+
 CLEANERS: dict[str, Callable[[Any, Path], Fields]] = {
     "working-directory": lambda value, root: {},  # read first, in apply_project_config
     "app": clean_app,
@@ -353,6 +363,7 @@ CLEANERS: dict[str, Callable[[Any, Path], Fields]] = {
     "include": clean_include,
     "exclude": clean_exclude,
     "auth": clean_auth,
+    "django": clean_django,
     "scenarios": clean_scenarios,
     "budget": clean_budget,
 }

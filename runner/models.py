@@ -76,6 +76,7 @@ class RunConfig:
     include: tuple[str, ...] = ()  # operation selectors: "GET /admin/*", "/users/*", "tag:x"
     exclude: tuple[str, ...] = ()
     auth: AuthConfig | None = None  # None: automatic
+    django_debug: bool = False  # serve a Django project with DEBUG=True (loopback run only)
 
 
 @dataclass(frozen=True)

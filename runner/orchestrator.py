@@ -420,10 +420,15 @@ class _Run:
     def launch(self, env: TargetEnv) -> str:
         assert self.spec is not None
         app_env = dict(self.config.app_env)
+        if self.config.django_debug and (self.config.start_command
+                                         or self.spec.framework != "django"):
+            self.report.notes.append("django.debug is ignored: it applies to a Django app that "
+                                     "api-mcp-test starts itself (no `start` command).")
         if self.config.start_command:
             return self.servers.launch_command(env, self.config.start_command,
                                                {**self.spec.server_env, **app_env})
-        return self.servers.launch_api(env, self.spec, app_env, self.workspace)
+        return self.servers.launch_api(env, self.spec, app_env, self.workspace,
+                                       django_debug=self.config.django_debug)
 
     def _spec_url(self) -> str | None:
         location = self.config.spec_location

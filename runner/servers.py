@@ -34,10 +34,11 @@ class McpCommand:
 DJANGO_OVERRIDE_MODULE = "api_mcp_test_settings"
 
 
-def django_settings_override(settings: str, sqlite_aliases: tuple[str, ...], folder: Path) -> str:
+def django_settings_override(settings: str, sqlite_aliases: tuple[str, ...], folder: Path,
+                             debug: bool = False) -> str:
     """Write a settings module into `folder` that is `settings` with each sqlite database in
-    `sqlite_aliases` moved to a throwaway file there, and loopback hosts allowed; return its
-    name. The project's own database file is never opened."""
+    `sqlite_aliases` moved to a throwaway file there, loopback hosts allowed and, with `debug`,
+    DEBUG on; return its name. The project's own database file is never opened."""
     folder.mkdir(parents=True, exist_ok=True)
     databases = {alias: str(folder / f"db-{alias}.sqlite3") for alias in sqlite_aliases}
     (folder / f"{DJANGO_OVERRIDE_MODULE}.py").write_text(f'''"""Written by api-mcp-test: {settings}, served with throwaway sqlite databases."""
@@ -51,7 +52,8 @@ DATABASES = _copy.deepcopy(getattr(_base, "DATABASES", {{}}))
 for _alias, _name in {databases!r}.items():
     DATABASES[_alias] = {{**DATABASES[_alias], "NAME": _name}}
 ALLOWED_HOSTS = [*getattr(_base, "ALLOWED_HOSTS", []), "127.0.0.1", "localhost"]
-''', encoding="utf-8")
+''' + ("DEBUG = True  # django: {debug: true} in .api-mcp-test.yml\n" if debug else ""),
+        encoding="utf-8")
     return DJANGO_OVERRIDE_MODULE
 
 
@@ -91,7 +93,8 @@ class DynamicServerManager:
         return self.base_url
 
     def launch_api(
-        self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str], workspace: Path | None = None
+        self, env: TargetEnv, spec: ApiSpec, app_env: dict[str, str], workspace: Path | None = None,
+        django_debug: bool = False,
     ) -> str:
         """Start the app with uvicorn from its own environment on the reserved socket; return
         its base URL without waiting for it to answer.
@@ -99,12 +102,13 @@ class DynamicServerManager:
         WSGI apps
         (Flask, Django) go through uvicorn's WSGI interface, which uses a2wsgi when the
         environment has it. A Django project is served with settings that point its sqlite
-        databases at throwaway copies in `workspace`, migrated first.
+        databases at throwaway copies in `workspace`, migrated first (and with DEBUG on when
+        `django_debug`).
         """
         child_env = procs.scrubbed_env({**spec.server_env, **app_env})
         if spec.framework == "django":
             folder = (workspace or self.artifacts_dir) / "django"
-            child_env.update(self.prepare_django(env, spec, child_env, folder))
+            child_env.update(self.prepare_django(env, spec, child_env, folder, django_debug))
         base_url = self.reserve_port()
         sock, self._socket = self._socket, None
         assert sock is not None
@@ -129,7 +133,8 @@ class DynamicServerManager:
         return self.wait_ready()
 
     def prepare_django(
-        self, env: TargetEnv, spec: ApiSpec, child_env: dict[str, str], folder: Path
+        self, env: TargetEnv, spec: ApiSpec, child_env: dict[str, str], folder: Path,
+        debug: bool = False,
     ) -> dict[str, str]:
         """Settings for serving (see `django_settings_override`), and `migrate` run with them
         when the project uses sqlite. Returns the variables to serve with."""
@@ -137,7 +142,7 @@ class DynamicServerManager:
         if not settings:
             raise RunnerError("servers", "Django needs DJANGO_SETTINGS_MODULE to serve the app.",
                               "Pass it with --app-env DJANGO_SETTINGS_MODULE=project.settings.")
-        module = django_settings_override(settings, spec.sqlite_databases, folder)
+        module = django_settings_override(settings, spec.sqlite_databases, folder, debug)
         procs.hand_over(folder)  # the app creates its databases there
         paths = [str(folder), *filter(None, [child_env.get("PYTHONPATH")])]
         serving = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": os.pathsep.join(paths)}

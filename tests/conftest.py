@@ -25,6 +25,10 @@ FIXTURE_REQUIREMENTS = (
     "litestar",
     "a2wsgi",
     "python-multipart",  # OAuth2PasswordRequestForm in tests/fixtures/fastapi_env_login
+    "flask-smorest",
+    "apiflask",
+    "connexion[flask,uvicorn]",  # Connexion 3 is ASGI, the Flask app runs inside it
+    "drf-yasg",
 )
 FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 

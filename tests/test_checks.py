@@ -108,6 +108,16 @@ def test_a_property_named_example_is_still_checked() -> None:
     assert converted["properties"]["example"] == {"type": ["integer", "null"]}
 
 
+def test_a_write_only_property_is_not_required_in_a_response() -> None:
+    from runner.discovery.spec import to_json_schema
+
+    # drf-spectacular documents a serializer's write_only password as required and writeOnly.
+    schema = {"type": "object", "required": ["username", "password"],
+              "properties": {"username": {"type": "string"},
+                             "password": {"type": "string", "writeOnly": True}}}
+    assert to_json_schema(schema)["required"] == ["username"]
+
+
 # A synthesized spec: nothing documented but a default response, and the input is a guess.
 SYNTHESIZED = Endpoint(method="GET", path="/items/{id}", operation_id="item_get",
                        responses={"default": {"description": "not documented"}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,6 +58,7 @@ exclude: ["GET /api/admin/*", "tag:internal"]
 auth: {header: Authorization, value: "Bearer ${API_TOKEN}"}
 scenarios: scenarios.yml
 budget: {calls: 50, minutes: 5}
+django: {debug: true}
 """, **{"services/api/.env": "DEBUG=false\nFROM_DOTENV=1\n",
         "services/api/.env.test": "FROM_ENV_FILE='yes'  # comment\n",
         "services/api/docs/openapi.yaml": "openapi: 3.0.0\n",
@@ -79,6 +81,7 @@ budget: {calls: 50, minutes: 5}
                                      value="Bearer ${API_TOKEN}")  # expanded only at login
     assert config.scenarios_path == api / "scenarios.yml"
     assert config.max_tool_calls == 50 and config.timeouts.run == 300
+    assert config.django_debug is True
 
 
 def test_flags_override_the_file(tmp_path: Path):
@@ -119,6 +122,8 @@ def test_pyproject_table_and_spec_url_path(tmp_path: Path):
     ("auth: {value: x, basic: {username: a, password: b}}\n", "exactly one of value"),
     ("auth: {login: {operation: GET}}\n", "`auth.login.operation` must be METHOD /path"),
     ("auth: {value: 'Bearer ${AMT_UNSET_VARIABLE}'}\n", "AMT_UNSET_VARIABLE, which are not set"),
+    ("django: {debug: yes please}\n", "`django.debug` must be true or false, not 'yes please'"),
+    ("django: {debug: true, hosts: [x]}\n", "`django` must be a mapping with `debug`"),
 ])
 def test_validation_names_the_key_and_what_it_accepts(tmp_path: Path, text: str, expected: str):
     with pytest.raises(UsageError) as caught:
@@ -323,6 +328,30 @@ def test_flask_sign_up_then_json_login(tmp_path: Path, fixture_python: Path,
 
 
 @pytest.mark.slow
+def test_django_with_settings_from_env_migrations_and_token_auth(tmp_path: Path,
+                                                                fixture_python: Path):
+    app = copy_fixture("django_token_auth", tmp_path)
+    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python))
+    assert report["api_info"]["framework"] == "django"
+    operations = {f"{r['method']} {r['endpoint']}" for r in report["test_results"]}
+    assert operations == {
+        "GET /api/health/", "POST /api/register/", "POST /api/token/", "GET /api/me/",
+        "GET /api/entries/", "POST /api/entries/", "GET /api/entries/{id}/",
+        "PUT /api/entries/{id}/", "PATCH /api/entries/{id}/", "DELETE /api/entries/{id}/"}
+    assert authorized_share(report) >= 0.9 and report["summary"]["passed"] == 10
+    assert [(c["step"], c["status_code"]) for c in report["auth"]["calls"]] == [
+        ("register", 201), ("login", 200)]
+    assert report["auth"]["scheme"] == "Token"
+    by_key = {f"{r['method']} {r['endpoint']}": r for r in report["test_results"]}
+    # DEBUG is "false" in `env`; `django: {debug: true}` turns it on for this run only.
+    assert by_key["GET /api/health/"]["calls"][0]["body"] == {"status": "ok", "debug": True}
+    # The token belongs to the user the run registered.
+    assert by_key["GET /api/me/"]["calls"][0]["body"]["username"] == report["auth"]["user"]
+    assert "Applying authtoken" in (tmp_path / "out" / "app.log").read_text()
+    assert not (app / "journal.sqlite3").exists()  # migrated a throwaway database
+
+
+@pytest.mark.slow
 def test_monorepo_subfolder_on_python_312_with_a_setup_step(tmp_path: Path):
     repo = copy_fixture("monorepo", tmp_path)
     report = run_and_read(tmp_path, str(repo),
@@ -348,3 +377,22 @@ def test_spec_at_a_non_standard_path_with_a_custom_start_command(tmp_path: Path,
     assert tested == ["GET /stations", "GET /stations/{station_id}", "POST /stations"]
     assert authorized_share(report) >= 0.9 and report["summary"]["passed"] == 3
     assert "Running on http://127.0.0.1" in (tmp_path / "out" / "app.log").read_text()  # flask run
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_django_debug_only_in_the_loopback_settings(tmp_path: Path, debug: bool):
+    from runner.servers import django_settings_override
+
+    (tmp_path / "mysettings.py").write_text(
+        "DEBUG = False\nALLOWED_HOSTS = ['api.example.com']\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': 'own.db'}}\n")
+    folder = tmp_path / "override"
+    module = django_settings_override("mysettings", ("default",), folder, debug=debug)
+    code = (f"import {module} as s; print(s.DEBUG, s.ALLOWED_HOSTS, "
+            "s.DATABASES['default']['NAME'])")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONPATH": f"{folder}:{tmp_path}"}).stdout
+    assert shown.split(" [")[0] == str(debug)
+    assert "['api.example.com', '127.0.0.1', 'localhost']" in shown
+    assert shown.strip().endswith(str(folder / "db-default.sqlite3"))
+    assert "DEBUG = False" in (tmp_path / "mysettings.py").read_text()  # the project's file

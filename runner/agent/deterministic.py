@@ -128,6 +128,9 @@ class ArgumentBuilder:
             documented = any(k in schema for k in ("example", "examples"))
             if arg not in required and where in ("query", "header", "cookie") and not documented:
                 continue
+            # A readOnly field (an id) is the server's to set: strict schemas reject it.
+            if arg not in required and where == "body" and schema.get("readOnly"):
+                continue
             value = value_for(resolve(schema, self.spec.openapi) if schema else arg_schema, arg)
             if value is None and arg not in required:
                 continue

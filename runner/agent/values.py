@@ -79,7 +79,9 @@ def value_for(schema: dict[str, Any] | None, name: str = "", depth: int = 0) -> 
         if depth > 4:
             return {}
         props = schema.get("properties") or {}
-        return {key: value_for(sub, key, depth + 1) for key, sub in props.items()}
+        # A request leaves out readOnly fields (ids, timestamps): the server sets them.
+        return {key: value_for(sub, key, depth + 1) for key, sub in props.items()
+                if not (isinstance(sub, dict) and sub.get("readOnly"))}
     if kind == "array":
         count = max(1, int(schema.get("minItems") or 1))
         item = value_for(schema.get("items") or {"type": "string"}, name, depth + 1)

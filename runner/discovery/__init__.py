@@ -153,7 +153,7 @@ def probe_failure(result: dict[str, Any], root: Path, app: str | None, tail: str
         ", ".join(result.get("searched") or []) or "none (no candidate file mentions a framework)"
     )
     message = (
-        f"No web application (FastAPI, Flask, Django, Starlette, Litestar) found in {root}. "
+        f"No web application (FastAPI, Flask, Django, Starlette, Litestar, Connexion) found in {root}. "
         f"Candidate modules searched: {candidates}; imported: {imported}."
     )
     if met:

@@ -41,7 +41,7 @@ APP_ATTRS = ("app", "application", "api", "server")
 FACTORIES = ("create_app", "make_app", "get_app", "app_factory")
 # A candidate file is imported only if it mentions one of these (importing is the slow part).
 MARKERS = re.compile(
-    r"fastapi|flask|starlette|litestar|django|def (?:create_app|make_app|get_app|app_factory)\b",
+    r"fastapi|flask|starlette|litestar|connexion|django|def (?:create_app|make_app|get_app|app_factory)\b",
     re.IGNORECASE,
 )
 SKIP_DIRS = {
@@ -263,6 +263,9 @@ class Prober:
         if framework == "litestar":
             doc = litestar_openapi(app, self.root)
             return self.success(framework, locator, factory, "asgi", "native", doc)
+        if framework == "connexion":
+            doc = connexion_openapi(app, self.root)
+            return self.success(framework, locator, factory, "asgi", "file", doc)
         raise ProbeFailure("unsupported framework for " + locator)
 
     def probe_django(self, manage, locator=None):
@@ -373,6 +376,8 @@ def framework_of(obj):
             return "litestar"
         if module == "flask" and cls.__name__ == "Flask":
             return "flask"
+        if module == "connexion" and cls.__name__ == "AbstractApp":
+            return "connexion"
         if module == "starlette" and cls.__name__ == "Starlette":
             found = "starlette"
     return found
@@ -414,25 +419,55 @@ def source_of(func, root, _depth=0):
 
 
 def copy_sources(doc, synthesized):
-    """Put the synthesized operations' x-source on the matching operations of a native doc.
+    """Put the synthesized operations' x-source on the matching operations of a native doc, and
+    the URL converters' types on its path parameters that it only calls strings.
 
-    Paths match when they differ only in parameter names (`{pk}` and `{id}`).
+    Paths match when they differ only in parameter names (`{pk}` and `{id}`). A generator that
+    cannot see a converter (drf-yasg on a function view) says `string` for `<int:part_id>`,
+    and a made-up string there never reaches the view.
     """
 
     def shape(path):
         return re.sub(r"\{[^}]*\}", "{}", path).rstrip("/")
 
     sources = {}
+    typed = {}  # path shape -> {parameter name: schema} for non-string converters
     for path, item in synthesized["paths"].items():
         for method, op in item.items():
             if op.get("x-source"):
                 sources[(shape(path), method)] = op["x-source"]
+            for param in op.get("parameters") or ():
+                if param["schema"].get("type") not in (None, "string"):
+                    typed.setdefault(shape(path), {})[param["name"]] = param["schema"]
+    base = "/" + str(doc.get("basePath") or "").strip("/")  # Swagger 2.0 paths are relative
+    base = "" if base == "/" else base
     for path, item in (doc.get("paths") or {}).items():
+        converters = typed.get(shape(base + path), {})
         for method, op in (item or {}).items():
-            source = sources.get((shape(path), method))
-            if isinstance(op, dict) and source and "x-source" not in op:
+            if method == "parameters" and isinstance(op, list):
+                retype_path_params(op, converters)
+            if not isinstance(op, dict):
+                continue
+            retype_path_params(op.get("parameters") or [], converters)
+            source = sources.get((shape(base + path), method))
+            if source and "x-source" not in op:
                 op["x-source"] = source
     return doc
+
+
+def retype_path_params(params, converters):
+    """Give path parameters typed only as strings (OpenAPI 3 `schema` or Swagger 2 `type`) the
+    converter's type from `converters` (name -> schema)."""
+    for param in params:
+        if not isinstance(param, dict) or param.get("in") != "path":
+            continue
+        schema = converters.get(param.get("name"))
+        if schema is None:
+            continue
+        if param.get("schema") == {"type": "string"}:
+            param["schema"] = dict(schema)
+        elif "schema" not in param and param.get("type") == "string" and len(param) == 4:
+            param.update(schema)  # Swagger 2: name, in, required, type
 
 
 def doc_fields(obj):
@@ -632,6 +667,55 @@ def flask_native_spec(app):
     return None
 
 
+def connexion_openapi(app, root):
+    """The spec file(s) a Connexion 3 app was given (`add_api("openapi.yaml")`), with each API's
+    base path (`servers` / `basePath`, or add_api's `base_path=`) put in front of its paths, and
+    the source of each operationId's handler."""
+    apis = getattr(getattr(app, "middleware", None), "apis", None)
+    if apis is None:
+        raise ProbeFailure(
+            "this Connexion app has no ASGI middleware (Connexion 2?): only Connexion 3 is "
+            "supported; name the spec file with `spec:` in .api-mcp-test.yml and start the app "
+            "with `start:`"
+        )
+    if not apis:
+        raise ProbeFailure("the Connexion app has no API: call app.add_api(\"openapi.yaml\")")
+    doc = None
+    for api in apis:
+        raw = json.loads(json.dumps(api.specification.raw, default=str))
+        base = (api.base_path if api.base_path is not None else api.specification.base_path)
+        base = "/" + base.strip("/") if base and base.strip("/") else ""
+        raw["paths"] = {base + path: item for path, item in (raw.get("paths") or {}).items()}
+        raw.pop("servers", None)
+        if "basePath" in raw:
+            raw["basePath"] = "/"
+        for item in raw["paths"].values():
+            for op in (item or {}).values():
+                if isinstance(op, dict) and isinstance(op.get("operationId"), str):
+                    source = source_of(resolve_dotted(op["operationId"]), root)
+                    if source:
+                        op["x-source"] = source
+        if doc is None:
+            doc = raw
+            continue
+        doc["paths"].update(raw["paths"])
+        for key in ("definitions",):
+            doc.setdefault(key, {}).update(raw.get(key) or {})
+        components = doc.setdefault("components", {})
+        for kind, entries in (raw.get("components") or {}).items():
+            components.setdefault(kind, {}).update(entries or {})
+    return doc
+
+
+def resolve_dotted(name):
+    """The object `package.module.attr` names, or None."""
+    module_name, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except Exception:  # noqa: BLE001 - an unresolvable operationId only loses its x-source
+        return None
+
+
 def starlette_openapi(app, root):
     paths = {}
 
@@ -675,13 +759,17 @@ def starlette_openapi(app, root):
 
 
 def django_openapi(settings, root):
-    """(spec_source, doc): drf-spectacular's or django-ninja's document, else the URL patterns'."""
+    """(spec_source, doc): drf-spectacular's, drf-yasg's (Swagger 2.0) or django-ninja's
+    document, else the URL patterns'."""
     synthesized = django_synthesized(root)
-    if "drf_spectacular" in list(getattr(settings, "INSTALLED_APPS", ())):
+    installed = list(getattr(settings, "INSTALLED_APPS", ()))
+    if "drf_spectacular" in installed:
         from drf_spectacular.generators import SchemaGenerator
 
         schema = SchemaGenerator().get_schema(request=None, public=True)
         return "native", copy_sources(json.loads(json.dumps(schema, default=str)), synthesized)
+    if "drf_yasg" in installed:
+        return "native", copy_sources(drf_yasg_schema(), synthesized)
     ninja = sys.modules.get("ninja")
     apis = module_level_instances(ninja.NinjaAPI) if ninja is not None else []
     if apis:
@@ -693,6 +781,37 @@ def django_openapi(settings, root):
             components.update(schema.get("components", {}).get("schemas", {}))
         return "native", doc
     return "synthesized", synthesized
+
+
+def drf_yasg_schema():
+    """The Swagger 2.0 document drf-yasg's schema view would serve (its `basePath` is the paths'
+    common prefix; the conversion to OpenAPI 3 puts it back in front of them)."""
+    from django.urls import URLResolver, get_resolver
+    from drf_yasg import openapi
+    from drf_yasg.app_settings import swagger_settings
+
+    def schema_views(patterns):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from schema_views(entry.url_patterns)
+                continue
+            view_class = getattr(entry.callback, "cls", None)
+            if view_class is not None and view_class.__module__ == "drf_yasg.views":
+                yield view_class
+
+    # The view get_schema_view() made keeps its arguments in its closure.
+    options = {"info": None, "url": None, "patterns": None, "urlconf": None}
+    view = next(schema_views(get_resolver().url_patterns), None)
+    generator_class = swagger_settings.DEFAULT_GENERATOR_CLASS
+    if view is not None:
+        generator_class = view.generator_class
+        closure = inspect.getclosurevars(view.get).nonlocals
+        options.update({k: closure[k] for k in options if k in closure})
+    info = options.pop("info") or swagger_settings.DEFAULT_INFO
+    if info is None:
+        info = openapi.Info(title="Django API", default_version="")
+    generator = generator_class(info, "", options["url"], options["patterns"], options["urlconf"])
+    return json.loads(json.dumps(generator.get_schema(request=None, public=True), default=str))
 
 
 def module_level_instances(cls):

@@ -55,7 +55,8 @@ def resolve(node: Any, doc: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:
 
 
 def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
-    """An OpenAPI 3.0 schema object as plain JSON Schema (2020-12): `nullable` becomes a null type."""
+    """An OpenAPI 3.0 schema object as plain JSON Schema (2020-12) to validate a response with:
+    `nullable` becomes a null type, and writeOnly properties (a password) are not required."""
     if not schema:
         return {}
     schema = copy.deepcopy(schema)
@@ -69,6 +70,10 @@ def to_json_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
                     out["type"] = [out["type"], "null"]
                 elif "type" not in out:
                     out = {"anyOf": [out, {"type": "null"}]}
+            properties = node.get("properties")
+            if isinstance(out.get("required"), list) and isinstance(properties, dict):
+                out["required"] = [name for name in out["required"]
+                                   if not (properties.get(name) or {}).get("writeOnly")]
             return out
         if isinstance(node, list):
             return [walk(v) for v in node]
@@ -184,7 +189,8 @@ def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
     """A Swagger 2.0 document (flask-restx, older tools) as OpenAPI 3.0, enough for testing.
 
     Definitions move to components, `in: body`/`in: formData` parameters become a request body,
-    response `schema`s become JSON content, and the host/basePath become a server URL.
+    response `schema`s become JSON content, the basePath goes in front of each path (the paths
+    say where the operations are on the app's root) and the host becomes a server URL.
     """
     doc = copy.deepcopy(doc)
 
@@ -207,6 +213,9 @@ def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
     consumes = doc.get("consumes") or ["application/json"]
     shared_params = doc.get("parameters") or {}
     paths: dict[str, Any] = {}
+    # The app is always called at its root: paths are relative to basePath in Swagger 2.0.
+    base = "/" + str(doc.get("basePath") or "").strip("/")
+    base = "" if base == "/" else base
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue
@@ -224,17 +233,16 @@ def swagger2_to_openapi3(doc: dict[str, Any]) -> dict[str, Any]:
                 )
             else:
                 new_item[key] = value
-        paths[path] = new_item
+        paths[base + path] = new_item
     out: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": doc.get("info") or {"title": "", "version": ""},
         "paths": paths,
         "components": {"schemas": doc.get("definitions") or {}},
     }
-    if doc.get("host") or doc.get("basePath"):
+    if doc.get("host"):
         scheme = (doc.get("schemes") or ["http"])[0]
-        host = f"{scheme}://{doc['host']}" if doc.get("host") else ""
-        out["servers"] = [{"url": host + (doc.get("basePath") or "")}]
+        out["servers"] = [{"url": f"{scheme}://{doc['host']}"}]
     if doc.get("securityDefinitions"):
         out["components"]["securitySchemes"] = doc["securityDefinitions"]
     for key in ("security", "tags"):
