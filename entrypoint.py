@@ -139,7 +139,7 @@ def run_action() -> int:
     for secret in ctx.secrets:
         github.mask(secret)
 
-    from runner.cli import print_table
+    from runner.cli import print_table, skip_exit_collection
     from runner.orchestrator import DynamicBackendOrchestrator
 
     try:
@@ -151,6 +151,7 @@ def run_action() -> int:
         return 0 if ctx.publish.fail_on == "never" else int(exc.exit_code)
 
     report = DynamicBackendOrchestrator(progress=stage_groups()).run(ctx.run)
+    skip_exit_collection()
     print_table(report)
     if report.status == "failed" and report.error_detail:
         with github.group("log tail"):

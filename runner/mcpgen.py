@@ -32,6 +32,7 @@ IDEMPOTENT_METHODS = ("PUT", "DELETE")
 # Names the generated module defines or imports; tools and type aliases must not shadow them.
 MODULE_NAMES = frozenset(
     [
+        "gc",
         "json",
         "os",
         "sys",
@@ -613,6 +614,7 @@ class MCPGenerator:
         ]
         imports = [
             "import asyncio",
+            "import gc",
             "import json",
             "import os",
             "import sys",
@@ -652,7 +654,7 @@ class MCPGenerator:
                 aliases_text,
             ]
         parts += ["", "", "\n\n\n".join("\n".join(t) for t in tools)]
-        parts += ["", "", 'if __name__ == "__main__":', "    mcp.run(show_banner=False)", ""]
+        parts += ["", "", MAIN]
         return "\n".join(parts)
 
 
@@ -673,6 +675,14 @@ HEADER = """\
 #     API_MCP_TEST_HEADERS_FILE  file holding such a JSON object, reread whenever it changes
 #                                (checked before every call), so credentials can change while
 #                                the server runs; its headers win over API_MCP_TEST_HEADERS
+"""
+
+MAIN = """\
+if __name__ == "__main__":
+    # What is loaded now lives until exit: spare the garbage collector from scanning it on
+    # every full collection, and once more at exit (about a second after stdin closes).
+    gc.freeze()
+    mcp.run(show_banner=False)
 """
 
 RUNTIME = r'''

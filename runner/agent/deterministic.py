@@ -6,18 +6,24 @@ updates, and deletes last, deepest first. Ids for path parameters come from earl
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastmcp import Client
-from fastmcp.client.transports import StdioTransport
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.types import PaginatedRequestParams
 
 from runner.agent.calllog import CallLog
 from runner.agent.values import boundary_values, value_for
 from runner.discovery.spec import resolve
 from runner.models import ApiSpec, Endpoint, Suite, ToolCall
 from runner.servers import McpCommand
+
+if TYPE_CHECKING:
+    from fastmcp import Client
 
 _METHOD_ORDER = {"POST": 0, "GET": 1, "HEAD": 1, "OPTIONS": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 _MISSING_ID = 987654321
@@ -183,32 +189,80 @@ class DeterministicAgent:
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
-        self._client: Client | None = None
-        self._borrowed = False
+        # The MCP SDK's own session: fastmcp.Client wraps the same session in more layers,
+        # which costs about a millisecond per call and nothing here needs.
+        self._session: ClientSession | None = None
+        self._connection: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
         self._tools: dict[str, Any] = {}
 
     async def connect(self) -> None:
         """Start the MCP server over stdio and list its tools (the slow part: it imports fastmcp)."""
-        transport = StdioTransport(command=self.mcp.command, args=self.mcp.args,
-                                   env=self.mcp.env, keep_alive=False,
-                                   log_file=self.mcp.log_path)
-        self._client = Client(transport, timeout=self.call_timeout + 10)
-        await self._client.__aenter__()
-        self._tools = {tool.name: tool for tool in await self._client.list_tools()}
+        ready: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
+        self._closing = asyncio.Event()
+        self._connection = asyncio.create_task(self._hold_connection(ready))
+        try:
+            await asyncio.wait([ready, self._connection], return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                self._connection.result()  # the server failed to start: its error
+            session = ready.result()
+            await self._list_tools(session)
+        except BaseException:
+            await self.close()
+            raise
+        self._session = session
+
+    async def _hold_connection(self, ready: asyncio.Future[ClientSession]) -> None:
+        """Own the stdio connection from start to close in one task (anyio's task groups
+        inside it must be left by the task that entered them); `close()` ends it."""
+        server = StdioServerParameters(command=self.mcp.command, args=self.mcp.args,
+                                       env=self.mcp.env)
+        log_path = self.mcp.log_path
+        with log_path.open("a") if log_path else nullcontext(sys.stderr) as errlog:
+            async with stdio_client(server, errlog=errlog) as (read, write), ClientSession(
+                read, write, read_timeout_seconds=self.call_timeout + 10
+            ) as session:
+                await session.initialize()
+                ready.set_result(session)
+                await self._closing.wait()
+
+    @property
+    def session(self) -> ClientSession:
+        """The MCP session the calls go through (benchmarks/mcp_overhead.py times it)."""
+        assert self._session is not None, "connect() first"
+        return self._session
 
     async def attach(self, client: Client) -> None:
-        """Use another agent's connected client (it stays that agent's to close)."""
-        self._tools = {tool.name: tool for tool in await client.list_tools()}
-        self._client = client
-        self._borrowed = True
+        """Use another agent's connected fastmcp client (it stays that agent's to close)."""
+        await self._list_tools(client.session)
+        self._session = client.session
+
+    async def _list_tools(self, session: ClientSession) -> None:
+        cursor: str | None = None
+        while True:
+            page = await session.list_tools(params=PaginatedRequestParams(cursor=cursor)
+                                            if cursor else None)
+            self._tools.update((tool.name, tool) for tool in page.tools)
+            if not page.next_cursor or page.next_cursor == cursor:
+                return
+            cursor = page.next_cursor
 
     async def close(self) -> None:
-        if self._client is not None and not self._borrowed:
-            client, self._client = self._client, None
-            await client.__aexit__(None, None, None)
+        """Close the connection this agent opened: the server's stdin closes and it exits (or
+        is killed after the SDK's grace period). A connection still starting is cancelled."""
+        connection, self._connection = self._connection, None
+        connected, self._session = self._session is not None, None
+        if connection is None:
+            return
+        if connected:
+            self._closing.set()
+            await connection
+        else:
+            connection.cancel()
+            await asyncio.wait([connection])
 
     async def run(self) -> list[ToolCall]:
-        if self._client is None:
+        if self._session is None:
             await self.connect()
         try:
             return await self.exercise()
@@ -216,7 +270,7 @@ class DeterministicAgent:
             await self.close()
 
     async def exercise(self) -> list[ToolCall]:
-        assert self._client is not None, "connect() first"
+        assert self._session is not None, "connect() first"
         builder = ArgumentBuilder(self.spec)
         ids = IdPool()
         by_key = {e.key: e for e in self.spec.endpoints}
@@ -236,7 +290,7 @@ class DeterministicAgent:
                 if len(self.calls) >= self.max_calls:
                     self.notes.append(f"stopped at the call budget ({self.max_calls} calls)")
                     return self.calls
-                call = await self._call(self._client, planned)
+                call = await self._call(self._session, planned)
                 if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
                     ids.learn(endpoint, call.body)
         return self.calls
@@ -268,9 +322,10 @@ class DeterministicAgent:
             planned.reverse()
         return planned
 
-    async def _call(self, client: Client, planned: PlannedCall) -> ToolCall:
-        result = await client.call_tool(planned.tool, planned.arguments, raise_on_error=False,
-                                         timeout=self.call_timeout + 5)
+    async def _call(self, session: ClientSession, planned: PlannedCall) -> ToolCall:
+        # A tool error comes back as a result with is_error set, its message in the content.
+        result = await session.call_tool(planned.tool, planned.arguments,
+                                         read_timeout_seconds=self.call_timeout + 5)
         data = result.structured_content or {}
         if isinstance(data, dict) and "result" in data and "call_id" not in data:
             data = data["result"] if isinstance(data["result"], dict) else data
