@@ -155,8 +155,7 @@ def test_fail_on_maps_the_report_to_an_exit_code(
     assert codes == expected
 
 
-@pytest.fixture
-def api() -> Iterator[FakeGitHub]:
+def _fake_github() -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
     server = serve(fake)
     try:
@@ -164,6 +163,9 @@ def api() -> Iterator[FakeGitHub]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+api = pytest.fixture(_fake_github, name="api")
 
 
 def _upsert(api: FakeGitHub, text: str, **kwargs: object) -> github.CommentResult:
@@ -244,15 +246,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def module_api() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    server = serve(fake)
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
+module_api = pytest.fixture(_fake_github, scope="module", name="module_api")
 
 
 def run_action(workspace: Path, api: FakeGitHub, fixture_python: Path, tmp: Path,
