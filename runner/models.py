@@ -66,7 +66,6 @@ class RunConfig:
     max_tools_per_session: int = 40  # larger APIs get one LLM session per group of tools
     max_result_chars: int | None = None  # body text a tool returns to the model
     scenarios_path: Path | None = None
-    verbose: bool = False
     # From the project's config file (runner/config.py); command-line flags override these.
     python_version: str | None = None  # a version request ("3.12", ">=3.11") for the new venv
     setup: tuple[str, ...] = ()  # shell commands run in the target environment before start
@@ -234,7 +233,6 @@ class CheckResult:
     passed: bool
     call_id: str
     message: str = ""
-    skipped: bool = False
 
 
 @dataclass

@@ -366,7 +366,3 @@ def stop_all() -> None:
     """Stop every child this process started and has not stopped yet."""
     for proc in _registry.snapshot():
         proc.stop(grace=2.0)
-
-
-def live_children() -> list[ManagedProcess]:
-    return [p for p in _registry.snapshot() if p.running()]

@@ -26,10 +26,6 @@ class McpCommand:
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None  # the server's stderr (stdout is the protocol)
 
-    @property
-    def command_line(self) -> str:
-        return " ".join([self.command, *self.args])
-
 
 DJANGO_OVERRIDE_MODULE = "api_mcp_test_settings"
 
