@@ -29,7 +29,13 @@ class FakeGitHub:
     requests: list[Recorded] = field(default_factory=list)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     url: str = ""
+    prefix: str = ""  # GitHub Enterprise Server serves the API under /api/v3
     _next_id: int = 1000
+
+    @property
+    def api_url(self) -> str:
+        """What a client is given as GITHUB_API_URL."""
+        return self.url + self.prefix
 
     def writes(self) -> list[Recorded]:
         return [r for r in self.requests if r.method in ("POST", "PATCH")]
@@ -39,15 +45,15 @@ class FakeGitHub:
     def repo_json(self) -> dict[str, Any]:
         owner, name = self.repository.split("/")
         return {"id": 1, "name": name, "full_name": self.repository, "owner": {"login": owner},
-                "url": f"{self.url}/repos/{self.repository}",
+                "url": f"{self.api_url}/repos/{self.repository}",
                 "html_url": f"https://github.example/{self.repository}", "private": False}
 
     def issue_json(self, number: int) -> dict[str, Any]:
         return {"id": 50 + number, "number": number, "title": "Add the summary endpoint",
-                "state": "open", "url": f"{self.url}/repos/{self.repository}/issues/{number}",
-                "comments_url": f"{self.url}/repos/{self.repository}/issues/{number}/comments",
+                "state": "open", "url": f"{self.api_url}/repos/{self.repository}/issues/{number}",
+                "comments_url": f"{self.api_url}/repos/{self.repository}/issues/{number}/comments",
                 "html_url": f"https://github.example/{self.repository}/pull/{number}",
-                "pull_request": {"url": f"{self.url}/repos/{self.repository}/pulls/{number}"},
+                "pull_request": {"url": f"{self.api_url}/repos/{self.repository}/pulls/{number}"},
                 "user": {"login": "contributor", "type": "User"},
                 "comments": sum(c["_issue"] == number for c in self.comments.values())}
 
@@ -56,9 +62,9 @@ class FakeGitHub:
         cid = self._next_id
         self.comments[cid] = {
             "_issue": number, "id": cid, "body": body,
-            "url": f"{self.url}/repos/{self.repository}/issues/comments/{cid}",
+            "url": f"{self.api_url}/repos/{self.repository}/issues/comments/{cid}",
             "html_url": f"https://github.example/{self.repository}/pull/{number}#issuecomment-{cid}",
-            "issue_url": f"{self.url}/repos/{self.repository}/issues/{number}",
+            "issue_url": f"{self.api_url}/repos/{self.repository}/issues/{number}",
             "user": {"login": login, "type": "Bot"},
             "created_at": "2026-11-27T10:00:00Z", "updated_at": "2026-11-27T10:00:00Z",
         }
@@ -73,6 +79,9 @@ class FakeGitHub:
     def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         repo = re.escape(self.repository)
         path = path.split("?", 1)[0]
+        if not path.startswith(self.prefix):
+            return 404, {"message": "Not Found"}
+        path = path[len(self.prefix):]
         if method == "GET" and re.fullmatch(f"/repos/{repo}", path):
             return 200, self.repo_json()
         if m := re.fullmatch(f"/repos/{repo}/issues/(\\d+)", path):

@@ -169,7 +169,7 @@ api = pytest.fixture(_fake_github, name="api")
 
 
 def _upsert(api: FakeGitHub, text: str, **kwargs: object) -> github.CommentResult:
-    options: dict = {"api_url": api.url, "token": TOKEN, "repository": api.repository,
+    options: dict = {"api_url": api.api_url, "token": TOKEN, "repository": api.repository,
                      "pr_number": 7, "marker": "<!-- api-mcp-test:. -->", "markdown": text,
                      "pointer": "See the job summary.", "event_name": "pull_request", **kwargs}
     return github.upsert_pr_comment(**options)
@@ -185,6 +185,15 @@ def test_comment_is_created_then_edited_and_never_touches_other_comments(api: Fa
     assert len(ours) == 1 and len(ours[0]["body"]) <= 65_536
     assert "report truncated. See the job summary." in ours[0]["body"]
     assert api.requests[0].authorization == f"token {TOKEN}"
+
+
+def test_github_enterprise_api_url_is_respected(api: FakeGitHub) -> None:
+    api.prefix = "/api/v3"  # GHES: GITHUB_API_URL=https://ghe.example/api/v3
+    first = _upsert(api, "first")
+    second = _upsert(api, "second")
+    assert first.url and first.url == second.url
+    assert [r.method for r in api.writes()] == ["POST", "PATCH"]
+    assert all(r.path.startswith("/api/v3/") for r in api.requests)
 
 
 def test_a_read_only_token_is_a_reason_not_a_crash(api: FakeGitHub) -> None:
@@ -263,7 +272,7 @@ def run_action(workspace: Path, api: FakeGitHub, fixture_python: Path, tmp: Path
         "GITHUB_ACTIONS": "true", "CI": "true", "HOME": str(tmp / "home"),
         "GITHUB_WORKSPACE": str(workspace), "GITHUB_EVENT_PATH": str(_event(tmp, fork=fork)),
         "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": api.repository,
-        "GITHUB_API_URL": api.url, "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_API_URL": api.api_url, "GITHUB_SERVER_URL": "https://github.example",
         "GITHUB_RUN_ID": "4242", "GITHUB_SHA": "c" * 40,
         "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
         "INPUT_WORKING-DIRECTORY": WORKDIR, "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_COMMENT": "true",
