@@ -276,7 +276,7 @@ def test_the_model_logs_out_and_in_and_later_calls_carry_the_new_credentials(
     bookmarks = result_for(report, "GET", "/bookmarks")
     assert bookmarks["outcome"] == "passed"
     assert {"check": "invalid_input_rejected", "passed": True, "call_id": ids["anonymous"],
-            "message": "", "skipped": False} in bookmarks["checks"]
+            "message": ""} in bookmarks["checks"]
     # The model's login requests are calls of those operations, secrets masked.
     login = [c for c in calls_of(report, "POST", "/auth/login") if c["agent"] == "llm (log_in)"]
     assert [(c["call_id"], c["status_code"]) for c in login] == [("login2-2", 200)]
