@@ -58,6 +58,11 @@ class IdPool:
         self._by_collection: dict[str, list[Any]] = {}
         self._by_name: dict[str, Any] = {}
 
+    def learn_from(self, endpoint: Endpoint, call: ToolCall) -> None:
+        """Learn from a call that succeeded with a JSON body."""
+        if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
+            self.learn(endpoint, call.body)
+
     def learn(self, endpoint: Endpoint, body: Any) -> None:
         objects = _objects_in(body)
         if not objects:
@@ -116,10 +121,11 @@ class ArgumentBuilder:
                 found.setdefault(_norm(prop) + "body", ("body", sub))
         return found
 
-    def build(self, endpoint: Endpoint, input_schema: dict[str, Any], ids: IdPool) -> dict[str, Any]:
+    def build(self, endpoint: Endpoint, input_schema: dict[str, Any], ids: IdPool,
+              api: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """`api` is `api_schemas(endpoint)`, computed once per endpoint by the caller."""
         properties = input_schema.get("properties") or {}
         required = set(input_schema.get("required") or [])
-        api = self.api_schemas(endpoint)
         path_names = {_norm(p.name): p.name for p in endpoint.parameters if p.location == "path"}
         arguments: dict[str, Any] = {}
         for arg, arg_schema in properties.items():
@@ -275,9 +281,7 @@ class DeterministicAgent:
         ids = IdPool()
         by_key = {e.key: e for e in self.spec.endpoints}
         for known in self.known_calls:
-            endpoint = by_key.get(known.endpoint_key) or _endpoint_of(known)
-            if known.status_code and 200 <= known.status_code < 300 and known.body_is_json:
-                ids.learn(endpoint, known.body)
+            ids.learn_from(by_key.get(known.endpoint_key) or _endpoint_of(known), known)
         for endpoint in call_order(self.spec.endpoints):
             tool_name = self.tool_names.get(endpoint.key)
             tool = self._tools.get(tool_name or "")
@@ -285,18 +289,18 @@ class DeterministicAgent:
                 self.notes.append(f"{endpoint.key}: no MCP tool {tool_name!r} was listed")
                 continue
             schema = tool.input_schema or {}
-            arguments = builder.build(endpoint, schema, ids)
-            for planned in self._plan(endpoint, tool.name, arguments, schema):
+            api = builder.api_schemas(endpoint)
+            arguments = builder.build(endpoint, schema, ids, api)
+            for planned in self._plan(endpoint, tool.name, arguments, schema, api):
                 if len(self.calls) >= self.max_calls:
                     self.notes.append(f"stopped at the call budget ({self.max_calls} calls)")
                     return self.calls
-                call = await self._call(self._session, planned)
-                if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
-                    ids.learn(endpoint, call.body)
+                ids.learn_from(endpoint, await self._call(self._session, planned))
         return self.calls
 
     def _plan(
-        self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema: dict[str, Any]
+        self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema: dict[str, Any],
+        api: dict[str, tuple[str, dict[str, Any]]],
     ) -> list[PlannedCall]:
         # A synthesized spec does not document the valid input: the first call is a guess.
         intent = "guess" if self.spec.spec_source == "synthesized" else "valid"
@@ -310,7 +314,6 @@ class DeterministicAgent:
             if (props.get(arg) or {}).get("type") == "integer":
                 planned.append(PlannedCall(endpoint, tool, {**arguments, arg: _MISSING_ID},
                                            "not_found"))
-        api = ArgumentBuilder(self.spec).api_schemas(endpoint)
         for arg, arg_schema in props.items():
             if arg in path_args:
                 continue
