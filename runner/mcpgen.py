@@ -5,6 +5,26 @@ settings from the environment when it starts (never from generation time, so no 
 in), sends every call through one `_request` helper that cannot leave the base URL, and appends a
 `ToolCall` record per call to a JSONL log the harness reads while the server runs.
 
+The harness build (`harness=True`, what a test run starts) also has one tool for negative tests,
+`api_mcp_test_raw_request`, which sends a request the typed tools cannot express:
+
+    operation     str        "METHOD /path/template" of the operation under test (must exist)
+    method        str        HTTP method sent, as given (any method token: a 405 test may differ)
+    path          str        concrete path below the base URL ("/todos/abc"); absolute URLs, "//",
+                             "\\", "?", "#", control characters and "." / ".." segments (also
+                             percent-encoded) are refused
+    query         dict|null  query parameters (lists repeat the parameter; null values dropped)
+    headers       dict|null  headers over the run's credentials; a header set to null is not
+                             sent (even Authorization); Host, hop-by-hop and Content-Length refused
+    json_body     any|null   body sent as JSON (Content-Type application/json unless given)
+    body_text     str|null   body sent as text, as given (not with json_body)
+    content_type  str|null   Content-Type of the body (also without one)
+    intent        str        what the call means for the checks, e.g. "invalid" (the default)
+
+A refused argument is a tool error and sends nothing. A sent request is recorded like every other
+call (`tool` api_mcp_test_raw_request, `method`/`path` the operation's template, `url` the URL
+sent, `intent` as given, `request_method` the method sent) and returns the same compact result.
+
 Layout follows ruff's formatter (88 columns, magic trailing commas): a bracket either fits on one
 line or holds one element per line, so `ruff format --check` accepts the output as it is.
 """
@@ -26,14 +46,21 @@ from runner.errors import RunnerError
 from runner.models import ApiSpec, Endpoint
 
 MAX_TOOL_NAME = 56
+RAW_REQUEST_TOOL = "api_mcp_test_raw_request"
 LINE_LENGTH = 88
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 IDEMPOTENT_METHODS = ("PUT", "DELETE")
 # Names the generated module defines or imports; tools and type aliases must not shadow them.
 MODULE_NAMES = frozenset(
     [
+        "asyncio",
         "gc",
         "json",
+        "re",
+        "unquote",
+        "OPERATIONS",
+        "RAW_REQUEST_TOOL",
+        "REFUSED_HEADERS",
         "os",
         "sys",
         "time",
@@ -395,11 +422,14 @@ class MCPGenerator:
 
     def tool_names(self, spec: ApiSpec) -> dict[str, str]:
         """Endpoint key (`GET /todos/{todo_id}`) -> tool name, unique and stable."""
-        taken: set[str] = set()
+        taken: set[str] = {RAW_REQUEST_TOOL}  # reserved in every build, so names never move
         return {e.key: unique_name(base_tool_name(e), taken) for e in spec.endpoints}
 
-    def generate_mcp_wrapper(self, spec: ApiSpec, base_url: str | None = None) -> str:
-        """The source of `mcp_server.py`; `base_url` only becomes the default of API_BASE_URL."""
+    def generate_mcp_wrapper(
+        self, spec: ApiSpec, base_url: str | None = None, *, harness: bool = True
+    ) -> str:
+        """The source of `mcp_server.py`; `base_url` only becomes the default of API_BASE_URL.
+        `harness` adds the raw-request tool for negative tests (see the module docstring)."""
         if not spec.endpoints:
             raise RunnerError(
                 "mcpgen",
@@ -411,7 +441,7 @@ class MCPGenerator:
         names = self.tool_names(spec)
         operations = [self._operation(names[e.key], e) for e in spec.endpoints]
         tools = [self._tool_source(op) for op in operations]
-        return self._module_source(spec, base_url, operations, tools)
+        return self._module_source(spec, base_url, operations, tools, harness)
 
     def save_wrapper(self, code: str, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -598,6 +628,7 @@ class MCPGenerator:
         base_url: str | None,
         operations: list[Operation],
         tools: list[list[str]],
+        harness: bool,
     ) -> str:
         title = (
             one_line(spec.title or str(spec.openapi.get("info", {}).get("title") or "")) or "API"
@@ -617,11 +648,12 @@ class MCPGenerator:
             "import gc",
             "import json",
             "import os",
+            *(["import re"] if harness else []),
             "import sys",
             "import time",
             "import uuid",
             f"from typing import {', '.join(typing_names)}",
-            "from urllib.parse import quote",
+            "from urllib.parse import quote" + (", unquote" if harness else ""),
             "",
             "import httpx",
             "from fastmcp import FastMCP",
@@ -654,6 +686,11 @@ class MCPGenerator:
                 aliases_text,
             ]
         parts += ["", "", "\n\n\n".join("\n".join(t) for t in tools)]
+        if harness:
+            table = {e.key: [e.method, e.path] for e in spec.endpoints}
+            parts += ["", "", "# Operations the raw-request tool may target: key -> (method, path)."]
+            parts += render(_prefixed("OPERATIONS = ", py_value(table)))
+            parts += ["", "", HARNESS_TOOL.strip("\n")]
         parts += ["", "", MAIN]
         return "\n".join(parts)
 
@@ -867,13 +904,27 @@ async def _request(
             content = body.encode() if isinstance(body, str) else _text(body).encode()
             sent_headers["Content-Type"] = content_type
 
-    call: dict[str, Any] = {
+    return await _exchange(
+        _new_call(tool, method, template, arguments, BASE_URL + path),
+        method,
+        params=params,
+        headers=sent_headers,
+        content=content,
+        form=form,
+        files=files,
+    )
+
+
+def _new_call(
+    tool: str, method: str, template: str, arguments: dict[str, Any], url: str
+) -> dict[str, Any]:
+    return {
         "call_id": "c-" + uuid.uuid4().hex[:10],
         "tool": tool,
         "method": method,
         "path": template,
         "arguments": {k: v for k, v in arguments.items() if v is not None},
-        "url": BASE_URL + path,
+        "url": url,
         "status_code": None,
         "headers": {},
         "body": None,
@@ -883,13 +934,26 @@ async def _request(
         "elapsed_ms": 0.0,
         "error": None,
     }
+
+
+async def _exchange(
+    call: dict[str, Any],
+    method: str,
+    *,
+    params: dict[str, Any],
+    headers: dict[str, str],
+    content: bytes | None = None,
+    form: dict[str, Any] | None = None,
+    files: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Send the request `call` describes, record it, return a compact result. Never raises."""
     start = time.perf_counter()
     try:
         request = _client.build_request(
             method,
             call["url"],
             params=params,
-            headers=sent_headers,
+            headers=headers,
             content=content,
             data=form,
             files=files,
@@ -960,9 +1024,109 @@ def _record(call: dict[str, Any]) -> None:
 '''
 
 
-def generate_mcp_wrapper(spec: ApiSpec, base_url: str | None = None) -> str:
+HARNESS_TOOL = r'''
+RAW_REQUEST_TOOL = "api_mcp_test_raw_request"
+# Hop-by-hop and framing headers belong to the HTTP client, not to a test.
+REFUSED_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _raw_url(path: str) -> str:
+    # A concrete path below the base URL: nothing that could name another host, scheme or
+    # directory (also percent-encoded), no query or fragment (those have their own arguments).
+    if "://" in path or path.startswith("//") or any(c in path for c in "\\?#"):
+        raise ValueError(f"path must be a path below the base URL, got {path!r}")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        raise ValueError(f"path must not contain control characters, got {path!r}")
+    if any(unquote(part) in (".", "..") for part in path.split("/")):
+        raise ValueError(f"path must not contain '.' or '..' segments, got {path!r}")
+    return BASE_URL + "/" + path.lstrip("/")
+
+
+@mcp.tool(name=RAW_REQUEST_TOOL)
+async def _raw_request(
+    operation: str,
+    method: str,
+    path: str,
+    query: dict[str, Any] | None = None,
+    headers: dict[str, str | None] | None = None,
+    json_body: Any = None,
+    body_text: str | None = None,
+    content_type: str | None = None,
+    intent: str = "invalid",
+) -> dict[str, Any]:
+    """Send a request the typed tools cannot express (test harness only).
+
+    operation is the "METHOD /path/template" of the operation under test; method and path
+    (relative to the base URL) are sent as given. A header set to null is not sent, even
+    the credentials. json_body or body_text is the body; content_type its Content-Type.
+    The call is recorded for `operation` with `intent`.
+    """
+    if operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r}: give 'METHOD /path'")
+    if not _TOKEN.fullmatch(method):
+        raise ValueError(f"method must be an HTTP method token, got {method!r}")
+    if json_body is not None and body_text is not None:
+        raise ValueError("give json_body or body_text, not both")
+    url = _raw_url(path)
+    sent_headers = dict(_current_headers())
+    for name, value in (headers or {}).items():
+        if not _TOKEN.fullmatch(name) or name.lower() in REFUSED_HEADERS:
+            raise ValueError(f"header {name!r} cannot be set by a test")
+        for existing in [k for k in sent_headers if k.lower() == name.lower()]:
+            del sent_headers[existing]
+        if value is not None:
+            sent_headers[name] = value
+    content: bytes | None = None
+    if json_body is not None:
+        text = json.dumps(json_body, ensure_ascii=False)
+        content = text.encode("utf-8", "surrogatepass")
+        content_type = content_type or "application/json"
+    elif body_text is not None:
+        content = body_text.encode("utf-8", "surrogatepass")
+    if content_type is not None:
+        sent_headers["Content-Type"] = content_type
+    arguments = {
+        "operation": operation,
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "json_body": json_body,
+        "body_text": body_text,
+        "content_type": content_type,
+    }
+    op_method, op_path = OPERATIONS[operation]
+    call = _new_call(RAW_REQUEST_TOOL, op_method, op_path, arguments, url)
+    call["intent"] = intent
+    call["request_method"] = method.upper()
+    params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
+    return await _exchange(
+        call, method.upper(), params=params, headers=sent_headers, content=content
+    )
+'''
+
+
+def generate_mcp_wrapper(
+    spec: ApiSpec, base_url: str | None = None, *, harness: bool = True
+) -> str:
     """The source of a FastMCP server for `spec` (see MCPGenerator.generate_mcp_wrapper)."""
-    return MCPGenerator().generate_mcp_wrapper(spec, base_url)
+    return MCPGenerator().generate_mcp_wrapper(spec, base_url, harness=harness)
 
 
 def save_wrapper(code: str, directory: Path) -> Path:

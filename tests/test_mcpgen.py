@@ -25,6 +25,7 @@ from runner.mcpgen import MCPGenerator, generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec, Endpoint, ToolCall
 
 REPO = Path(__file__).resolve().parents[1]
+RAW = "api_mcp_test_raw_request"
 TODO_APP_DIR = REPO / "examples" / "todo-api"
 SPECS = Path(__file__).resolve().parent / "fixtures" / "specs"
 TOOL_CALL_FIELDS = {
@@ -162,7 +163,7 @@ def test_example_api_wrapper_is_clean_code(todo_spec: ApiSpec, tmp_path: Path) -
     path = save_wrapper(code, tmp_path)
     assert path == tmp_path / "mcp_server.py"
     assert_clean_source(path)
-    assert code.count("@mcp.tool") == 11
+    assert code.count("@mcp.tool") == 12  # 11 operations and the harness' raw-request tool
     assert 'FastMCP("Todo API")' in code
     assert "API_BASE_URL=http://127.0.0.1:8000 python mcp_server.py" in code
     assert '"Todo API" 1.2.0' in code
@@ -183,7 +184,7 @@ def test_petstore_wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert_clean_source(path)
     module = import_wrapper(path, monkeypatch, "http://127.0.0.1:9")
     tools = asyncio.run(list_tools(module.mcp))
-    assert set(tools) == set(names.values())
+    assert set(tools) == set(names.values()) | {RAW}
     add_pet = tools["add_pet"].input_schema
     assert set(add_pet["required"]) == {"name", "photo_urls"}
     category = add_pet["properties"]["category"]["anyOf"][0]
@@ -198,7 +199,7 @@ def test_odd_spec_wrapper(
     assert_clean_source(path)
     module = import_wrapper(path, monkeypatch, "http://127.0.0.1:9")
     tools = asyncio.run(list_tools(module.mcp))
-    assert sorted(tools) == sorted(MCPGenerator().tool_names(odd_spec).values())
+    assert sorted(tools) == sorted([*MCPGenerator().tool_names(odd_spec).values(), RAW])
     get_item = tools["get_item_v2"].input_schema["properties"]
     assert {"todo_ref", "x_request_id", "class_", "from_", "id_"} <= set(get_item)
     put_node = tools["get_item_v2_2"].input_schema
@@ -250,7 +251,7 @@ def test_large_spec_generates_fast() -> None:
     start = time.perf_counter()
     code = generate_mcp_wrapper(spec)
     assert time.perf_counter() - start < 2.0
-    assert code.count("@mcp.tool") == 500
+    assert code.count("@mcp.tool") == 501  # and the raw-request tool
     compile(code, "big.py", "exec")
 
 
@@ -319,7 +320,7 @@ def test_todo_tools_over_stdio(todo_spec: ApiSpec, todo_api: str, tmp_path: Path
             return tools, created.structured_content, fetched.structured_content
 
     tools, created, fetched = asyncio.run(run())
-    assert len(tools) == 11
+    assert len(tools) == 12
     assert {"create_todo", "get_todo", "list_todos", "delete_todo", "health"} <= set(tools)
     create_schema = tools["create_todo"].input_schema
     assert create_schema["required"] == ["title"]
@@ -388,3 +389,147 @@ def test_transport_error_is_a_result(todo_spec: ApiSpec, tmp_path: Path) -> None
     assert "ConnectError" in result["error"]
     (record,) = read_log(log)
     assert record["status_code"] is None and record["error"] == result["error"]
+
+
+# --------------------------------------------------------------------------- raw requests
+
+
+def harness_with_mock(
+    spec: ApiSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> tuple[Any, list[httpx.Request]]:
+    """The harness build imported in process, its HTTP client answering from a MockTransport."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    module = import_wrapper(save_wrapper(generate_mcp_wrapper(spec), tmp_path), monkeypatch,
+                            "http://api.test/base")
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(422, json={"detail": "bad"})
+
+    module._client = httpx.AsyncClient(
+        base_url=module.BASE_URL, transport=httpx.MockTransport(answer)
+    )
+    return module, seen
+
+
+def test_raw_request_tool_only_in_the_harness_build(todo_spec: ApiSpec, tmp_path: Path) -> None:
+    harness = generate_mcp_wrapper(todo_spec)
+    shipped = generate_mcp_wrapper(todo_spec, harness=False)
+    assert RAW in harness and RAW not in shipped
+    assert "unquote" not in shipped
+    for name, code in (("harness", harness), ("ship", shipped)):
+        assert_clean_source(save_wrapper(code, tmp_path / name))
+    names = MCPGenerator().tool_names(
+        ApiSpec("x", "x", {}, [endpoint(RAW, "GET", "/a"), endpoint(RAW, "GET", "/b")])
+    )
+    assert list(names.values()) == [f"{RAW}_2", f"{RAW}_3"]  # the name is reserved
+
+
+def test_raw_request_sends_and_records(
+    todo_spec: ApiSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "calls.jsonl"
+    env = {"API_MCP_TEST_CALL_LOG": str(log),
+           "API_MCP_TEST_HEADERS": json.dumps({"Authorization": "Bearer s3", "X-Keep": "1"})}
+    module, seen = harness_with_mock(todo_spec, tmp_path, monkeypatch, env)
+
+    async def run() -> list[Any]:
+        async with Client(module.mcp) as client:
+            tools = {t.name: t for t in await client.list_tools()}
+            assert set(tools[RAW].input_schema["required"]) == {"operation", "method", "path"}
+            calls = [
+                {"operation": "POST /todos", "method": "post", "path": "/todos",
+                 "json_body": {"title": 5}, "query": {"tag": ["a", "b"], "skip": None},
+                 "headers": {"authorization": None, "X-Extra": "x"}},
+                {"operation": "POST /todos", "method": "POST", "path": "todos",
+                 "body_text": "{bad", "content_type": "application/json", "intent": "malformed"},
+                {"operation": "GET /todos/{todo_id}", "method": "DELETE", "path": "/todos/abc",
+                 "intent": "wrong_method"},
+            ]
+            return [(await client.call_tool(RAW, c)).structured_content for c in calls]
+
+    results = asyncio.run(run())
+    assert [r["status_code"] for r in results] == [422, 422, 422]
+    first, second, third = seen
+    assert str(first.url) == "http://api.test/base/todos?tag=a&tag=b"
+    assert first.method == "POST" and json.loads(first.content) == {"title": 5}
+    assert first.headers["content-type"] == "application/json"
+    assert "authorization" not in first.headers  # removed by a null header
+    assert first.headers["x-keep"] == "1" and first.headers["x-extra"] == "x"
+    assert second.content == b"{bad" and second.headers["authorization"] == "Bearer s3"
+    assert third.method == "DELETE" and str(third.url) == "http://api.test/base/todos/abc"
+
+    records = [ToolCall.from_record(r) for r in read_log(log)]
+    assert [(r.tool, r.method, r.path, r.intent) for r in records] == [
+        (RAW, "POST", "/todos", "invalid"),
+        (RAW, "POST", "/todos", "malformed"),
+        (RAW, "GET", "/todos/{todo_id}", "wrong_method"),
+    ]
+    assert [r["call_id"] for r in results] == [r.call_id for r in records]
+    assert read_log(log)[2]["request_method"] == "DELETE"
+    assert records[0].arguments["json_body"] == {"title": 5}
+    assert records[1].url == "http://api.test/base/todos" and records[1].body == {"detail": "bad"}
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"path": "http://evil.example/todos"},
+        {"path": "//evil.example/todos"},
+        {"path": "/todos/../admin"},
+        {"path": "/todos/%2e%2E/admin"},
+        {"path": "/todos/./x"},
+        {"path": "/todos?x=1"},
+        {"path": "/todos#x"},
+        {"path": "/todos\\..\\x"},
+        {"path": "/todos\r\nX-Injected: 1"},
+        {"headers": {"Host": "evil.example"}},
+        {"headers": {"Transfer-Encoding": "chunked"}},
+        {"headers": {"connection": "close"}},
+        {"headers": {"Bad Name": "x"}},
+        {"operation": "GET /nowhere"},
+        {"method": "GET /x"},
+        {"json_body": {"a": 1}, "body_text": "x"},
+    ],
+)
+def test_raw_request_refuses(
+    arguments: dict[str, Any], todo_spec: ApiSpec, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = tmp_path / "calls.jsonl"
+    module, seen = harness_with_mock(todo_spec, tmp_path, monkeypatch,
+                                     {"API_MCP_TEST_CALL_LOG": str(log)})
+    call = {"operation": "GET /todos", "method": "GET", "path": "/todos", **arguments}
+
+    async def run() -> Any:
+        async with Client(module.mcp) as client:
+            return await client.call_tool(RAW, call, raise_on_error=False)
+
+    result = asyncio.run(run())
+    assert result.is_error
+    assert seen == [] and (not log.exists() or log.read_text() == "")
+
+
+@pytest.mark.slow
+def test_raw_request_over_stdio(todo_spec: ApiSpec, todo_api: str, tmp_path: Path) -> None:
+    wrapper = save_wrapper(generate_mcp_wrapper(todo_spec), tmp_path)
+    log = tmp_path / "calls.jsonl"
+    bad_title = {"operation": "POST /todos", "method": "POST", "path": "/todos",
+                 "json_body": {"title": ["not", "a", "string"]}}
+    malformed = {"operation": "POST /todos", "method": "POST", "path": "/todos",
+                 "body_text": '{"title": ', "content_type": "application/json",
+                 "intent": "malformed"}
+
+    async def run() -> list[Any]:
+        env = {"API_BASE_URL": todo_api, "API_MCP_TEST_CALL_LOG": str(log)}
+        async with stdio(wrapper, env) as client:
+            return [(await client.call_tool(RAW, c)).structured_content
+                    for c in (bad_title, malformed)]
+
+    results = asyncio.run(run())
+    assert [r["status_code"] for r in results] == [422, 422]
+    records = [ToolCall.from_record(r) for r in read_log(log)]
+    assert [(r.endpoint_key, r.intent, r.status_code) for r in records] == [
+        ("POST /todos", "invalid", 422), ("POST /todos", "malformed", 422)]
