@@ -17,19 +17,20 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from runner import trust
 from runner.discovery.spec import resolve
 from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, ToolCall
 
 STAGE = "auth"
 HINT = "Check the `auth` settings in .api-mcp-test.yml (see 'Authentication' in the README)."
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 # Well-known operation names, matched on the last literal path segment.
 REGISTER_NAMES = ("register", "registration", "signup", "sign-up", "sign_up")
 LOGIN_NAMES = ("token", "login", "signin", "sign-in", "sign_in", "auth", "authenticate",
@@ -74,6 +75,7 @@ class _Session:
     secrets: set[str]
     token_path: str | None = None
     calls: list[ToolCall] = field(default_factory=list)
+    granted: Mapping[str, str] = field(default_factory=dict)
 
     def mask(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -223,9 +225,10 @@ def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str,
     record: dict[str, Any] = {"mode": auth.mode, "source": "config" if configured else "automatic",
                               "header": auth.header, "calls": []}
     user = ThrowawayUser.generate()
-    secrets_used = {user.password, *(os.environ[n] for n in _env_names(auth) if n in os.environ)}
+    secrets_used = {user.password, *auth.env.values()}
     with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
-        session = _Session(client, spec, user, record, secrets_used, auth.token)
+        session = _Session(client, spec, user, record, secrets_used, auth.token,
+                           granted=auth.env)
         try:
             headers = _obtain(auth, session, automatic=not configured)
         except RunnerError as exc:
@@ -240,9 +243,10 @@ def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str,
 def _obtain(auth: AuthConfig, session: _Session, automatic: bool) -> dict[str, str]:
     user, spec = session.user, session.spec
     if auth.mode == "static":
-        return {auth.header: expand(auth.value or "", user)}
+        return {auth.header: expand(auth.value or "", user, auth.env)}
     if auth.mode == "basic":
-        pair = f"{expand(auth.username or '', user)}:{expand(auth.password or '', user)}"
+        pair = (f"{expand(auth.username or '', user, auth.env)}:"
+                f"{expand(auth.password or '', user, auth.env)}")
         return {auth.header: "Basic " + base64.b64encode(pair.encode()).decode()}
     assert auth.login is not None
     if auth.register is not None:
@@ -266,16 +270,9 @@ def _obtain(auth: AuthConfig, session: _Session, automatic: bool) -> dict[str, s
                       HINT if not automatic else "")
 
 
-def _env_names(auth: AuthConfig) -> set[str]:
-    texts = [auth.value, auth.username, auth.password]
-    for step in (auth.login, auth.register):
-        if step and step.body:
-            texts += [str(v) for v in step.body.values()]
-    return {n for t in texts if t for n in _REFERENCE.findall(t) if not n.startswith("user.")}
-
-
-def expand(text: str, user: ThrowawayUser) -> str:
-    """${NAME} from the runner's environment, ${user.username|email|password} from the user."""
+def expand(text: str, user: ThrowawayUser, granted: Mapping[str, str]) -> str:
+    """${NAME} from the runner variables the workflow granted (`AuthConfig.env`, resolved by
+    runner/config.py), ${user.username|email|password} from the user."""
 
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -285,11 +282,12 @@ def expand(text: str, user: ThrowawayUser) -> str:
                 raise RunnerError(STAGE, f"Unknown placeholder ${{{name}}}.",
                                   "Use ${user.username}, ${user.email} or ${user.password}.")
             return str(getattr(user, attribute))
-        if name not in os.environ:
-            raise RunnerError(STAGE, f"The environment variable {name} is not set.", HINT)
-        return os.environ[name]
+        if name not in granted:
+            raise RunnerError(STAGE, f"${{{name}}} is not a variable the workflow granted.",
+                              trust.GRANT_HINT)
+        return granted[name]
 
-    return _REFERENCE.sub(one, text)
+    return trust.REFERENCE.sub(one, text)
 
 
 def _send(session: _Session, step: AuthStep, what: str) -> httpx.Response:
@@ -300,7 +298,8 @@ def _send(session: _Session, step: AuthStep, what: str) -> httpx.Response:
     endpoint = next((e for e in spec.endpoints
                      if e.method == step.method and e.path == step.path), None)
     if step.body is not None:
-        body = {k: expand(v, user) if isinstance(v, str) else v for k, v in step.body.items()}
+        body = {k: expand(v, user, session.granted) if isinstance(v, str) else v
+                for k, v in step.body.items()}
     else:
         body = credentials_body(endpoint, spec, user, full=what == "register")
     began = time.monotonic()

@@ -21,6 +21,7 @@ from runner.errors import (
     stage_exit_code,
 )
 from runner.models import RunConfig, RunReport, Timeouts
+from runner.trust import clean_grants
 
 _MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 
@@ -154,6 +155,10 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
                      "files)."),
         click.option("--app-env", multiple=True, metavar="NAME=VALUE", help="A non-secret setting "
                      "for the app (repeatable)."),
+        click.option("--allow-env", multiple=True, metavar="NAME", help="Let the project's "
+                     "config read this variable of the runner's environment as ${NAME} "
+                     "(repeatable). Nothing else is readable: the config is the repository's, "
+                     "untrusted; GITHUB_*, ACTIONS_*, RUNNER_*, INPUT_* and model keys never are."),
         click.option("--install-timeout", type=float, default=600.0, show_default=True,
                      help="Seconds the install stage may take."),
         click.option("--discovery-timeout", type=float, default=120.0, show_default=True,
@@ -210,8 +215,8 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
          token: str | None, working_directory: str | None, dev_requirements: bool,
          app: str | None, python: str | None, no_install: bool,
-         install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
-         discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
+         install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
+         install_timeout: float, discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
          json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
          call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
          workspace_root: Path | None, keep_workspace: bool, quiet: bool, agent: str,
@@ -225,6 +230,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
 
     Settings in PATH/.api-mcp-test.yml (or [tool.api-mcp-test] in pyproject.toml) apply where
     no option is given: working-directory, python, env, setup, start, spec, auth, ...
+    That file belongs to the repository (untrusted): its ${NAME} references read only the
+    variables granted with --allow-env NAME.
 
     The LLM agent reads the key from ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, if set); the
     key is never passed to the app or the MCP server.
@@ -243,6 +250,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             install_command=install_command, suite=suite,  # type: ignore[arg-type]
             output_dir=output_dir, junit_path=junit_path, json_path=json_path,
             markdown_path=markdown_path, app_env=parse_app_env(app_env), checks=checks,
+            allow_env=clean_grants(allow_env),
             timeouts=Timeouts(install=install_timeout, discovery=discovery_timeout,
                               start=start_timeout, call=call_timeout, run=run_timeout),
             max_tool_calls=max_tool_calls, workspace_root=workspace_root,
@@ -301,8 +309,8 @@ def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: 
 def _discover(path: str, branch: str | None, pr_number: int | None, commit: str | None,
               token: str | None, working_directory: str | None, dev_requirements: bool,
               app: str | None, python: str | None, no_install: bool,
-              install_command: str | None, app_env: tuple[str, ...], install_timeout: float,
-              discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
+              install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
+              install_timeout: float, discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
     from runner import environment, procs
     from runner.config import select_operations
     from runner.discovery import APIDiscoveryService
@@ -322,7 +330,7 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
     config = apply_project_config(
         RunConfig(repo_path=working_folder(root, working_directory), app=app, python=python,
                   install=not no_install, install_command=install_command,
-                  app_env=parse_app_env(app_env)),
+                  app_env=parse_app_env(app_env), allow_env=clean_grants(allow_env)),
         given_options())
     env = environment.prepare(config.repo_path, python=config.python, install=config.install,
                               install_command=config.install_command, timeout=install_timeout,

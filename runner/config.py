@@ -12,7 +12,6 @@ Paths in the file are relative to the app's folder (the `working-directory`).
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping
@@ -22,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from runner import trust
 from runner.errors import UsageError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, RunConfig
 
@@ -29,7 +29,6 @@ CONFIG_FILES = (".api-mcp-test.yml", ".api-mcp-test.yaml")
 PYPROJECT_TABLE = "tool.api-mcp-test"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 AUTH_KEYS = ("header", "value", "basic", "login", "register", "token", "scheme")
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Fields = dict[str, Any]
@@ -294,7 +293,6 @@ def clean_auth(value: Any, root: Path) -> Fields:
                           value["login"]), register=register, token=token, scheme=scheme)
     if register is not None and auth.mode != "login":
         raise UsageError("`auth.register` only goes with `auth.login`.")
-    _check_references(auth)
     return {"auth": auth}
 
 
@@ -324,19 +322,25 @@ def parse_operation(key: str, value: Any) -> tuple[str, str]:
     return method, path
 
 
-def _check_references(auth: AuthConfig) -> None:
-    """Every ${NAME} the auth settings use must be set in the runner's environment now."""
+def auth_texts(auth: AuthConfig) -> list[str | None]:
+    """Every string of the auth settings that may hold ${NAME} references."""
     texts = [auth.value, auth.username, auth.password]
     for step in (auth.login, auth.register):
         if step and step.body:
             texts += [str(v) for v in step.body.values()]
-    missing = sorted({name for text in texts if text for name in _ENV_REFERENCE.findall(text)
-                      if not name.startswith("user.") and name not in os.environ})
-    if missing:
-        raise UsageError(
-            f"`auth` uses the environment variable(s) {', '.join(missing)}, which are not set.",
-            "Export them before the run (in Actions: env: NAME: ${{ secrets.NAME }}).",
-        )
+    return texts
+
+
+def grant_references(auth: AuthConfig | None, allow_env: tuple[str, ...],
+                     where: str = "`auth`") -> AuthConfig | None:
+    """`auth` with the values of the runner variables it references, each of which the workflow
+    must have granted (UsageError otherwise, see runner/trust.py)."""
+    if auth is None:
+        return None
+    names = trust.references(auth_texts(auth))
+    if not names:
+        return auth
+    return replace(auth, env=trust.resolve(names, allow_env, where))
 
 
 def clean_django(value: Any, root: Path) -> Fields:
@@ -432,6 +436,8 @@ def apply_project_config(config: RunConfig, given: Collection[str] = ()) -> RunC
         found.pop("install_command", None)
     settable = {f.name for f in fields(RunConfig)}
     updates = {k: v for k, v in found.items() if k in settable and k not in given}
+    updates["auth"] = grant_references(updates.get("auth", config.auth), config.allow_env,
+                                       f"`auth` in {source}" if "auth" in updates else "`auth`")
     return replace(
         config,
         **updates,

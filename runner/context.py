@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from runner.errors import UsageError
 from runner.models import AgentKind, RunConfig, Suite, Timeouts
+from runner.trust import clean_grants
 
 FailOn = Literal["failures", "errors", "never"]
 
@@ -185,6 +186,12 @@ def clean_app_env(value: str) -> dict[str, str]:
     return env
 
 
+def clean_allow_env(value: str) -> tuple[str, ...]:
+    """Variable names (one per line, or comma- or space-separated) the project's config may read
+    as ${NAME} (see runner/trust.py)."""
+    return clean_grants([value], "Input 'allow-env':")
+
+
 def clean_python(value: str, workspace: Path) -> str | None:
     text = value.strip()
     if not text:
@@ -288,6 +295,7 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         timeouts=clean(clean_timeout_minutes, "timeout-minutes"),
         install_command=clean(clean_install_command, "install-command"),
         app_env=clean(clean_app_env, "app-env"),
+        allow_env=clean(clean_allow_env, "allow-env"),
         python=clean(clean_python, "python", workspace),
         given=frozenset(field for name, field in _OVERRIDES_CONFIG_FILE.items()
                         if read_input(environ, name).strip()),

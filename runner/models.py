@@ -6,6 +6,7 @@ agent -> ToolCalls; checks -> CheckResults; report -> EndpointResults in a RunRe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +41,8 @@ class RunConfig:
     pr_number: int | None = None
     commit: str | None = None
     token: str | None = field(default=None, repr=False)  # for cloning; never stored or logged
+    # Runner variables the project's config may read as ${NAME} (see runner/trust.py).
+    allow_env: tuple[str, ...] = ()
     working_directory: str | None = None  # the app's folder inside the repository
     dev_requirements: bool = False  # also install requirements-dev.txt and dev groups
     app: str | None = None
@@ -93,8 +96,9 @@ class AuthStep:
 class AuthConfig:
     """How the runner gets credentials for the API under test (runner/auth.py).
 
-    Strings may name the runner's environment variables as ${NAME} and the generated user as
-    ${user.username}, ${user.email}, ${user.password}; they are expanded when the run logs in.
+    Strings may name runner environment variables the workflow granted (`allow_env`) as ${NAME}
+    and the generated user as ${user.username}, ${user.email}, ${user.password}; they are
+    expanded when the run logs in.
     """
 
     mode: Literal["auto", "off", "static", "basic", "login"] = "auto"
@@ -106,6 +110,9 @@ class AuthConfig:
     register: AuthStep | None = None
     token: str | None = None  # JSON path of the token in the login answer, e.g. $.access_token
     scheme: str | None = None  # Bearer, Token, ... ("" for the bare token)
+    # The granted variables the strings reference, resolved when the config is applied
+    # (runner/trust.py); the only runner variables a login can use.
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any
 
 from runner import auth as auth_mod
 from runner import checks as checks_mod
-from runner import environment, procs
+from runner import environment, procs, trust
 from runner.agent.calllog import CallLog
 from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
@@ -159,7 +159,9 @@ class _Run:
 
     def __init__(self, config: RunConfig, progress: Progress) -> None:
         self.config = config
-        self.redact = Redactor.for_run([config.anthropic_api_key], config.app_env)
+        # Granted variables may be secrets whatever their names: masked too.
+        self.redact = Redactor.for_run([config.anthropic_api_key, config.token,
+                                        *trust.granted_values(config.allow_env)], config.app_env)
         self.redact.announce()
         self.progress: Progress = lambda line: progress(self.redact(line))
         self.started = time.monotonic()

@@ -18,7 +18,7 @@ import pytest
 from runner import auth, pythons
 from runner.config import apply_project_config, read_env_file, select_operations
 from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
-from runner.errors import UsageError
+from runner.errors import RunnerError, UsageError
 from runner.models import ApiSpec, AuthConfig, RunConfig, Timeouts
 from tests.helpers import FIXTURES, processes_mentioning, run_cli
 
@@ -64,7 +64,7 @@ django: {debug: true}
         "services/api/docs/openapi.yaml": "openapi: 3.0.0\n",
         "services/api/scenarios.yml": "[]\n"})
     api = (root / "services" / "api").resolve()
-    config = configured(root)
+    config = configured(root, allow_env=("API_TOKEN",))
     assert config.repo_path == api
     assert (config.app, config.python_version, config.python) == ("main:app", "3.12", None)
     assert (config.install, config.install_command) == (True, "pip install -e .")
@@ -121,7 +121,7 @@ def test_pyproject_table_and_spec_url_path(tmp_path: Path):
     ("working-directory: nowhere\n", "`working-directory` names nowhere, which is not a folder"),
     ("auth: {value: x, basic: {username: a, password: b}}\n", "exactly one of value"),
     ("auth: {login: {operation: GET}}\n", "`auth.login.operation` must be METHOD /path"),
-    ("auth: {value: 'Bearer ${AMT_UNSET_VARIABLE}'}\n", "AMT_UNSET_VARIABLE, which are not set"),
+    ("auth: {value: 'Bearer ${AMT_UNSET_VARIABLE}'}\n", "which the workflow did not grant"),
     ("django: {debug: yes please}\n", "`django.debug` must be true or false, not 'yes please'"),
     ("django: {debug: true, hosts: [x]}\n", "`django` must be a mapping with `debug`"),
 ])
@@ -236,9 +236,11 @@ def test_json_path_and_expansion(monkeypatch: pytest.MonkeyPatch):
     assert auth.json_path(data, "$.data.tokens[0].access") == "abc"
     assert auth.json_path(data, "$['key']") == "k"
     assert auth.json_path(data, "$.missing.x") is None
-    monkeypatch.setenv("AMT_PASS", "pw")
     user = auth.ThrowawayUser("u", "u@example.com", "p")
-    assert auth.expand("${user.username}:${AMT_PASS}", user) == "u:pw"
+    assert auth.expand("${user.username}:${AMT_PASS}", user, {"AMT_PASS": "pw"}) == "u:pw"
+    monkeypatch.setenv("AMT_OTHER", "leak")
+    with pytest.raises(RunnerError, match="not a variable the workflow granted"):
+        auth.expand("${AMT_OTHER}", user, {"AMT_PASS": "pw"})
 
 
 def test_secured_spec_without_sign_up_says_so():
@@ -280,6 +282,7 @@ def authorized_share(report: dict) -> float:
 def test_fastapi_form_login_with_settings_from_dotenv(tmp_path: Path, fixture_python: Path):
     app = copy_fixture("fastapi_env_login", tmp_path)
     report = run_and_read(tmp_path, str(app), "--python", str(fixture_python),
+                          "--allow-env", "NOTES_PASSWORD",
                           env={"NOTES_PASSWORD": "correct horse battery"})
     assert report["endpoints_tested"] == 6 and authorized_share(report) >= 0.9
     assert report["summary"]["passed"] == 6
