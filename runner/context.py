@@ -12,6 +12,8 @@ Paths (`working-directory`, `output-dir`, `junit-path`, `python`) are relative t
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,8 +62,10 @@ class PublishConfig:
 
     @property
     def comment_marker(self) -> str:
-        """The hidden marker that finds this action's comment again (one per working directory)."""
-        return f"<!-- api-mcp-test:{self.working_directory} -->"
+        """The hidden marker that finds this action's comment again (one per working directory:
+        `services/todo/` and `./services/todo` are one folder; `--` cannot end the comment)."""
+        folder = re.sub("-(?=-)", "%2D", posixpath.normpath(self.working_directory.strip() or "."))
+        return f"<!-- api-mcp-test:{folder} -->"
 
 
 @dataclass(frozen=True)

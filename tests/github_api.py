@@ -1,7 +1,9 @@
 """A local stand-in for the part of GitHub's REST API the action uses, for the real PyGithub client.
 
 Serves one repository's issue comments on 127.0.0.1, records every request, and can refuse writes
-the way a fork PR's read-only token is refused.
+the way a fork PR's read-only token is refused. Tokens have identities like GitHub's: a token in
+`users` is a user's token (GET /user answers its login); any other token is an installation token
+(GITHUB_TOKEN): GET /user answers 403 and it writes comments as github-actions[bot].
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ class FakeGitHub:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     url: str = ""
     prefix: str = ""  # GitHub Enterprise Server serves the API under /api/v3
+    users: dict[str, str] = field(default_factory=dict)  # a user's token -> its login
     _next_id: int = 1000
+
+    def login_of(self, authorization: str) -> str:
+        token = authorization.split(" ", 1)[-1]
+        return self.users.get(token, "github-actions[bot]")
 
     @property
     def api_url(self) -> str:
@@ -65,7 +72,7 @@ class FakeGitHub:
             "url": f"{self.api_url}/repos/{self.repository}/issues/comments/{cid}",
             "html_url": f"https://github.example/{self.repository}/pull/{number}#issuecomment-{cid}",
             "issue_url": f"{self.api_url}/repos/{self.repository}/issues/{number}",
-            "user": {"login": login, "type": "Bot"},
+            "user": {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"},
             "created_at": "2026-11-27T10:00:00Z", "updated_at": "2026-11-27T10:00:00Z",
         }
         return self.comments[cid]
@@ -76,12 +83,17 @@ class FakeGitHub:
 
     # -- routing ----------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def handle(self, method: str, path: str, body: Any, authorization: str = "") -> tuple[int, Any]:
         repo = re.escape(self.repository)
         path = path.split("?", 1)[0]
         if not path.startswith(self.prefix):
             return 404, {"message": "Not Found"}
         path = path[len(self.prefix):]
+        if method == "GET" and path == "/user":
+            token = authorization.split(" ", 1)[-1]
+            if token not in self.users:
+                return 403, _forbidden()
+            return 200, {"login": self.users[token], "id": 7, "type": "User"}
         if method == "GET" and re.fullmatch(f"/repos/{repo}", path):
             return 200, self.repo_json()
         if m := re.fullmatch(f"/repos/{repo}/issues/(\\d+)", path):
@@ -94,7 +106,8 @@ class FakeGitHub:
             if method == "POST":
                 if self.read_only:
                     return 403, _forbidden()
-                return 201, self.public(self.add_comment(number, body["body"]))
+                login = self.login_of(authorization)
+                return 201, self.public(self.add_comment(number, body["body"], login=login))
         if m := re.fullmatch(f"/repos/{repo}/issues/comments/(\\d+)", path):
             comment = self.comments.get(int(m[1]))
             if comment is None:
@@ -125,7 +138,8 @@ def serve(api: FakeGitHub) -> ThreadingHTTPServer:
             body = json.loads(raw) if raw else None
             api.requests.append(Recorded(self.command, self.path, body,
                                          self.headers.get("Authorization", "")))
-            status, payload = api.handle(self.command, self.path, body)
+            status, payload = api.handle(self.command, self.path, body,
+                                         self.headers.get("Authorization", ""))
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

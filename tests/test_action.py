@@ -73,6 +73,18 @@ def test_context_reads_hyphenated_inputs_and_the_pull_request(tmp_path: Path) ->
     assert ctx.secrets == (TOKEN,)
 
 
+@pytest.mark.parametrize(("folder", "marker"), [
+    ("./services/todo/", "<!-- api-mcp-test:services/todo -->"),
+    ("", "<!-- api-mcp-test:. -->"),
+    ("my-api", "<!-- api-mcp-test:my-api -->"),
+    ("x-->y", "<!-- api-mcp-test:x%2D->y -->"),  # cannot end the HTML comment early
+])
+def test_the_comment_marker_names_the_folder_once(tmp_path: Path, folder: str,
+                                                  marker: str) -> None:
+    ctx = from_env({"GITHUB_WORKSPACE": str(tmp_path), "INPUT_WORKING-DIRECTORY": folder})
+    assert ctx.publish.comment_marker == marker
+
+
 def test_every_bad_input_is_named_with_its_allowed_values(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         from_env({"GITHUB_WORKSPACE": str(tmp_path), "INPUT_FAIL-ON": "sometimes",
@@ -187,6 +199,39 @@ def test_comment_is_created_then_edited_and_never_touches_other_comments(api: Fa
     assert api.requests[0].authorization == f"token {TOKEN}"
 
 
+MARKER = "<!-- api-mcp-test:. -->"
+
+
+def test_a_comment_carrying_our_marker_by_someone_else_is_never_edited(api: FakeGitHub) -> None:
+    """Anyone can write our marker; a maintainer's token could even edit their comment. Only a
+    comment the token's own identity wrote, starting with this folder's exact marker, is ours."""
+    forged = api.add_comment(7, f"{MARKER}\n## ✅ api-mcp-test: all passed", login="attacker")
+    other_folder = api.add_comment(7, "<!-- api-mcp-test:services/other -->\nreport")
+    quoted = api.add_comment(7, f"> quoting\n{MARKER}\nreport")  # ours, but not at the start
+    created = _upsert(api, "first")
+    assert not created.updated and [r.method for r in api.writes()] == ["POST"]
+    for comment in (forged, other_folder, quoted):
+        assert api.comments[comment["id"]]["updated_at"] == "2026-11-27T10:00:00Z"
+    ours = api.comments[max(api.comments)]
+    assert ours["user"]["login"] == "github-actions[bot]" and ours["body"].startswith(MARKER)
+    edited = _upsert(api, "second")
+    assert edited.updated and edited.url == created.url
+    assert api.comments[forged["id"]]["body"].endswith("all passed")
+
+
+def test_a_users_token_edits_only_that_users_comment(api: FakeGitHub) -> None:
+    """A personal token's identity comes from GET /user, not the github-actions[bot] default."""
+    pat = "ghp_personalAccessToken000000000000000"
+    api.users[pat] = "ci-robot"
+    bot = api.add_comment(7, f"{MARKER}\nold report by the workflow token")
+    mine = api.add_comment(7, f"{MARKER}\nold report by ci-robot", login="ci-robot")
+    result = _upsert(api, "new", token=pat)
+    assert result.updated and result.url == mine["html_url"]
+    assert api.comments[mine["id"]]["body"].endswith("new")
+    assert api.comments[bot["id"]]["body"].endswith("by the workflow token")
+    assert any(r.path == "/user" for r in api.requests)
+
+
 def test_github_enterprise_api_url_is_respected(api: FakeGitHub) -> None:
     api.prefix = "/api/v3"  # GHES: GITHUB_API_URL=https://ghe.example/api/v3
     first = _upsert(api, "first")
@@ -200,10 +245,10 @@ def test_a_read_only_token_is_a_reason_not_a_crash(api: FakeGitHub) -> None:
     api.read_only = True
     refused = _upsert(api, "report")
     assert refused.url is None and "Resource not accessible by integration" in refused.reason
-    assert [r.method for r in api.requests] == ["GET", "GET", "GET", "POST"]
+    assert [r.method for r in api.requests] == ["GET", "GET", "GET", "GET", "POST"]
     fork = _upsert(api, "report", is_fork=True)
     assert fork.url is None and "fork PR" in fork.reason
-    assert len(api.requests) == 4  # a fork PR's read-only token is known: no API call
+    assert len(api.requests) == 5  # a fork PR's read-only token is known: no API call
     assert "github-token input is empty" in _upsert(api, "report", token=None).reason
 
 

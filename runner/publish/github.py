@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runner.errors import RunnerError
 from runner.models import RunReport
@@ -138,12 +139,36 @@ FORK_REASON = ("No PR comment: this is a fork PR with a read-only token; see doc
                "workflow_run pattern (docs/examples/README.md).")
 
 
+ACTIONS_LOGIN = "github-actions[bot]"  # who GITHUB_TOKEN (an installation token) writes as
+
+
+def own_login(client: Any) -> str:
+    """The login the token writes comments as: GET /user for a user's token; an installation
+    token (GITHUB_TOKEN) is refused that endpoint (403), and writes as github-actions[bot]."""
+    from github import GithubException
+
+    try:
+        return str(client.get_user().login)
+    except GithubException as exc:
+        if exc.status in (401, 403):
+            return ACTIONS_LOGIN
+        raise
+
+
+def is_ours(comment: Any, login: str, marker: str) -> bool:
+    """A comment is ours only when our identity wrote it AND its first line is exactly our
+    marker: anyone can write a marker, and another working directory's marker differs."""
+    author = comment.user.login if comment.user else None
+    first_line = (comment.body or "").split("\n", 1)[0].rstrip("\r")
+    return author == login and first_line == marker
+
+
 def upsert_pr_comment(
     *, api_url: str, token: str | None, repository: str | None, pr_number: int | None,
     marker: str, markdown: str, pointer: str, is_fork: bool = False,
     event_name: str | None = None, timeout: float = 20.0,
 ) -> CommentResult:
-    """Edit this action's comment on the PR (found by `marker`), or create it.
+    """Edit this action's comment on the PR (see `is_ours`), or create it.
 
     Never raises for GitHub's answers: a missing token, a fork PR's read-only token or any API
     error becomes a `reason` the caller reports.
@@ -163,8 +188,9 @@ def upsert_pr_comment(
                     retry=GithubRetry(total=2))
     try:
         issue = client.get_repo(repository).get_issue(pr_number)
+        login = own_login(client)
         for existing in issue.get_comments():
-            if marker in (existing.body or ""):
+            if is_ours(existing, login, marker):
                 existing.edit(body)
                 return CommentResult(existing.html_url, updated=True)
         return CommentResult(issue.create_comment(body).html_url)
