@@ -14,6 +14,7 @@ from typing import Any, Literal
 Suite = Literal["smoke", "comprehensive", "custom"]
 AgentKind = Literal["deterministic", "llm", "auto"]
 Outcome = Literal["passed", "failed", "error", "skipped"]
+BaselineStatus = Literal["new failure", "fixed", "still failing", "new endpoint", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class RunConfig:
     exclude: tuple[str, ...] = ()
     auth: AuthConfig | None = None  # None: automatic
     django_debug: bool = False  # serve a Django project with DEBUG=True (loopback run only)
+    # Pull-request awareness (runner/baseline.py): compare with the base's results.
+    base_ref: str | None = None  # a branch, tag or sha of the same repository to run and diff
+    baseline_report: Path | None = None  # a stored report.json (or its folder) of the base
 
 
 @dataclass(frozen=True)
@@ -265,10 +269,32 @@ class EndpointResult:
     checks: list[CheckResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # worth a look, not a failure
+    baseline: BaselineStatus | None = None  # against the base's run, when there is one
 
     @property
     def success(self) -> bool:
         return self.outcome in ("passed", "skipped")
+
+
+@dataclass(frozen=True)
+class ApiChange:
+    """One difference between the base's API contract and this run's (runner/apidiff.py)."""
+
+    operation: str  # "METHOD /path" (the head's; the base's for a removed operation)
+    change: str  # the rule that found it, e.g. "response-field-removed"
+    breaking: bool  # a client written against the base may fail
+    detail: str
+
+
+@dataclass
+class Baseline:
+    """The base the results were compared with: a run of the base commit, or a stored report."""
+
+    source: Literal["run", "cache", "file"]
+    ref: str  # as given: a branch, tag, sha, or the report's path
+    commit: str | None = None
+    compared: bool = True  # False: no base results could be had (see note)
+    note: str = ""
 
 
 @dataclass
@@ -295,6 +321,8 @@ class RunReport:
     usage: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     auth: dict[str, Any] = field(default_factory=dict)  # how credentials were obtained (no secrets)
+    baseline: Baseline | None = None  # what the results were compared with (a PR's base)
+    api_changes: list[ApiChange] = field(default_factory=list)  # base spec -> this spec
 
     @property
     def counts(self) -> dict[str, int]:
