@@ -5,12 +5,8 @@ In GitHub Actions (GITHUB_ACTIONS=true) it reads `INPUT_*` and `GITHUB_*`; anywh
 `entrypoint.py discover|generate|checks ...` the other commands), so the same image serves
 `docker run --rm -v "$PWD:/repo" IMAGE /repo`.
 
-Exit codes follow the `fail-on` input:
-  failures (default)  1 when an endpoint failed or errored, 3 when a stage could not complete;
-  errors              1 when an endpoint could not be tested (outcome `error`), 3 when a stage
-                      could not complete; failed endpoints alone do not fail the job;
-  never               0 after publishing, whatever happened.
-A bad input is always 2.
+Exit codes follow the `fail-on` input (runner/report/verdict.py): failures (default), errors,
+new-failures (only what the PR introduced, against its base) or never. A bad input is always 2.
 """
 
 from __future__ import annotations
@@ -21,27 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.context import ActionContext, PublishConfig, from_env
-from runner.errors import ExitCode, RunnerError, UsageError, stage_exit_code
+from runner.errors import RunnerError, UsageError
 from runner.models import RunReport
 from runner.publish import github
-
-
-def exit_code(report: RunReport, fail_on: str) -> ExitCode:
-    if fail_on == "never":
-        return ExitCode.PASSED
-    if report.status == "failed":
-        return stage_exit_code(report.failed_stage)
-    counts = report.counts
-    if counts["error"] or (fail_on == "failures" and counts["failed"]):
-        return ExitCode.FAILED
-    return ExitCode.PASSED
-
-
-def status(report: RunReport) -> str:
-    """The `status` output: passed | failed | error (a stage could not complete)."""
-    if report.status == "failed":
-        return "error"
-    return "passed" if report.overall_success else "failed"
+from runner.report.verdict import exit_code, status
 
 
 def stage_groups() -> Callable[[str], None]:
@@ -157,7 +136,7 @@ def run_action() -> int:
         with github.group("log tail"):
             print(report.error_detail[-3000:], flush=True)
     publish_results(ctx, report)
-    code = exit_code(report, ctx.publish.fail_on)
+    code = exit_code(report, ctx.publish.fail_on, ctx.publish.fail_on_breaking)
     print(f"api-mcp-test: {status(report)} (fail-on: {ctx.publish.fail_on}, exit {int(code)})",
           flush=True)
     return int(code)

@@ -12,15 +12,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from runner.baseline import story as baseline_story
 from runner.config import apply_project_config
 from runner.errors import (
-    ExitCode,
     RunnerError,
     UsageError,
     condense_tracebacks,
-    stage_exit_code,
 )
 from runner.models import RunConfig, RunReport, Timeouts
+from runner.report.verdict import FAIL_ON, FailOn, exit_code
 from runner.trust import clean_grants
 
 _MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
@@ -53,7 +53,9 @@ def print_table(report: RunReport) -> None:
         reason = f"  {r.reason}" if r.reason and r.outcome != "passed" else ""
         if r.warnings and not reason:
             reason = f"  warning: {r.warnings[0]}"
-        click.echo(f"{_MARKS[r.outcome]:<5} {r.endpoint.key:<{width}}  {r.tool}{reason[:160]}")
+        against_base = f"  [{r.baseline}]" if r.baseline not in (None, "unchanged") else ""
+        click.echo(f"{_MARKS[r.outcome]:<5} {r.endpoint.key:<{width}}  {r.tool}{reason[:160]}"
+                   f"{against_base}")
     counts = report.counts
     click.echo(f"\n{counts['passed']} passed, {counts['failed']} failed"
                + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
@@ -83,12 +85,6 @@ def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path
     if max_tools < 1 or (max_result_chars is not None and max_result_chars < 1):
         raise UsageError("--max-tools-per-session and --max-result-chars must be positive.")
     return suite
-
-
-def exit_code_for(report: RunReport) -> ExitCode:
-    if report.status == "failed":
-        return stage_exit_code(report.failed_stage)
-    return ExitCode.PASSED if report.overall_success else ExitCode.FAILED
 
 
 # Options the project's config file (.api-mcp-test.yml) can also set: option -> RunConfig field.
@@ -211,6 +207,17 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 @click.option("--workspace-root", type=click.Path(path_type=Path), help="Where the run's "
               "temporary workspace is made (default: the system temp folder).")
 @click.option("--keep-workspace", is_flag=True, help="Keep the temporary workspace after the run.")
+@click.option("--base", "base_ref", metavar="REF", help="Compare with this branch, tag or sha "
+              "of the same repository (e.g. main): its API is diffed against PATH's and tested "
+              "too (deterministic agent, cached by commit); uncommitted changes in PATH count.")
+@click.option("--baseline", "baseline_report", type=click.Path(path_type=Path), metavar="REPORT",
+              help="Compare with a stored report.json (or its folder) of the base instead.")
+@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="failures",
+              show_default=True, help="What fails the run (exit 1): any failed or errored "
+              "endpoint; only errors; only what is new against --base/--baseline (new "
+              "failures, failing new endpoints, breaking API changes); never.")
+@click.option("--fail-on-breaking/--no-fail-on-breaking", default=True, show_default=True,
+              help="With --fail-on new-failures: a breaking API change fails the run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
          token: str | None, working_directory: str | None, dev_requirements: bool,
@@ -222,7 +229,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
          workspace_root: Path | None, keep_workspace: bool, quiet: bool, agent: str,
          model: str | None, scenarios_path: Path | None, max_tokens: int | None,
          max_cost_usd: float | None, max_tools_per_session: int,
-         max_result_chars: int | None) -> None:
+         max_result_chars: int | None, base_ref: str | None, baseline_report: Path | None,
+         fail_on: FailOn, fail_on_breaking: bool) -> None:
     """Test the API in PATH (default: the current folder) and write the reports.
 
     PATH may be a repository URL (https://, ssh://, git@host:org/api.git, file://): it is cloned
@@ -259,8 +267,12 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             model_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
-            given=frozenset(given_options()),
+            given=frozenset(given_options()), base_ref=base_ref,
+            baseline_report=baseline_report,
         )
+        if base_ref and baseline_report:
+            raise UsageError("Give --base or --baseline, not both.",
+                             "--base runs the base; --baseline reads a stored report of it.")
         anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
         if agent == "llm" and anthropic and not config.anthropic_api_key:
             raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",
@@ -284,7 +296,10 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             detail = condense_tracebacks(report.error_detail)[-2000:]
             click.echo("--- log tail (full text in report.json) ---\n" + detail, err=True)
     click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
-    sys.exit(int(exit_code_for(report)))
+    story = baseline_story(report)
+    if story:
+        click.echo(story)
+    sys.exit(int(exit_code(report, fail_on, fail_on_breaking)))
 
 
 def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: str | None,

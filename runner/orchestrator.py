@@ -24,16 +24,28 @@ from pathlib import Path
 from typing import Any
 
 from runner import auth as auth_mod
+from runner import baseline as baseline_mod
 from runner import checks as checks_mod
 from runner import environment, procs, trust
 from runner.agent.calllog import CallLog
+from runner.apidiff import changed_operations, diff_endpoints
+from runner.base_checkout import check_out_base, touched_operations
 from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
 from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError, StageTimeout, UsageError
 from runner.mcpgen import MCPGenerator
-from runner.models import ApiSpec, Finding, RunConfig, RunReport, StageTiming, TargetEnv, ToolCall
+from runner.models import (
+    ApiSpec,
+    Baseline,
+    Finding,
+    RunConfig,
+    RunReport,
+    StageTiming,
+    TargetEnv,
+    ToolCall,
+)
 from runner.redact import Redactor
 from runner.repo import clone, read_repo_info, run_copy, working_folder
 from runner.report import junit, markdown, result
@@ -197,6 +209,12 @@ class _Run:
         self.findings: list[Finding] = []
         self.auth_calls: list[ToolCall] = []  # register/login requests the run made itself
         self.credentials: auth_mod.Credentials | None = None  # what the tools send
+        # The PR's base (--base / --baseline): its results, or its run still going.
+        self.base_results: baseline_mod.BaseResults | None = None
+        self.base_run: baseline_mod.BaseRun | None = None
+        self.changed_lines: dict[str, list[tuple[int, int]]] = {}
+        self.app_folder = ""  # the app's folder relative to the repository root
+        self.focus: set[str] = set()  # operations this PR touched: first, and deeper
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageTiming]:
@@ -233,6 +251,7 @@ class _Run:
             procs.require_reachable(self.workspace, "repo",
                                     "the run's workspace (see --workspace-root)")
             copy = self.workspace / "repo"
+            config_root = copy
             if config.repo_url:
                 info = clone(config.repo_url, copy, branch=config.branch,
                              pr_number=config.pr_number, commit=config.commit,
@@ -240,7 +259,7 @@ class _Run:
                 procs.hand_over(copy)
                 copied = ""
             else:
-                root = config.repo_path.resolve()
+                root = config_root = config.repo_path.resolve()
                 if not root.is_dir():
                     raise RunnerError("repo", f"{config.repo_path} is not a folder.",
                                       "Give the path of the API's repository (or a subfolder "
@@ -261,6 +280,14 @@ class _Run:
             self.config = config
             self.report.suite = config.suite
             repo = config.repo_path
+            if config.baseline_report:
+                self.base_results = baseline_mod.read_report(config.baseline_report)
+                self.report.baseline = Baseline("file", str(config.baseline_report),
+                                                self.base_results.commit)
+            elif config.base_ref:
+                # The app's folder in the git repository the copy came from (a clone has it).
+                origin = copy if config.repo_url else config_root
+                self.start_base(origin / repo.relative_to(copy))
             timing.note = " ".join(filter(None, (
                 info.commit[:12] if info.commit else "",
                 f"PR #{info.pr_number}" if info.pr_number else info.branch or "", copied)))
@@ -304,6 +331,61 @@ class _Run:
 
         self.calls = asyncio.run(self._bounded(self.serve_and_exercise(env, wrapper)))
         self.judge()
+        self.compare_with_base()
+
+    def start_base(self, source: Path) -> None:
+        """Check the base out and start its run (or take its cached results)."""
+        config = self.config
+        assert config.base_ref is not None
+        checkout = check_out_base(source, config.base_ref, self.workspace / "base",
+                                  timeout=self.budget(config.timeouts.clone))
+        self.changed_lines = checkout.changed_lines
+        self.app_folder = checkout.folder.relative_to(checkout.root).as_posix()
+        self.report.baseline = Baseline("run", config.base_ref, checkout.commit)
+        key = baseline_mod.cache_key(checkout.commit, self.app_folder, config)
+        cached = environment.cache_root() / "baselines" / key
+        if (cached / "report.json").is_file():
+            found = baseline_mod.read_report(cached)
+            self.base_results = baseline_mod.BaseResults(found.outcomes, found.openapi,
+                                                         checkout.commit)
+            self.report.baseline.source = "cache"
+            return
+        procs.hand_over(checkout.root)
+        self.base_run = baseline_mod.BaseRun(checkout.folder, self.output_dir / "baseline",
+                                             config, checkout.commit, cached,
+                                             timeout=self.remaining())
+
+    def choose_focus(self) -> None:
+        """Operations this PR touched (their handler's lines, or their contract), so the agent
+        takes them first and with the comprehensive plan."""
+        assert self.spec is not None
+        if self.report.baseline is None:
+            return
+        self.focus = touched_operations(self.spec.endpoints, self.changed_lines,
+                                        self.app_folder)
+        document = (self.base_results.openapi if self.base_results is not None
+                    else self.base_run.wait_for_spec(min(30.0, self.remaining() / 4))
+                    if self.base_run is not None else None)
+        if document is not None:
+            self.focus |= changed_operations(diff_endpoints(
+                endpoints_from_openapi(document), self.spec.endpoints))
+        if self.focus:
+            self.report.notes.append(f"{len(self.focus)} operation(s) this PR touched were "
+                                     "tested first and with the comprehensive plan")
+
+    def compare_with_base(self) -> None:
+        """Each result against the base's, and the base's contract against this one."""
+        if self.report.baseline is None or self.spec is None:
+            return
+        with self.stage("baseline") as timing:
+            base = self.base_results
+            if base is None and self.base_run is not None:
+                base = self.base_run.results(max(1.0, self.remaining()))
+            assert base is not None
+            if not base.completed:
+                self.report.baseline.note = f"the base run stopped: {base.failure}"
+            baseline_mod.compare(self.report, base)
+            timing.note = baseline_mod.story(self.report)
 
     async def serve_and_exercise(self, env: TargetEnv, wrapper: Path) -> list[ToolCall]:
         """Start the API and, meanwhile, the MCP server (both mostly spend their start-up
@@ -330,6 +412,7 @@ class _Run:
                     extra["API_MCP_TEST_RESULT_LIMIT"] = str(config.max_result_chars)
                 mcp = self.servers.configure_mcp_server(wrapper, self.call_log_path, extra,
                                                         call_timeout=config.timeouts.call)
+                await asyncio.to_thread(self.choose_focus)
                 agent = self.make_agent(mcp)
                 connecting = asyncio.create_task(agent.connect())
                 try:
@@ -388,7 +471,7 @@ class _Run:
 
         return DeterministicAgent(mcp, self.agent_spec(), self.tool_names, call_log, suite=config.suite,
                                   call_timeout=config.timeouts.call,
-                                  max_calls=config.max_tool_calls)
+                                  max_calls=config.max_tool_calls, focus=frozenset(self.focus))
 
     # -- the project's settings: spec location, start command, auth (runner/config.py) ---------
 

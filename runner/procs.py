@@ -283,13 +283,14 @@ def start(
     env: Mapping[str, str],
     log_path: Path | None = None,
     pass_fds: Sequence[int] = (),
+    trusted: bool = False,
 ) -> ManagedProcess:
     """Start a background child in a new session (its own process group), as the sandbox
-    user when there is one."""
+    user when there is one, unless `trusted` (our own runner, e.g. the base's run)."""
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         popen = subprocess.Popen(
-            sandboxed(cmd),
+            list(cmd) if trusted else sandboxed(cmd),
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,

@@ -183,6 +183,7 @@ class DeterministicAgent:
         call_timeout: float = 30.0,
         max_calls: int = 1000,
         known_calls: list[ToolCall] | None = None,
+        focus: frozenset[str] = frozenset(),
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -192,6 +193,8 @@ class DeterministicAgent:
         self.call_timeout = call_timeout
         self.max_calls = max_calls
         self.known_calls = known_calls or []  # earlier calls (another agent's) to learn ids from
+        # Operations a pull request touched: called first, with the comprehensive plan.
+        self.focus = focus
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
@@ -282,7 +285,10 @@ class DeterministicAgent:
         by_key = {e.key: e for e in self.spec.endpoints}
         for known in self.known_calls:
             ids.learn_from(by_key.get(known.endpoint_key) or _endpoint_of(known), known)
-        for endpoint in call_order(self.spec.endpoints):
+        ordered = call_order(self.spec.endpoints)
+        ordered = ([e for e in ordered if e.key in self.focus]
+                   + [e for e in ordered if e.key not in self.focus])
+        for endpoint in ordered:
             tool_name = self.tool_names.get(endpoint.key)
             tool = self._tools.get(tool_name or "")
             if tool is None:
@@ -305,7 +311,7 @@ class DeterministicAgent:
         # A synthesized spec does not document the valid input: the first call is a guess.
         intent = "guess" if self.spec.spec_source == "synthesized" else "valid"
         planned = [PlannedCall(endpoint, tool, arguments, intent)]
-        if self.suite != "comprehensive":
+        if self.suite != "comprehensive" and endpoint.key not in self.focus:
             return planned
         path_args = [a for a in arguments if _norm(a) in
                      {_norm(p.name) for p in endpoint.parameters if p.location == "path"}]

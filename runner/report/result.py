@@ -43,6 +43,7 @@ def endpoint_dict(result: EndpointResult) -> dict[str, Any]:
         "calls": [call_summary(c) for c in result.calls],
         "findings": [as_plain(f) for f in result.findings],
         "warnings": result.warnings,
+        "baseline": result.baseline,
     }
 
 
@@ -66,5 +67,7 @@ def to_dict(report: RunReport) -> dict[str, Any]:
         "usage": report.usage,
         "notes": report.notes,
         "auth": report.auth,
+        "baseline": as_plain(report.baseline) if report.baseline else None,
+        "api_changes": [as_plain(c) for c in report.api_changes],
         "artifacts": report.artifacts,
     }
