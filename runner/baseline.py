@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -36,13 +36,15 @@ _PRIVATE_PREFIXES = ("GITHUB_", "INPUT_", "ACTIONS_", "RUNNER_", "ANTHROPIC_")
 
 @dataclass(frozen=True)
 class BaseResults:
-    """What the base did: outcome per operation, and its OpenAPI document when known."""
+    """What the base did: outcome per operation, the kinds of calls (intents) it made and those
+    that failed a check, and its OpenAPI document when known."""
 
     outcomes: dict[str, str]  # "METHOD /path" -> passed | failed | error | skipped
     openapi: dict[str, Any] | None
     commit: str | None = None
     completed: bool = True  # False: the base run stopped at a stage (see failure)
     failure: str = ""
+    failed_intents: dict[str, set[str]] = field(default_factory=dict)  # key -> {"valid", ...}
 
     @property
     def operations(self) -> set[str]:
@@ -73,10 +75,13 @@ def read_report(path: Path) -> BaseResults:
     if not isinstance(results, list):
         raise UsageError(f"{what} is not an api-mcp-test report (no test_results).",
                          "Give the report.json written by api-mcp-test.")
-    outcomes = {}
+    outcomes: dict[str, str] = {}
+    failed_intents: dict[str, set[str]] = {}
     for entry in results:
         if isinstance(entry, dict) and {"method", "endpoint", "outcome"} <= entry.keys():
-            outcomes[f"{entry['method']} {entry['endpoint']}"] = str(entry["outcome"])
+            key = f"{entry['method']} {entry['endpoint']}"
+            outcomes[key] = str(entry["outcome"])
+            failed_intents[key] = _failed_intents(entry)
     openapi = None
     spec_path = report_path.parent / "openapi.json"
     if spec_path.is_file() and spec_path.stat().st_size <= _MAX_REPORT_BYTES:
@@ -88,21 +93,36 @@ def read_report(path: Path) -> BaseResults:
     repo = data.get("repo_info") or {}
     return BaseResults(outcomes, openapi, commit=repo.get("commit") if isinstance(repo, dict)
                        else None, completed=data.get("status") == "completed",
-                       failure=str(data.get("error") or ""))
+                       failure=str(data.get("error") or ""), failed_intents=failed_intents)
+
+
+def _failed_intents(entry: dict[str, Any]) -> set[str]:
+    """The intents (valid, boundary, not_found, ...) of the calls whose checks failed."""
+    calls = entry.get("calls") if isinstance(entry.get("calls"), list) else []
+    intents = {c.get("call_id"): str(c.get("intent")) for c in calls if isinstance(c, dict)}
+    checks = entry.get("checks") if isinstance(entry.get("checks"), list) else []
+    failed = {intents.get(c.get("call_id"), "?") for c in checks
+              if isinstance(c, dict) and c.get("passed") is False}
+    if not failed and entry.get("outcome") in _FAILING:
+        failed.add("?")  # failed without a failing check (e.g. a stage of its own)
+    return failed
 
 
 def status_of(result: EndpointResult, base: BaseResults, base_operations: set[str]) -> \
         BaselineStatus:
-    """new failure | fixed | still failing | new endpoint | unchanged."""
+    """new failure | fixed | still failing | new endpoint | unchanged.
+
+    The base is judged on the kinds of calls this run made too: the base runs the comprehensive
+    plan, so a failure of a probe this run did not make (a boundary value in a smoke run) is
+    neither fixed nor still failing here."""
     key = result.endpoint.key
     if key not in base_operations:
         return "new endpoint"
-    failing_now = result.outcome in _FAILING
-    failing_before = base.outcomes.get(key) in _FAILING
-    if failing_now and not failing_before:
-        return "new failure"
-    if failing_now:
-        return "still failing"
+    made = {c.intent for c in result.calls}
+    failed_before = base.failed_intents.get(key, set())
+    failing_before = bool(failed_before & made) or "?" in failed_before
+    if result.outcome in _FAILING:
+        return "still failing" if failing_before else "new failure"
     if failing_before and result.outcome == "passed":
         return "fixed"
     return "unchanged"
@@ -171,7 +191,7 @@ def cache_key(commit: str, relative_folder: str, config: RunConfig) -> str:
         runner_version = version("api-mcp-test")
     except PackageNotFoundError:
         runner_version = "dev"
-    parts = [runner_version, commit, relative_folder, config.suite, config.app or "",
+    parts = [runner_version, commit, relative_folder, config.app or "",
              config.python or "", config.install_command or "", str(config.install),
              json.dumps(sorted(config.app_env.items())), ",".join(config.checks),
              str(config.max_tool_calls)]
@@ -179,10 +199,11 @@ def cache_key(commit: str, relative_folder: str, config: RunConfig) -> str:
 
 
 def base_command(folder: Path, output_dir: Path, config: RunConfig) -> list[str]:
-    """The CLI command that tests the base checkout like this run tests the head (deterministic
-    agent; its own config file applies)."""
+    """The CLI command that tests the base checkout like this run tests the head: deterministic
+    agent, comprehensive plan (a superset of any plan the head makes), the base's own config
+    file."""
     cmd = [sys.executable, "-m", "runner.cli", "test", str(folder), "--agent", "deterministic",
-           "--suite", "comprehensive" if config.suite == "comprehensive" else "smoke",
+           "--suite", "comprehensive",
            "--output-dir", str(output_dir), "--quiet",
            "--max-tool-calls", str(config.max_tool_calls),
            "--call-timeout", str(config.timeouts.call),
@@ -263,8 +284,7 @@ class BaseRun:
                               detail=self.process.log_tail()) from exc
         if base.completed and self.cache_dir is not None:
             store(self.cache_dir, self.output_dir)
-        return BaseResults(base.outcomes, base.openapi, commit=self.commit,
-                           completed=base.completed, failure=base.failure)
+        return replace(base, commit=self.commit)
 
 
 def store(cache_dir: Path, output_dir: Path) -> None:

@@ -345,9 +345,7 @@ class _Run:
         key = baseline_mod.cache_key(checkout.commit, self.app_folder, config)
         cached = environment.cache_root() / "baselines" / key
         if (cached / "report.json").is_file():
-            found = baseline_mod.read_report(cached)
-            self.base_results = baseline_mod.BaseResults(found.outcomes, found.openapi,
-                                                         checkout.commit)
+            self.base_results = replace(baseline_mod.read_report(cached), commit=checkout.commit)
             self.report.baseline.source = "cache"
             return
         procs.hand_over(checkout.root)
