@@ -21,6 +21,10 @@ CHECKS: dict[str, Check] = {}
 _AUTH_STATUSES = (401, 403)
 # Intents of calls made to succeed: a schema-valid call, or a guess when the spec is synthesized.
 _MEANT_TO_SUCCEED = ("valid", "guess")
+# The runner's own sign-up/login requests (intent `auth`, runner/auth): a 4xx there is the
+# runner's guess failing (the notes say "automatic login did not work"), not the API's fault, so
+# only these checks judge it.
+_AUTH_REFUSED_CHECKS = ("response_received", "not_a_server_error")
 
 
 def check(fn: Check) -> Check:
@@ -113,7 +117,8 @@ def valid_input_accepted(call: ToolCall, endpoint: Endpoint) -> CheckResult | No
 
     Not applied to guesses (synthesized spec): there a 4xx is a warning, see `guess_rejected`.
     """
-    if call.intent not in ("valid", "boundary") or call.status_code is None or call.status_code >= 500:
+    if (call.intent not in ("valid", "boundary", "auth") or call.status_code is None
+            or call.status_code >= 500):
         return None
     if call.status_code in _AUTH_STATUSES:
         return None  # reported as "needs auth", not as a failure
@@ -162,6 +167,8 @@ def select(names: Iterable[str] = ()) -> dict[str, Check]:
 
 
 def run_checks(call: ToolCall, endpoint: Endpoint, checks: dict[str, Check]) -> list[CheckResult]:
+    if call.intent == "auth" and call.status_code is not None and 400 <= call.status_code < 500:
+        checks = {n: fn for n, fn in checks.items() if n in _AUTH_REFUSED_CHECKS}
     results = []
     for fn in checks.values():
         outcome = fn(call, endpoint)

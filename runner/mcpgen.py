@@ -81,6 +81,7 @@ MODULE_NAMES = frozenset(
         "CALL_LOG",
         "EXTRA_HEADERS",
         "HEADERS_FILE",
+        "CredentialsUnreadable",
         "RESULT_HEADERS",
         "main",
         "FORM",
@@ -758,26 +759,30 @@ def _extra_headers() -> dict[str, str]:
         sys.exit(str(exc))
 
 
+class CredentialsUnreadable(Exception):
+    """The headers file (the run's credentials) cannot be read: the call is not sent, since a
+    call without the credentials would be judged as if it carried them."""
+
+
 def _current_headers() -> dict[str, str]:
     """EXTRA_HEADERS under the headers file's, rereading the file only when a stat says it was
-    replaced or changed. A missing or broken file adds nothing (a broken one is logged)."""
+    replaced or changed. A missing, unreadable or broken file leaves the headers unknown:
+    `_headers_seen` holds the problem and the call fails with it."""
     global _headers_seen
     if not HEADERS_FILE:
         return EXTRA_HEADERS
     try:
         stat = os.stat(HEADERS_FILE)
         version: tuple[int, ...] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        version = None
+    except OSError as exc:
+        _headers_seen = (None, {}, f"cannot read {HEADERS_FILE}: {exc}")
+        return EXTRA_HEADERS
     if version != _headers_seen[0]:
-        headers: dict[str, str] = {}
-        if version is not None:
-            try:
-                with open(HEADERS_FILE, encoding="utf-8") as file:
-                    headers = _parse_headers(file.read(), HEADERS_FILE)
-            except (OSError, ValueError, TypeError) as exc:
-                print(f"ignoring the headers file: {exc}", file=sys.stderr)
-        _headers_seen = (version, headers)
+        try:
+            with open(HEADERS_FILE, encoding="utf-8") as file:
+                _headers_seen = (version, _parse_headers(file.read(), HEADERS_FILE), "")
+        except (OSError, ValueError, TypeError) as exc:
+            _headers_seen = (None, {}, f"cannot read {HEADERS_FILE}: {exc}")
     return {**EXTRA_HEADERS, **_headers_seen[1]}
 
 
@@ -791,7 +796,10 @@ RESULT_LIMIT = int(_setting("API_MCP_TEST_RESULT_LIMIT", 8000))
 CALL_LOG = os.environ.get("API_MCP_TEST_CALL_LOG", "").strip()
 EXTRA_HEADERS = _extra_headers()
 HEADERS_FILE = os.environ.get("API_MCP_TEST_HEADERS_FILE", "").strip()
-_headers_seen: tuple[tuple[int, ...] | None, dict[str, str]] = (None, {})
+_headers_seen: tuple[tuple[int, ...] | None, dict[str, str], str] = (None, {}, "")
+_current_headers()
+if _headers_seen[2]:  # fail loudly rather than send every call without credentials
+    sys.exit(f"the headers file (the run's credentials): {_headers_seen[2]}")
 FORM = "application/x-www-form-urlencoded"
 RESULT_HEADERS = (
     "content-type",
@@ -949,6 +957,8 @@ async def _exchange(
     """Send the request `call` describes, record it, return a compact result. Never raises."""
     start = time.perf_counter()
     try:
+        if _headers_seen[2]:
+            raise CredentialsUnreadable(_headers_seen[2])
         request = _client.build_request(
             method,
             call["url"],
@@ -965,7 +975,13 @@ async def _exchange(
         # time out: TIMEOUT bounds the whole exchange.
         exchange = _fetch(request)
         response, data, received, truncated = await asyncio.wait_for(exchange, TIMEOUT)
-    except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, TimeoutError) as exc:
+    except (
+        httpx.HTTPError,
+        httpx.InvalidURL,
+        UnicodeEncodeError,
+        TimeoutError,
+        CredentialsUnreadable,
+    ) as exc:
         # UnicodeEncodeError: a header or cookie value that is not ASCII.
         call["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
         if isinstance(exc, TimeoutError):

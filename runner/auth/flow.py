@@ -1,0 +1,338 @@
+"""Doing the login: a static header, basic auth, or sign-up then login for a generated user, the
+way real stacks want it.
+
+- The sign-up's cookies are dropped before the login: a session cookie replayed to a token login
+  makes DRF's SessionAuthentication demand a CSRF token ("CSRF Failed", dj-rest-auth).
+- A login guarded by HTTP basic (`POST /api/tokens`) gets the user's name and password that way.
+- A 403 that says CSRF is retried once with the API's CSRF cookie (fetched with a GET of the same
+  path) or a minted double-submit one, in `X-CSRFToken` with a same-origin Referer.
+- The login field that names the user gets what the sign-up named them by: the email when the
+  sign-up asked for an email and no username.
+- The answer's token goes in a header (scheme from the config, the answer, the spec, then Bearer
+  and Token); without a token, the session's cookies (with their CSRF header) are the
+  credentials. When the spec has a protected GET with nothing to fill in, each candidate is tried
+  on it and the first one it accepts is used.
+Every request is recorded as the runner's own (intent `auth`), with every secret masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from runner.auth import plan, tokens
+from runner.auth.user import (
+    HINT,
+    STAGE,
+    ThrowawayUser,
+    credential_kind,
+    credentials_body,
+    expand,
+    login_name,
+)
+from runner.errors import RunnerError
+from runner.models import ApiSpec, AuthConfig, AuthStep, ToolCall
+
+INTENT = "auth"  # the intent of the runner's own calls: judged leniently (runner/checks.py)
+_MAX_TRIES = 4  # candidate credentials tried on the probe operation
+
+
+@dataclass
+class AuthResult:
+    """Headers for every tool call, a secret-free record of how they were obtained, the
+    requests as calls (secrets masked) so the checks judge those operations too, and what
+    renewing the credentials needs (the user, a refresh token, the token's expiry)."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
+    calls: list[ToolCall] = field(default_factory=list)
+    user: ThrowawayUser | None = None
+    refresh_token: str | None = None
+    expires: tuple[float, float] | None = None  # (issued, expires) of a JWT access token
+
+
+@dataclass
+class _Session:
+    client: httpx.Client
+    spec: ApiSpec
+    user: ThrowawayUser
+    record: dict[str, Any]
+    secrets: set[str]
+    token_path: str | None = None
+    calls: list[ToolCall] = field(default_factory=list)
+    login_name: str = "username"  # what the sign-up named the user by: username or email
+    granted: Mapping[str, str] = field(default_factory=dict)  # the ${NAME}s it may expand
+
+    def mask(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                if secret:
+                    value = value.replace(secret, "***")
+            return value
+        if isinstance(value, dict):
+            return {k: self.mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask(v) for v in value]
+        return value
+
+
+def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str, timeout: float = 30.0,
+                 user: ThrowawayUser | None = None) -> AuthResult:
+    """Obtain the headers. A configured flow that fails raises RunnerError (exit 3); an automatic
+    one that fails returns no headers and says why in the record. With `user`, log that user in
+    again (no sign-up)."""
+    configured = auth is not None and auth.mode != "auto"
+    if auth is not None and auth.mode == "off":
+        return AuthResult(record={"mode": "off", "source": "config"})
+    if not configured:
+        auth, reason = plan.automatic_plan(spec)
+        if auth is None:
+            return AuthResult(record={"mode": "none", "source": "automatic", "ok": False,
+                                      "message": reason} if reason else {})
+    assert auth is not None
+    record: dict[str, Any] = {"mode": auth.mode, "source": "config" if configured else "automatic",
+                              "header": auth.header, "calls": []}
+    again = user is not None
+    user = user or ThrowawayUser.generate()
+    secrets_used = {user.password, *auth.env.values()}
+    result = AuthResult(record=record, user=user)
+    with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
+        session = _Session(client, spec, user, record, secrets_used, auth.token,
+                           granted=auth.env)
+        try:
+            result.headers = _obtain(auth, session, result, automatic=not configured,
+                                     sign_up=not again)
+        except RunnerError as exc:
+            record.update(ok=False, message=exc.message)
+            if configured:
+                raise
+            result.calls = session.calls
+            return result
+    record["ok"] = True
+    result.calls = session.calls
+    return result
+
+
+def _obtain(auth: AuthConfig, session: _Session, result: AuthResult, automatic: bool,
+            sign_up: bool) -> dict[str, str]:
+    user, spec = session.user, session.spec
+    if auth.mode == "static":
+        return {auth.header: expand(auth.value or "", user, auth.env)}
+    if auth.mode == "basic":
+        pair = (f"{expand(auth.username or '', user, auth.env)}:"
+                f"{expand(auth.password or '', user, auth.env)}")
+        return {auth.header: "Basic " + base64.b64encode(pair.encode()).decode()}
+    assert auth.login is not None
+    if auth.register is not None:
+        if sign_up:
+            _send(session, auth.register, "register")
+        session.record["user"] = user.username
+        session.login_name = login_name(spec, auth.register)
+        session.client.cookies.clear()  # a sign-up's session must not reach the login
+    answer = _send(session, auth.login, "login")
+    data = tokens.parsed(answer)
+    token = tokens.token_in(data, auth.token)
+    candidates: list[tuple[dict[str, str], dict[str, Any]]] = []
+    if token is not None:
+        field_name, value = token
+        header, spec_scheme = plan.token_scheme(spec)
+        header = header if automatic else auth.header
+        for scheme in tokens.schemes_to_try(auth.scheme, tokens.answer_scheme(data, field_name),
+                                            spec_scheme):
+            candidates.append(({header: f"{scheme} {value}" if scheme else value},
+                               {"scheme": scheme or "(none)", "header": header,
+                                "token_field": field_name}))
+        result.refresh_token = tokens.refresh_token_in(data)
+        result.expires = tokens.expiry(value)
+    if session.client.cookies.jar and auth.token is None:
+        headers = tokens.cookie_headers(session.client.cookies, str(session.client.base_url))
+        candidates.append((headers, {"mode": "cookie", "header": "Cookie",
+                                     "csrf": next((h for h in headers if "csrf" in h.lower()
+                                                   or "xsrf" in h.lower()), None)}))
+    if not candidates:
+        where = auth.token or "any of " + ", ".join(tokens.TOKEN_FIELDS)
+        raise RunnerError(STAGE, f"The login {auth.login.method} {auth.login.path} answered "
+                          f"{answer.status_code} without a token at {where} and without a "
+                          "cookie.", HINT if not automatic else "")
+    headers, how = _first_accepted(session, candidates, auth)
+    session.record.update({k: v for k, v in how.items() if v is not None})
+    if how.get("mode") == "cookie":
+        result.refresh_token = result.expires = None  # the cookies are the credentials
+    return headers
+
+
+def _first_accepted(session: _Session, candidates: list[tuple[dict[str, str], dict[str, Any]]],
+                    auth: AuthConfig) -> tuple[dict[str, str], dict[str, Any]]:
+    """The first candidate a protected operation accepts (the first one when there is no such
+    operation to ask, or when it refuses them all)."""
+    skip = {f"{s.method} {s.path}" for s in (auth.login, auth.register) if s is not None}
+    probe = plan.probe_operation(session.spec, skip)
+    if probe is None or len(candidates) == 1:
+        return candidates[0]
+    base = str(session.client.base_url).rstrip("/")
+    for headers, how in candidates[:_MAX_TRIES]:
+        request = httpx.Request("GET", base + probe.path, headers=headers)  # no cookie jar
+        began = time.monotonic()
+        try:
+            answer = session.client.send(request)
+        except httpx.HTTPError:
+            break
+        _note(session, "check", "GET", probe.path, answer.status_code, began)
+        if answer.status_code not in (401, 403):
+            return headers, how
+    session.record["check"] = f"GET {probe.path} refused every credential tried"
+    return candidates[0]
+
+
+def _send(session: _Session, step: AuthStep, what: str) -> httpx.Response:
+    spec, user = session.spec, session.user
+    if not step.path.startswith("/") or "://" in step.path:
+        raise RunnerError(STAGE, f"The {what} operation path {step.path!r} is not a path on "
+                          "the API.", HINT)
+    endpoint = plan.endpoint_of(spec, step.method, step.path)
+    if step.body is not None:
+        body = {k: expand(v, user, session.granted) if isinstance(v, str) else v
+                for k, v in step.body.items()}
+    else:
+        body = credentials_body(endpoint, spec, user, full=what == "register",
+                                login_name=session.login_name)
+    request: dict[str, Any] = {}
+    if plan.wants_basic(spec, endpoint):  # the user's name and password as HTTP basic
+        name = next((str(v) for k, v in body.items() if credential_kind(k) == "username"),
+                    getattr(user, session.login_name))
+        password = next((str(v) for k, v in body.items() if credential_kind(k) == "password"),
+                        user.password)
+        request["auth"] = (name, password)
+        if not (endpoint and endpoint.request_body):
+            body = {}
+    if body or step.body is not None or (endpoint and endpoint.request_body):
+        if step.content == "form":
+            request["data"] = {k: str(v) for k, v in body.items()}
+        else:
+            request["json"] = body
+    answer = _request(session, step, what, body, request)
+    if tokens.csrf_failure(answer):
+        request["headers"] = _csrf_headers(session, step.path)
+        answer = _request(session, step, what, body, request)
+    if answer.status_code >= 400:
+        excerpt = session.mask(" ".join(answer.text.split())[:200])
+        raise RunnerError(STAGE, f"The {what} request {step.method} {step.path} answered "
+                          f"{answer.status_code}: {excerpt or '(empty body)'}", HINT)
+    return answer
+
+
+def _request(session: _Session, step: AuthStep, what: str, body: dict[str, Any],
+             request: dict[str, Any]) -> httpx.Response:
+    began = time.monotonic()
+    try:
+        answer = session.client.request(step.method, step.path, **request)
+    except httpx.HTTPError as exc:
+        raise RunnerError(STAGE, f"The {what} request {step.method} {step.path} failed: {exc}.",
+                          HINT) from exc
+    elapsed = _note(session, what, step.method, step.path, answer.status_code, began)
+    session.calls.append(_as_call(session, step, what, body, answer, elapsed))
+    return answer
+
+
+def _note(session: _Session, what: str, method: str, path: str, status: int,
+          began: float) -> float:
+    elapsed = round((time.monotonic() - began) * 1000, 1)
+    session.record["calls"].append({"step": what, "method": method, "path": path,
+                                    "status_code": status, "elapsed_ms": elapsed})
+    return elapsed
+
+
+def _csrf_headers(session: _Session, path: str) -> dict[str, str]:
+    """The CSRF header for a retry: the API's own CSRF cookie (a GET of the same path usually
+    sets it), else a minted one in Django's `csrftoken` cookie (a double-submit check)."""
+    client = session.client
+    if tokens.csrf_cookie(client.cookies) is None:
+        began = time.monotonic()
+        try:
+            answer = client.get(path)
+            _note(session, "csrf", "GET", path, answer.status_code, began)
+        except httpx.HTTPError:
+            pass
+    found = tokens.csrf_cookie(client.cookies)
+    if found is None:
+        value = tokens.minted_csrf()
+        client.cookies.set("csrftoken", value)
+        found = ("csrftoken", "X-CSRFToken", value)
+    session.secrets.add(found[2])
+    return {found[1]: found[2], "Referer": str(client.base_url).rstrip("/") + "/"}
+
+
+def _as_call(session: _Session, step: AuthStep, what: str, body: dict[str, Any],
+             answer: httpx.Response, elapsed_ms: float) -> ToolCall:
+    """The request as a recorded call, with every secret (and the token it returned) masked."""
+    data = tokens.parsed(answer)
+    for path in {session.token_path, None}:
+        token = tokens.token_in(data, path)
+        if token is not None:
+            session.secrets.add(token[1])
+    refresh = tokens.refresh_token_in(data)
+    if refresh:
+        session.secrets.add(refresh)
+    for _, value in tokens.pairs(answer.cookies):
+        session.secrets.add(value)
+    return ToolCall(
+        call_id=f"auth-{len(session.calls) + 1}", tool="", method=step.method, path=step.path,
+        arguments=session.mask(body), url=str(answer.request.url), status_code=answer.status_code,
+        headers={"content-type": answer.headers.get("content-type", "")},
+        body=session.mask(data if data is not None else answer.text[:2000]),
+        body_is_json=data is not None, body_bytes=len(answer.content),
+        elapsed_ms=elapsed_ms, intent=INTENT, agent=f"runner ({what})",
+    )
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One line for the progress output and the report."""
+    if not record.get("ok"):
+        return ""
+    logins = [f"{c['method']} {c['path']}" for c in record.get("calls", [])
+              if c.get("step") in ("register", "login")]
+    how = {"static": "static header", "basic": "basic auth",
+           "cookie": "session cookie"}.get(record["mode"], "token")
+    scheme = f" {record['scheme']}" if record.get("scheme") not in (None, "(none)") else ""
+    if record.get("mode") == "cookie":
+        scheme = " with CSRF header" if record.get("csrf") else ""
+    via = f" from {' then '.join(dict.fromkeys(logins))}" if logins else ""
+    return f"auth: {how}{scheme} in {record.get('header')}{via} ({record['source']})"
+
+
+def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthResult,
+          timeout: float = 30.0) -> AuthResult:
+    """Fresh credentials for the same user: the refresh token traded at the spec's refresh
+    operation (simplejwt, ninja-jwt, dj-rest-auth), else the same user logged in again."""
+    found = plan.refresh_operation(spec)
+    header, scheme = previous.record.get("header"), previous.record.get("scheme")
+    if previous.refresh_token and found and header and previous.record.get("mode") != "cookie":
+        endpoint, name = found
+        step = plan.step_for(endpoint)
+        body = {name: previous.refresh_token}
+        began = time.monotonic()
+        try:
+            with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as c:
+                answer = (c.post(step.path, data=body) if step.content == "form"
+                          else c.post(step.path, json=body))
+        except httpx.HTTPError as exc:
+            raise RunnerError(STAGE, f"The token refresh {step.path} failed: {exc}.") from exc
+        previous.record.setdefault("calls", []).append({
+            "step": "refresh", "method": "POST", "path": step.path,
+            "status_code": answer.status_code,
+            "elapsed_ms": round((time.monotonic() - began) * 1000, 1)})
+        data = tokens.parsed(answer)
+        token = tokens.token_in(data) if answer.status_code < 400 else None
+        if token is not None:
+            value = token[1]
+            prefix = f"{scheme} " if scheme not in (None, "(none)", "") else ""
+            return AuthResult(headers={str(header): prefix + value}, record=previous.record,
+                              user=previous.user, expires=tokens.expiry(value),
+                              refresh_token=tokens.refresh_token_in(data)
+                              or previous.refresh_token)
+    return authenticate(auth, spec, base_url, timeout, user=previous.user)

@@ -1,0 +1,300 @@
+"""Logging in to the API under test the way real stacks want it (runner/auth/).
+
+Fast tests of the building blocks (what the spec offers, what a login answer holds, CSRF, the
+headers file's rights); slow end-to-end runs of the CLI, zero-config, on one small app per login
+stack (tests/fixtures/auth_*), each asserting that protected operations were reached.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from runner import auth, checks, procs
+from runner.auth import plan, tokens
+from runner.auth.user import credential_kind, login_name
+from runner.discovery.spec import endpoints_from_openapi
+from runner.errors import RunnerError
+from runner.models import ApiSpec, AuthStep, Endpoint, ToolCall
+
+
+def spec_of(paths: dict[str, Any], schemes: dict[str, Any] | None = None,
+            security: list[Any] | None = None) -> ApiSpec:
+    doc: dict[str, Any] = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                           "paths": paths, "components": {"securitySchemes": schemes or {}}}
+    if security is not None:
+        doc["security"] = security
+    return ApiSpec("fastapi", "app:app", doc, endpoints_from_openapi(doc))
+
+
+def body(*fields: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"requestBody": {"content": {"application/json": {"schema": {
+        "type": "object", "properties": {f: {"type": "string"} for f in fields},
+        "required": list(required)}}}}, "responses": {"200": {"description": "ok"}}}
+
+
+def guarded(*names: str) -> dict[str, Any]:
+    return {"security": [{n: []} for n in names], "responses": {"200": {"description": "ok"}}}
+
+
+def jwt(**claims: Any) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return f"{part({'alg': 'HS256'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+# -- what the spec offers -----------------------------------------------------------------------
+
+
+def test_flask_basic_token_endpoint_and_users_collection_sign_up():
+    spec = spec_of({
+        "/api/users": {"post": body("username", "email", "password"),
+                       "get": guarded("tokenAuth")},
+        "/api/tokens": {"post": guarded("basicAuth")},
+        "/api/posts": {"get": guarded("tokenAuth"), "post": guarded("tokenAuth")},
+    }, {"basicAuth": {"type": "http", "scheme": "basic"},
+        "tokenAuth": {"type": "http", "scheme": "bearer"}})
+    found, reason = plan.automatic_plan(spec)
+    assert reason == "" and found is not None
+    assert (found.register.path, found.login.path) == ("/api/users", "/api/tokens")
+    login = plan.endpoint_of(spec, "POST", "/api/tokens")
+    assert plan.wants_basic(spec, login)
+    assert not plan.wants_basic(spec, plan.endpoint_of(spec, "GET", "/api/posts"))
+    # The token goes as the other operations want it, not as the login is guarded (basic).
+    assert plan.token_scheme(spec) == ("Authorization", "Bearer")
+
+
+def test_a_users_collection_needing_credentials_is_not_an_open_sign_up():
+    spec = spec_of({"/users": {"post": {**body("username", "password"),
+                                        **guarded("bearer")}},
+                    "/token": {"post": body("username", "password")}},
+                   {"bearer": {"type": "http", "scheme": "bearer"}})
+    assert plan.automatic_plan(spec)[0] is None
+
+
+def test_jwt_pair_login_and_refresh_operations():
+    spec = spec_of({"/api/auth/register": {"post": body("email", "password")},
+                    "/api/token/pair": {"post": body("username", "password")},
+                    "/api/token/refresh": {"post": body("refresh")},
+                    "/api/token/verify": {"post": body("token")}})
+    found, _ = plan.automatic_plan(spec)
+    assert found is not None and found.login.path == "/api/token/pair"
+    refresh = plan.refresh_operation(spec)
+    assert refresh is not None and (refresh[0].path, refresh[1]) == ("/api/token/refresh",
+                                                                     "refresh")
+
+
+def test_token_scheme_from_drf_spectacular_token_auth_and_custom_headers():
+    drf = spec_of({"/api/notes/": {"get": guarded("tokenAuth")}}, {"tokenAuth": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": 'Token-based authentication with required prefix "Token"'}})
+    assert plan.token_scheme(drf) == ("Authorization", "Token")
+    key = spec_of({"/x": {"get": guarded("key")}},
+                  {"key": {"type": "apiKey", "in": "header", "name": "X-API-Key"}})
+    assert plan.token_scheme(key) == ("X-API-Key", "")
+    # The scheme the operations actually name wins over one listed first but unused.
+    both = spec_of({"/a": {"get": guarded("jwt")}, "/b": {"get": guarded("jwt")}},
+                   {"session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+                    "jwt": {"type": "http", "scheme": "bearer"}})
+    assert plan.token_scheme(both) == ("Authorization", "Bearer")
+
+
+def test_probe_prefers_the_users_own_resource():
+    spec = spec_of({"/api/notes": {"get": guarded("b")}, "/api/users/me": {"get": guarded("b")},
+                    "/api/health": {"get": {"responses": {"200": {"description": "ok"}}}},
+                    "/api/notes/{id}": {"get": guarded("b")}},
+                   {"b": {"type": "http", "scheme": "bearer"}})
+    probe = plan.probe_operation(spec, set())
+    assert probe is not None and probe.path == "/api/users/me"
+
+
+# -- the generated user in request bodies -------------------------------------------------------
+
+
+def test_a_login_that_wants_an_email_gets_the_registered_email():
+    spec = spec_of({"/auth/signup": {"post": body("email", "password", "full_name")},
+                    "/auth/login": {"post": body("username", "password")},
+                    "/auth/login2": {"post": body("email", "password")}})
+    user = auth.ThrowawayUser.generate()
+    register = AuthStep("POST", "/auth/signup")
+    assert login_name(spec, register) == "email"
+    login = plan.endpoint_of(spec, "POST", "/auth/login")
+    assert auth.credentials_body(login, spec, user, full=False, login_name="email") == {
+        "username": user.email, "password": user.password}
+    login2 = plan.endpoint_of(spec, "POST", "/auth/login2")
+    assert auth.credentials_body(login2, spec, user, full=False) == {
+        "email": user.email, "password": user.password}
+    assert login_name(spec, AuthStep("POST", "/x", body={"username": "u", "email": "e"})) == \
+        "username"
+
+
+def test_sign_up_fields_dj_rest_auth_style():
+    spec = spec_of({"/auth/registration/": {"post": body(
+        "username", "email", "password1", "password2", required=("username", "password1",
+                                                                 "password2"))}})
+    user = auth.ThrowawayUser.generate()
+    endpoint = spec.endpoints[0]
+    assert auth.credentials_body(endpoint, spec, user, full=True) == {
+        "username": user.username, "email": user.email, "password1": user.password,
+        "password2": user.password}
+    assert [credential_kind(n) for n in ("confirm_password", "passwordConfirmation", "e-mail",
+                                         "title")] == ["password", "password", "email", None]
+
+
+# -- what a login answer holds ------------------------------------------------------------------
+
+
+def test_token_and_refresh_token_in_answers_of_real_stacks():
+    assert tokens.token_in({"key": "abc"}) == ("key", "abc")  # dj-rest-auth, token mode
+    pair = {"refresh": "r1", "access": "a1"}  # simplejwt
+    assert tokens.token_in(pair) == ("access", "a1") and tokens.refresh_token_in(pair) == "r1"
+    ninja = {"username": "u", "refresh": "r2", "access": "a2"}
+    assert tokens.token_in(ninja) == ("access", "a2")
+    nested = {"data": {"tokens": {"access_token": "a3", "refresh_token": "r3"}}}
+    assert tokens.token_in({"data": nested["data"]["tokens"]}) == ("access_token", "a3")
+    assert tokens.token_in({"detail": "ok"}) is None
+    assert tokens.token_in({"data": {"tokens": [{"access": "x"}]}}, "$.data.tokens[0].access") \
+        == ("$.data.tokens[0].access", "x")
+
+
+def test_scheme_order_from_config_answer_and_spec():
+    assert tokens.answer_scheme({"token_type": "bearer"}, "access_token") == "Bearer"
+    assert tokens.answer_scheme({"key": "k"}, "key") == "Token"
+    assert tokens.answer_scheme({"token": "t"}, "token") is None
+    assert tokens.schemes_to_try("Token", "Bearer", None) == ["Token"]
+    assert tokens.schemes_to_try(None, None, "Token") == ["Token", "Bearer"]
+    assert tokens.schemes_to_try(None, "Bearer", "") == ["Bearer", "", "Token"]
+
+
+def test_jwt_expiry_without_verifying():
+    token = jwt(exp=2_000_000_300, iat=2_000_000_000, sub="1")
+    assert tokens.expiry(token) == (2_000_000_000.0, 2_000_000_300.0)
+    assert tokens.expiry(jwt(sub="1")) is None
+    assert tokens.expiry("opaque-token") is None and tokens.expiry("a.b.c") is None
+
+
+def test_csrf_failure_cookie_and_headers():
+    request = httpx.Request("POST", "http://127.0.0.1:8000/api/auth/login/")
+    failed = httpx.Response(403, json={"detail": "CSRF Failed: CSRF token missing."},
+                            request=request)
+    assert tokens.csrf_failure(failed)
+    assert not tokens.csrf_failure(httpx.Response(403, json={"detail": "Forbidden"},
+                                                  request=request))
+    jar = httpx.Cookies()
+    jar.set("sessionid", "s3ss10n")
+    assert tokens.csrf_cookie(jar) is None
+    jar.set("csrftoken", "c5rf")
+    assert tokens.csrf_cookie(jar) == ("csrftoken", "X-CSRFToken", "c5rf")
+    assert tokens.cookie_headers(jar, "http://127.0.0.1:8000") == {
+        "Cookie": "sessionid=s3ss10n; csrftoken=c5rf", "X-CSRFToken": "c5rf",
+        "Referer": "http://127.0.0.1:8000/"}
+    minted = tokens.minted_csrf()
+    assert len(minted) == 32 and minted.isalnum() and minted != tokens.minted_csrf()
+
+
+# -- the runner's own calls are judged leniently ------------------------------------------------
+
+
+def test_a_refused_auth_call_is_not_an_api_failure():
+    endpoint = Endpoint("POST", "/auth/login/", "login", responses={"200": {
+        "description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}})
+    refused = ToolCall("auth-2", "", "POST", "/auth/login/", {"username": "u"},
+                       status_code=400, body={"non_field_errors": ["Unable to log in"]},
+                       body_is_json=True, intent=auth.INTENT)
+    results = checks.run_checks(refused, endpoint, checks.select())
+    assert {r.check for r in results} == {"response_received", "not_a_server_error"}
+    assert all(r.passed for r in results)
+    crashed = ToolCall("auth-3", "", "POST", "/auth/login/", {}, status_code=500,
+                       intent=auth.INTENT)
+    assert not all(r.passed for r in checks.run_checks(crashed, endpoint, checks.select()))
+    accepted = ToolCall("auth-4", "", "POST", "/auth/login/", {}, status_code=200, body={},
+                        body_is_json=True, headers={"content-type": "application/json"},
+                        intent=auth.INTENT)
+    judged = {r.check: r.passed for r in checks.run_checks(accepted, endpoint, checks.select())}
+    assert judged["valid_input_accepted"] and judged["response_schema_conformance"]
+
+
+# -- the headers file ---------------------------------------------------------------------------
+
+
+def test_headers_file_is_owner_only_without_a_sandbox(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(procs.SANDBOX_USER_VARIABLE, raising=False)
+    spec = spec_of({"/x": {"get": {"responses": {"200": {"description": "ok"}}}}})
+    credentials = auth.Credentials(tmp_path / "credentials" / "headers.json", None, spec,
+                                   "http://127.0.0.1:9")
+    assert json.loads(credentials.path.read_text()) == {}
+    assert stat.S_IMODE(credentials.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(credentials.path.parent.stat().st_mode) == 0o700
+    credentials.discard()
+    assert not credentials.path.exists()
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop needs root")
+
+
+@pytest.fixture
+def open_to_all() -> Iterator[Path]:
+    """A temporary folder every user can enter (pytest's own are private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="api-mcp-test-auth-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_root
+def test_headers_file_is_readable_by_the_sandbox_user_only(open_to_all: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    from tests.test_privsep import nobody
+
+    box = nobody()
+    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, box.name)
+    spec = spec_of({"/x": {"get": {"responses": {"200": {"description": "ok"}}}}})
+    credentials = auth.Credentials(open_to_all / "credentials" / "headers.json", None, spec,
+                                   "http://127.0.0.1:9")
+    info = credentials.path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, box.gid, 0o640)
+    folder = credentials.path.parent.stat()
+    assert (folder.st_uid, folder.st_gid, stat.S_IMODE(folder.st_mode)) == (0, box.gid, 0o710)
+    assert box.can_reach(credentials.path) is None
+    # The sandbox user really reads it (and nobody else could: not world-readable).
+    read = subprocess.run(box.command(["cat", str(credentials.path)]),
+                                        capture_output=True, text=True, check=False)
+    assert read.returncode == 0 and read.stdout == "{}", read.stderr
+
+
+@needs_root
+def test_an_unreachable_headers_file_is_a_loud_failure(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch):
+    from tests.test_privsep import nobody
+
+    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, nobody().name)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    spec = spec_of({"/x": {"get": {"responses": {"200": {"description": "ok"}}}}})
+    with pytest.raises(RunnerError) as caught:
+        auth.Credentials(private / "credentials" / "headers.json", None, spec,
+                         "http://127.0.0.1:9")
+    assert caught.value.stage == "auth"
+    assert "cannot read the credentials file" in caught.value.message
+    assert "every call would go without credentials" in caught.value.message
+
+
+def test_renewal_is_scheduled_before_a_jwt_expires():
+    now = time.time()
+    token = jwt(iat=int(now), exp=int(now) + 300)
+    issued, expires = tokens.expiry(token) or (0.0, 0.0)
+    due = issued + auth.credentials.RENEW_AT * (expires - issued)
+    assert now + 200 < due < expires - 60
