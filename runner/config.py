@@ -12,6 +12,7 @@ Paths in the file are relative to the app's folder (the `working-directory`).
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from runner import trust
+from runner import trust, untrusted
 from runner.errors import UsageError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, RunConfig
 
@@ -37,20 +38,24 @@ Fields = dict[str, Any]
 # -- reading ------------------------------------------------------------------------------------
 
 
-def read_project_config(folder: Path) -> tuple[dict[str, Any], str | None]:
-    """The raw mapping and the file it came from (None when the project has no config)."""
-    found = [folder / name for name in CONFIG_FILES if (folder / name).is_file()]
-    pyproject = folder / "pyproject.toml"
+def read_project_config(folder: Path, boundary: Path | None = None
+                        ) -> tuple[dict[str, Any], str | None]:
+    """The raw mapping and the file it came from (None when the project has no config). The
+    files are the repository's: read inside `boundary` (default `folder`, see untrusted)."""
+    boundary = boundary or folder
+    found = [name for name in CONFIG_FILES
+             if untrusted.exists(boundary, folder / name, "the config file")]
     table: dict[str, Any] | None = None
-    if pyproject.is_file():
+    if untrusted.exists(boundary, folder / "pyproject.toml", "pyproject.toml"):
+        text = untrusted.read_text(boundary, folder / "pyproject.toml", "pyproject.toml")
         try:
-            data = tomllib.loads(pyproject.read_text(errors="replace"))
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError:
             data = {}  # the install stage reports a broken pyproject.toml
         table = (data.get("tool") or {}).get("api-mcp-test")
     if found and table is not None:
         raise UsageError(
-            f"Both {found[0].name} and [{PYPROJECT_TABLE}] in pyproject.toml configure the run.",
+            f"Both {found[0]} and [{PYPROJECT_TABLE}] in pyproject.toml configure the run.",
             "Keep the settings in one place.",
         )
     if table is not None:
@@ -59,31 +64,35 @@ def read_project_config(folder: Path) -> tuple[dict[str, Any], str | None]:
         return table, f"[{PYPROJECT_TABLE}] in pyproject.toml"
     if not found:
         return {}, None
+    text = untrusted.read_text(boundary, folder / found[0], "the config file")
     try:
-        data = yaml.safe_load(found[0].read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"{found[0].name} is not valid YAML: {exc}",
-                         "Fix the file (see 'Configuration file' in the README).") from exc
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{found[0]} is not valid YAML: {untrusted.parse_error(exc)}.",
+                         "Fix the file (see 'Configuration file' in the README).") from None
     if data is None:
-        return {}, found[0].name
+        return {}, found[0]
     if not isinstance(data, dict):
-        raise UsageError(f"{found[0].name} must be a mapping of keys to values, not "
+        raise UsageError(f"{found[0]} must be a mapping of keys to values, not "
                          f"{type(data).__name__}.", f"Allowed keys: {', '.join(CLEANERS)}.")
-    return data, found[0].name
+    return data, found[0]
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """NAME=VALUE lines (`export`, quotes and comments as in dotenv files)."""
+def parse_env_file(text: str, name: str) -> dict[str, str]:
+    """NAME=VALUE lines (`export`, quotes and comments as in dotenv files). A bad line is named
+    by its number, never quoted: the file may hold secrets."""
     values: dict[str, str] = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         line = line.removeprefix("export ").strip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not _ENV_NAME.fullmatch(name):
-            raise UsageError(f"{path.name} line {number} is not NAME=VALUE: {raw.strip()[:80]!r}.")
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not _ENV_NAME.fullmatch(key):
+            raise UsageError(f"{name} line {number} is not NAME=VALUE.",
+                             "Write one NAME=VALUE per line (export, quotes and # comments "
+                             "are allowed).")
         value = value.strip()
         quote = value[:1]
         if quote in ("'", '"') and quote in value[1:]:
@@ -91,8 +100,14 @@ def read_env_file(path: Path) -> dict[str, str]:
             value = quoted.replace("\\n", "\n") if quote == '"' else quoted
         else:
             value = value.split(" #", 1)[0].rstrip()
-        values[name] = value
+        values[key] = value
     return values
+
+
+def read_env_file(path: Path, boundary: Path | None = None) -> dict[str, str]:
+    """An env file of the repository (inside `boundary`, see untrusted; default its folder)."""
+    text = untrusted.read_text(boundary or path.parent, path, "the env file")
+    return parse_env_file(text, path.name)
 
 
 # -- one function per key -------------------------------------------------------------------------
@@ -112,10 +127,11 @@ def _strings(key: str, value: Any, example: str) -> tuple[str, ...]:
 
 
 def _file(key: str, value: str, root: Path) -> Path:
-    path = (root / value).resolve()
-    if not path.is_file():
-        raise UsageError(f"`{key}` names {value}, which is not a file in {root}.")
-    return path
+    """A file path of the config, relative to the app's folder. Whether it is a readable file
+    inside the repository is checked with the other files (`check_files`)."""
+    if Path(value).is_absolute():
+        raise UsageError(f"`{key}` names {value}: give a path relative to the app's folder.")
+    return Path(os.path.normpath(root / value))
 
 
 def clean_app(value: Any, root: Path) -> Fields:
@@ -194,13 +210,9 @@ def clean_spec(value: Any, root: Path) -> Fields:
     if "://" in location:
         raise UsageError(f"`spec` must be a path on the app ({location.split('://', 1)[1]!r} "
                          "without scheme and host) or a file, not a URL.")
-    candidate = Path(location) if Path(location).is_absolute() else root / location
-    if candidate.is_file():
-        return {"spec_location": str(candidate.resolve())}
     if location.startswith("/"):
         return {"spec_location": location}
-    raise UsageError(f"`spec` names {location}, which is not a file in {root}.",
-                     "Give a file path or a URL path on the running app (starting with /).")
+    return {"spec_location": str(_file("spec", location, root)), "_spec_file": True}
 
 
 def clean_include(value: Any, root: Path) -> Fields:
@@ -389,15 +401,40 @@ def working_directory(folder: Path, raw: Mapping[str, Any]) -> Path:
     return root
 
 
-def apply_project_config(config: RunConfig, given: Collection[str] = ()) -> RunConfig:
+def check_files(found: Fields, boundary: Path, problems: list[str]) -> dict[str, str]:
+    """The files the config names must be regular files inside the repository (`boundary`),
+    readable with the pull request's rights (runner/untrusted.py); the env files are read now.
+    Returns the merged env files' settings."""
+    named = {"scenarios": found.get("scenarios_path"),
+             "spec": Path(found["spec_location"]) if found.pop("_spec_file", False) else None}
+    for key, path in named.items():
+        try:
+            if path is not None and not untrusted.exists(boundary, path, f"`{key}`"):
+                problems.append(f"`{key}` names {path.name}, which is not a file in the "
+                                "repository.")
+        except UsageError as exc:
+            problems.append(exc.message)
+    env: dict[str, str] = {}
+    for path in found.pop("_env_files", ()):
+        try:
+            env.update(read_env_file(path, boundary))
+        except UsageError as exc:
+            problems.append(exc.message)
+    return env
+
+
+def apply_project_config(config: RunConfig, given: Collection[str] = (),
+                         boundary: Path | None = None) -> RunConfig:
     """`config` with the project's config file applied under the fields named in `given` (those
     the user set explicitly; "timeouts.start" style names for single timeouts).
 
     The `.env` file in the app's folder and the config's `env-files` and `env` are merged under
-    the given `app_env` (later wins: .env, env-files, env, flags).
+    the given `app_env` (later wins: .env, env-files, env, flags). Every file of the project
+    is read inside `boundary` (the repository's run copy; default: `config.repo_path`).
     """
     folder = config.repo_path
-    raw, source = read_project_config(folder) if folder.is_dir() else ({}, None)
+    boundary = (boundary or folder).absolute()
+    raw, source = read_project_config(folder, boundary) if folder.is_dir() else ({}, None)
     problems: list[str] = []
     try:
         root = working_directory(folder, raw)
@@ -417,14 +454,16 @@ def apply_project_config(config: RunConfig, given: Collection[str] = ()) -> RunC
             continue
         timeouts = {**found.get("_timeouts", {}), **cleaned.pop("_timeouts", {})}
         found.update(cleaned, **({"_timeouts": timeouts} if timeouts else {}))
-    if problems:
-        raise UsageError(f"{source}: " + " ".join(problems),
-                         "See 'Configuration file' in the README.")
-
-    env: dict[str, str] = {}
     dotenv = root / ".env"
-    for path in ((dotenv,) if dotenv.is_file() else ()) + found.pop("_env_files", ()):
-        env.update(read_env_file(path))
+    try:
+        if untrusted.exists(boundary, dotenv, "the .env file"):
+            found["_env_files"] = (dotenv, *found.get("_env_files", ()))
+    except UsageError as exc:
+        problems.append(exc.message)
+    env = check_files(found, boundary, problems)
+    if problems:
+        raise UsageError(f"{source or 'The project'}: " + " ".join(problems),
+                         "See 'Configuration file' in the README.")
     env.update(found.pop("_env", {}))
     timeouts = {k: v for k, v in found.pop("_timeouts", {}).items()
                 if f"timeouts.{k}" not in given}
@@ -441,6 +480,7 @@ def apply_project_config(config: RunConfig, given: Collection[str] = ()) -> RunC
     return replace(
         config,
         **updates,
+        boundary=boundary,
         repo_path=root,
         app_env={**env, **config.app_env},
         timeouts=replace(config.timeouts, **timeouts),

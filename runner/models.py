@@ -44,6 +44,9 @@ class RunConfig:
     token: str | None = field(default=None, repr=False)  # for cloning; never stored or logged
     # Runner variables the project's config may read as ${NAME} (see runner/trust.py).
     allow_env: tuple[str, ...] = ()
+    # The repository's run copy: files the project's config names are read inside it, with the
+    # pull request's rights (runner/untrusted.py). Set when the config is applied.
+    boundary: Path | None = None
     working_directory: str | None = None  # the app's folder inside the repository
     dev_requirements: bool = False  # also install requirements-dev.txt and dev groups
     app: str | None = None

@@ -90,10 +90,16 @@ def use_configured_scenarios(config: RunConfig) -> RunConfig:
     from runner.agent.instructions import load_scenarios
 
     assert config.scenarios_path is not None
-    load_scenarios(config.scenarios_path)
+    load_scenarios(config.scenarios_path, scenarios_root(config))
     if "suite" in config.given or agent_kind(config) != "llm":
         return config
     return replace(config, suite="custom")
+
+
+def scenarios_root(config: RunConfig) -> Path | None:
+    """Scenarios named by the project's config are the repository's: read inside the run copy
+    (runner/untrusted.py); a --scenarios file is the user's own."""
+    return None if "scenarios_path" in config.given else config.boundary
 
 
 def check_agent_choice(config: RunConfig) -> None:
@@ -273,7 +279,8 @@ class _Run:
             repo = working_folder(copy, config.working_directory)
             self.report.repo_info = info
             # The project's own settings (.api-mcp-test.yml), under what the user gave.
-            config = apply_project_config(replace(config, repo_path=repo), config.given)
+            config = apply_project_config(replace(config, repo_path=repo), config.given,
+                                          boundary=copy)
             if config.scenarios_path and "scenarios_path" not in config.given:
                 config = use_configured_scenarios(config)
             check_agent_choice(config)
@@ -316,7 +323,9 @@ class _Run:
             self.spec = service.discover(env, app=config.app, app_env=config.app_env,
                                          workdir=self.workspace / "discovery")
             spec_file = self._spec_file()
-            self.use_spec(load_spec_file(spec_file) if spec_file else None, "file")
+            self.use_spec(load_spec_file(spec_file, self.config.boundary
+                                         if self._project_file(spec_file) else None)
+                          if spec_file else None, "file")
             timing.note = (f"{self.spec.framework}, {len(self.spec.endpoints)} operations, "
                            f"{self.spec.app_locator}")
             if not self.spec.endpoints:
@@ -460,7 +469,8 @@ class _Run:
                 call_timeout=config.timeouts.call,
                 budget=llm.Budget(config.max_tool_calls, config.max_tokens, config.max_cost_usd),
                 max_tools=config.max_tools_per_session,
-                scenarios=load_scenarios(config.scenarios_path) if config.scenarios_path
+                scenarios=load_scenarios(config.scenarios_path, scenarios_root(config))
+                if config.scenarios_path
                 else None,
                 forced=config.agent == "llm", log_path=self.output_dir / "agent.log",
                 credentials=self.credentials, progress=self.progress,
@@ -474,8 +484,19 @@ class _Run:
     # -- the project's settings: spec location, start command, auth (runner/config.py) ---------
 
     def _spec_file(self) -> Path | None:
+        """The spec file: one the project's config names (inside the run copy, read with
+        runner/untrusted.py), or one given through the Python API."""
         location = self.config.spec_location
-        return Path(location) if location and Path(location).is_file() else None
+        if not location:
+            return None
+        if self._project_file(Path(location)):
+            return Path(location)
+        return Path(location) if Path(location).is_file() else None
+
+    def _project_file(self, path: Path) -> bool:
+        boundary = self.config.boundary
+        return boundary is not None and os.path.abspath(path).startswith(
+            str(boundary).rstrip("/") + "/")
 
     def use_spec(self, document: dict[str, Any] | None, source: str) -> None:
         """Adopt `document` (when given) as the spec, select the configured operations, and

@@ -9,16 +9,19 @@ import re
 from pathlib import Path
 from string import Template
 
+from runner import untrusted
 from runner.errors import UsageError
 from runner.models import ApiSpec, Endpoint, Suite
 
 _PROMPTS = Path(__file__).parent / "prompts"
 
 
-def load_scenarios(path: Path) -> list[str]:
-    """A Markdown file, one scenario per `##` section (title line plus its text)."""
+def load_scenarios(path: Path, root: Path | None = None) -> list[str]:
+    """A Markdown file, one scenario per `##` section (title line plus its text). With `root`,
+    the file is the repository's: read inside it with runner/untrusted.py."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = (untrusted.read_text(root, path, "the scenarios file") if root is not None
+                else path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"Cannot read the scenarios file {path}: {exc.strerror}.") from None
     sections = [s.strip() for s in re.split(r"^##(?!#)", text, flags=re.MULTILINE)[1:]]

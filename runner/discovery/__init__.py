@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from runner import procs
+from runner import procs, untrusted
 from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
 from runner.errors import RunnerError, StageTimeout
 from runner.models import ApiSpec, TargetEnv
@@ -167,17 +167,20 @@ def _where(error: dict[str, Any]) -> str:
     return f" at {error['where']}" if error.get("where") else ""
 
 
-def load_spec_file(path: Path) -> dict[str, Any]:
-    """An OpenAPI document from a JSON or YAML file (Swagger 2.0 is converted to OpenAPI 3)."""
+def load_spec_file(path: Path, root: Path | None = None) -> dict[str, Any]:
+    """An OpenAPI document from a JSON or YAML file (Swagger 2.0 is converted to OpenAPI 3).
+    With `root`, the file is the repository's: read inside it with runner/untrusted.py."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = (untrusted.read_text(root, path, "the spec file", untrusted.SPEC_LIMIT)
+                if root is not None else Path(path).read_text(encoding="utf-8"))
         doc = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else untrusted.parse_error(exc)
         raise RunnerError(
             STAGE,
-            f"Could not read the spec file {path}: {exc}.",
+            f"Could not read the spec file {path}: {reason}.",
             "Give a readable OpenAPI document in JSON or YAML.",
-        ) from exc
+        ) from None
     if not isinstance(doc, dict):
         raise RunnerError(STAGE, f"The spec file {path} is not an OpenAPI document.", "")
     if str(doc.get("swagger", "")).startswith("2"):
