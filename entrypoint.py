@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from runner.baseline import blocking
 from runner.context import ActionContext, PublishConfig, from_env
 from runner.errors import RunnerError, UsageError
 from runner.models import RunReport
@@ -104,9 +105,18 @@ def publish_results(ctx: ActionContext, report: RunReport) -> None:
             "report-dir": relative(ctx.run.output_dir, pub.workspace),
             "junit-path": relative(junit, pub.workspace),
             "comment-url": comment.url or "",
+            **pr_outputs(report),
         })
     for line in github.failure_annotations(report, pub.workspace, ctx.run.repo_path):
         github.emit(line)
+
+
+def pr_outputs(report: RunReport) -> dict[str, object]:
+    """new-failures and breaking-changes, counted against the base ("" without one)."""
+    if report.baseline is None or not report.baseline.compared:
+        return {"new-failures": "", "breaking-changes": ""}
+    introduced, breaking = blocking(report)
+    return {"new-failures": len(introduced), "breaking-changes": len(breaking)}
 
 
 def run_action() -> int:

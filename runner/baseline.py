@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -155,6 +156,8 @@ def story(report: RunReport) -> str:
         return ""
     base = report.baseline
     where = base.ref if base.source != "file" else "the base"
+    if re.fullmatch(r"[0-9a-f]{40}", where):
+        where = where[:12]
     if not base.compared:
         return f"Not compared with {where}: {base.note}"
     counts = {s: sum(r.baseline == s for r in report.results)

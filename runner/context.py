@@ -18,17 +18,15 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from runner.errors import UsageError
 from runner.models import AgentKind, RunConfig, Suite, Timeouts
+from runner.report.verdict import FAIL_ON, FailOn
 from runner.trust import clean_grants
-
-FailOn = Literal["failures", "errors", "never"]
 
 SUITES = ("smoke", "comprehensive")
 AGENTS = ("auto", "deterministic", "llm")
-FAIL_ON = ("failures", "errors", "never")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -44,6 +42,7 @@ class PublishConfig:
 
     comment: bool
     fail_on: FailOn
+    fail_on_breaking: bool  # with fail-on new-failures: a breaking API change fails the job
     github_token: str | None
     repository: str | None  # owner/name
     api_url: str  # GITHUB_API_URL: https://api.github.com or https://HOST/api/v3 on GHES
@@ -135,13 +134,42 @@ def clean_github_token(value: str) -> str | None:
     return _optional(value)
 
 
-def clean_comment(value: str) -> bool:
-    text = value.strip().lower() or "true"
+def _flag(name: str, value: str, default: bool) -> bool:
+    text = value.strip().lower()
+    if not text:
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
         return False
-    raise UsageError(f"Input 'comment' must be true or false; got {value.strip()!r}.")
+    raise UsageError(f"Input '{name}' must be true or false; got {value.strip()!r}.")
+
+
+def clean_comment(value: str) -> bool:
+    return _flag("comment", value, True)
+
+
+def clean_fail_on_breaking(value: str) -> bool:
+    return _flag("fail-on-breaking", value, True)
+
+
+def clean_base(value: str, pr_base_sha: str | None) -> tuple[str | None, bool]:
+    """(the base ref to compare with, whether it was chosen automatically). `auto` (default):
+    the pull request's base commit; `none`: no comparison; anything else: that ref."""
+    text = value.strip()
+    if text.lower() in ("", "auto"):
+        return pr_base_sha, pr_base_sha is not None
+    if text.lower() in ("none", "false", "off"):
+        return None, False
+    if text.startswith("-") or any(c.isspace() for c in text):
+        raise UsageError(f"Input 'base' must be auto, none or a branch, tag or sha; got {text!r}.")
+    return text, False
+
+
+def clean_baseline_report(value: str, workspace: Path) -> Path | None:
+    if not value.strip():
+        return None
+    return _relative_path("baseline-report", value, workspace, "")
 
 
 def clean_fail_on(value: str) -> FailOn:
@@ -221,6 +249,7 @@ class PullRequest:
     head_sha: str | None = None
     head_ref: str | None = None
     base_ref: str | None = None
+    base_sha: str | None = None
     is_fork: bool = False
 
 
@@ -256,6 +285,7 @@ def pull_request_from(event: Mapping[str, Any]) -> PullRequest:
         head_sha=head.get("sha"),
         head_ref=head.get("ref"),
         base_ref=base.get("ref"),
+        base_sha=base.get("sha") if isinstance(base.get("sha"), str) else None,
         is_fork=fork,
     )
 
@@ -287,6 +317,13 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
             return cast(T, None)
 
     output_dir = clean(clean_output_dir, "output-dir", workspace)
+    try:
+        event = read_event(environ.get("GITHUB_EVENT_PATH"))
+    except UsageError as exc:
+        problems.append(exc.message)
+        event = {}
+    pr = pull_request_from(event)
+    base_ref, base_auto = clean(clean_base, "base", pr.base_sha) or (None, False)
     config = RunConfig(
         repo_path=clean(clean_working_directory, "working-directory", workspace),
         app=clean(clean_app, "app"),
@@ -301,27 +338,26 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         app_env=clean(clean_app_env, "app-env"),
         allow_env=clean(clean_allow_env, "allow-env"),
         python=clean(clean_python, "python", workspace),
+        base_ref=base_ref,
+        base_auto=base_auto,
+        baseline_report=clean(clean_baseline_report, "baseline-report", workspace),
         given=frozenset(field for name, field in _OVERRIDES_CONFIG_FILE.items()
                         if read_input(environ, name).strip()),
     )
     comment = clean(clean_comment, "comment")
     fail_on = clean(clean_fail_on, "fail-on")
+    fail_on_breaking = clean(clean_fail_on_breaking, "fail-on-breaking")
     token = clean(clean_github_token, "github-token")
-    try:
-        event = read_event(environ.get("GITHUB_EVENT_PATH"))
-    except UsageError as exc:
-        problems.append(exc.message)
-        event = {}
     if problems:
         raise UsageError(" ".join(problems), "See the inputs table in the README.")
 
-    pr = pull_request_from(event)
     server_url = environ.get("GITHUB_SERVER_URL") or "https://github.com"
     repository = environ.get("GITHUB_REPOSITORY") or None
     run_id = environ.get("GITHUB_RUN_ID")
     publish = PublishConfig(
         comment=comment,
         fail_on=fail_on,
+        fail_on_breaking=fail_on_breaking,
         github_token=token,
         repository=repository,
         api_url=(environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),

@@ -86,6 +86,9 @@ class RunConfig:
     # Pull-request awareness (runner/baseline.py): compare with the base's results.
     base_ref: str | None = None  # a branch, tag or sha of the same repository to run and diff
     baseline_report: Path | None = None  # a stored report.json (or its folder) of the base
+    # The base came from the PR's event, not from the user: when it cannot be had, the run says
+    # so and goes on (and may fetch it from origin).
+    base_auto: bool = False
 
 
 @dataclass(frozen=True)

@@ -346,8 +346,19 @@ class _Run:
         """Check the base out and start its run (or take its cached results)."""
         config = self.config
         assert config.base_ref is not None
-        checkout = check_out_base(source, config.base_ref, self.workspace / "base",
-                                  timeout=self.budget(config.timeouts.clone))
+        fetch = procs.scrubbed_env({"GIT_TERMINAL_PROMPT": "0"}) if (
+            config.repo_url or config.base_auto) else None
+        try:
+            checkout = check_out_base(source, config.base_ref, self.workspace / "base",
+                                      timeout=self.budget(config.timeouts.clone),
+                                      fetch_env=fetch)
+        except RunnerError as exc:
+            if not config.base_auto:
+                raise
+            # The PR's base was chosen for the user: without it the run goes on uncompared.
+            self.report.baseline = Baseline("run", config.base_ref, compared=False,
+                                            note=exc.message)
+            return
         self.changed_lines = checkout.changed_lines
         self.app_folder = checkout.folder.relative_to(checkout.root).as_posix()
         self.report.baseline = Baseline("run", config.base_ref, checkout.commit)
@@ -366,7 +377,7 @@ class _Run:
         """Operations this PR touched (their handler's lines, or their contract), so the agent
         takes them first and with the comprehensive plan."""
         assert self.spec is not None
-        if self.report.baseline is None:
+        if self.report.baseline is None or not self.report.baseline.compared:
             return
         self.focus = touched_operations(self.spec.endpoints, self.changed_lines,
                                         self.app_folder)
@@ -382,7 +393,7 @@ class _Run:
 
     def compare_with_base(self) -> None:
         """Each result against the base's, and the base's contract against this one."""
-        if self.report.baseline is None or self.spec is None:
+        if self.report.baseline is None or not self.report.baseline.compared or self.spec is None:
             return
         with self.stage("baseline") as timing:
             base = self.base_results

@@ -32,7 +32,7 @@ WORKDIR = "services/todo"
 # -- context ----------------------------------------------------------------------------------
 
 
-def _event(tmp_path: Path, fork: bool = False, number: int = 7) -> Path:
+def _event(tmp_path: Path, fork: bool = False, number: int = 7, base_sha: str = "b" * 40) -> Path:
     base_repo = {"full_name": "octo-org/todo-service", "fork": False}
     head_repo = {"full_name": "someone/todo-service", "fork": True} if fork else base_repo
     event = {
@@ -40,7 +40,7 @@ def _event(tmp_path: Path, fork: bool = False, number: int = 7) -> Path:
         "pull_request": {
             "number": number,
             "head": {"sha": "a" * 40, "ref": "feature/summary", "repo": head_repo},
-            "base": {"sha": "b" * 40, "ref": "main", "repo": base_repo},
+            "base": {"sha": base_sha, "ref": "main", "repo": base_repo},
         },
         "repository": base_repo,
     }
@@ -91,7 +91,7 @@ def test_every_bad_input_is_named_with_its_allowed_values(tmp_path: Path) -> Non
                   "INPUT_COMMENT": "maybe", "INPUT_APP-ENV": "DEBUG", "INPUT_SUITE": "full",
                   "INPUT_TIMEOUT-MINUTES": "soon", "INPUT_OUTPUT-DIR": "../elsewhere"})
     message = caught.value.message
-    for expected in ("'fail-on' must be one of failures, errors, never; got 'sometimes'",
+    for expected in ("'fail-on' must be one of failures, errors, new-failures, never; got 'sometimes'",
                      "'comment' must be true or false", "'app-env' line 1",
                      "'suite' must be one of smoke, comprehensive", "'timeout-minutes'",
                      "'output-dir' must stay inside the workspace"):
@@ -304,7 +304,7 @@ module_api = pytest.fixture(_fake_github, scope="module", name="module_api")
 
 
 def run_action(workspace: Path, api: FakeGitHub, fixture_python: Path, tmp: Path,
-               fork: bool = False, **inputs: str) -> ActionRun:
+               fork: bool = False, base_sha: str = "b" * 40, **inputs: str) -> ActionRun:
     """entrypoint.py with the environment GitHub's runner gives a Docker action."""
     files = tmp / "file_commands"
     files.mkdir(parents=True, exist_ok=True)
@@ -315,7 +315,8 @@ def run_action(workspace: Path, api: FakeGitHub, fixture_python: Path, tmp: Path
            if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_", "ACTIONS_"))}
     env.update({
         "GITHUB_ACTIONS": "true", "CI": "true", "HOME": str(tmp / "home"),
-        "GITHUB_WORKSPACE": str(workspace), "GITHUB_EVENT_PATH": str(_event(tmp, fork=fork)),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_EVENT_PATH": str(_event(tmp, fork=fork, base_sha=base_sha)),
         "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": api.repository,
         "GITHUB_API_URL": api.api_url, "GITHUB_SERVER_URL": "https://github.example",
         "GITHUB_RUN_ID": "4242", "GITHUB_SHA": "c" * 40,
@@ -413,7 +414,7 @@ def test_an_invalid_input_exits_2_naming_the_input(
     run = run_action(workspace, module_api, Path(sys.executable), tmp_path,
                      **{"fail-on": "sometimes"})
     assert run.code == 2
-    assert "Input 'fail-on' must be one of failures, errors, never; got 'sometimes'" in run.stdout
+    assert "Input 'fail-on' must be one of failures, errors, new-failures, never; got 'sometimes'" in run.stdout
     assert run.stdout.startswith("::error title=api-mcp-test%3A invalid input::")
 
 

@@ -263,3 +263,48 @@ def test_the_base_is_judged_on_the_kinds_of_calls_this_run_made() -> None:
                        failed_intents={"GET /a": {"boundary"}, "GET /b": {"boundary"}})
     compare(report, base)
     assert [r.baseline for r in report.results] == ["unchanged", "new failure"]
+
+
+@pytest.mark.slow
+def test_the_action_tells_the_prs_story_and_fails_only_on_what_it_introduced(
+        tmp_path: Path, fixture_python: Path) -> None:
+    """A pull_request event whose base commit is in the workspace's history: the base is run
+    beside the PR, the comment opens with the PR's story, the outputs count what is new."""
+    import shutil
+
+    from tests.github_api import FakeGitHub, serve
+    from tests.test_action import EXAMPLE, WORKDIR, run_action
+
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, root / WORKDIR, ignore=shutil.ignore_patterns("__pycache__"))
+    _git(tmp_path, "init", "-q", "-b", "main", str(root))
+    _git(root, "add", ".")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "base")
+    base_sha = _git(root, "rev-parse", "HEAD")
+    main_py = root / WORKDIR / "main.py"
+    # The PR: /health now fails (new), /stats loses its `open` field (breaking); the example's
+    # own bug in /todos/{todo_id}/summary was already there.
+    text = main_py.read_text().replace('return {"status": "ok"}', 'raise RuntimeError("down")')
+    text = text.replace(", open=len(items) - done,", ",").replace("    open: int\n", "")
+    main_py.write_text(text)
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "pr")
+
+    api = FakeGitHub()
+    server = serve(api)
+    try:
+        run = run_action(root, api, fixture_python, tmp_path, base_sha=base_sha,
+                         fail_on="new-failures")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.outputs["new-failures"] == "1"
+    assert int(run.outputs["breaking-changes"]) >= 1
+    body = next(r for r in api.writes() if r.method == "POST").body["body"]
+    story_line = next(line for line in body.splitlines() if "Against the base" in line)
+    assert "1 new failure, 0 fixed, 1 still failing on " + base_sha[:12] in story_line
+    assert "`GET /stats` response-field-removed" in body
+    assert "| 🆕 new failure |" in body and "| still failing |" in body
+    junit = (root / "api-mcp-test-report" / "junit.xml").read_text()
+    assert '<property name="baseline" value="new failure" />' in junit
+    assert "Against the base" in run.summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
@@ -55,5 +56,23 @@ def render(report: RunReport) -> str:
     properties = {"agent": report.agent, "suite": report.suite}
     if report.spec:
         properties["spec_source"] = report.spec.spec_source
+    if report.baseline is not None:
+        properties["baseline"] = report.baseline.ref
+        properties["api_breaking_changes"] = str(sum(c.breaking for c in report.api_changes))
     suite = TestSuite(f"api-mcp-test: {title}", cases, properties=properties)
-    return to_xml_report_string([suite], encoding="utf-8")
+    xml = to_xml_report_string([suite], encoding="utf-8")
+    return _with_baseline(xml, report) if report.baseline is not None else xml
+
+
+def _with_baseline(xml: str, report: RunReport) -> str:
+    """Each testcase's status against the base as a `baseline` property (new failure, fixed,
+    ...), so JUnit viewers can filter on it; junit-xml has no testcase properties."""
+    root = ElementTree.fromstring(xml.encode("utf-8"))
+    by_name = {r.endpoint.key: r.baseline for r in report.results if r.baseline}
+    for case in root.iter("testcase"):
+        status = by_name.get(case.get("name", ""))
+        if status:
+            properties = ElementTree.Element("properties")
+            ElementTree.SubElement(properties, "property", name="baseline", value=status)
+            case.insert(0, properties)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)

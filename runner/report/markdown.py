@@ -18,17 +18,52 @@ def _cell(text: str, limit: int = 160) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def _table(results: list[EndpointResult]) -> str:
+_BASELINE_ICONS = {"new failure": "🆕 new failure", "fixed": "🎉 fixed",
+                   "still failing": "still failing", "new endpoint": "new endpoint",
+                   "unchanged": ""}
+
+
+def _table(results: list[EndpointResult], against_base: bool = False) -> str:
     if not results:
         return "_No endpoints were tested._\n"
-    rows = ["| | Endpoint | Tool | Calls | Result |", "|---|---|---|---:|---|"]
+    base_head = " vs base |" if against_base else ""
+    rows = ["| | Endpoint | Tool | Calls | Result |" + base_head,
+            "|---|---|---|---:|---|" + ("---|" if against_base else "")]
     for r in results:
         verdict = r.outcome if r.outcome == "passed" else f"{r.outcome}: {_cell(r.reason)}"
         if r.warnings:
             verdict += f" (warning: {_cell(r.warnings[0])})"
+        base_cell = f" {_BASELINE_ICONS.get(r.baseline or '', '')} |" if against_base else ""
         rows.append(f"| {_ICONS[r.outcome]} | `{r.endpoint.key}` | `{r.tool}` | {len(r.calls)} "
-                    f"| {verdict} |")
+                    f"| {verdict} |{base_cell}")
     return "\n".join(rows) + "\n"
+
+
+_MAX_CHANGES = 30
+
+
+def _pr_story(report: RunReport) -> str:
+    """What this PR did, above everything else: the story line, then its breaking changes."""
+    from runner.baseline import story
+
+    line = story(report)
+    if not line:
+        return ""
+    text = f"**Against the base:** {_cell(line, 400)}\n"
+    breaking = [c for c in report.api_changes if c.breaking]
+    if breaking:
+        text += "\n**Breaking API changes**\n\n" + "\n".join(
+            f"- `{_cell(c.operation, 120)}` {c.change}: {_cell(c.detail, 200)}"
+            for c in breaking[:_MAX_CHANGES])
+        if len(breaking) > _MAX_CHANGES:
+            text += f"\n- … and {len(breaking) - _MAX_CHANGES} more (report.json has them all)"
+        text += "\n"
+    others = [c for c in report.api_changes if not c.breaking]
+    if others:
+        text += (f"\n<details><summary>Other API changes ({len(others)})</summary>\n\n"
+                 + "\n".join(f"- `{_cell(c.operation, 120)}` {c.change}: {_cell(c.detail, 200)}"
+                             for c in others[:_MAX_CHANGES]) + "\n</details>\n")
+    return text + "\n"
 
 
 def _failure_details(results: list[EndpointResult]) -> str:
@@ -119,11 +154,12 @@ def render(report: RunReport, footer: str = "") -> str:
     stages = "\n".join(f"| {s.stage} | {s.seconds:.2f} | {'' if s.ok else '❌'} {s.note} |"
                        for s in report.stages)
     notes = "".join(f"\n- {n}" for n in report.notes)
+    against_base = report.baseline is not None and report.baseline.compared
     return _TEMPLATE.substitute(
         icon=icon,
         title=(f"{spec.title} {spec.version}".strip() if spec and spec.title else "API"),
-        headline=headline,
-        table=_table(report.results) if report.status == "completed" else "",
+        headline=_pr_story(report) + headline,
+        table=(_table(report.results, against_base) if report.status == "completed" else ""),
         failures=_failure_details(report.results),
         findings=_findings(report.results),
         stage_failure=stage_failure,
