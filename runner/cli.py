@@ -68,6 +68,32 @@ def print_table(report: RunReport) -> None:
         click.echo(report.spec.synthesized_note)
 
 
+TOKEN_FILE_LIMIT = 64 * 1024
+
+
+def clone_token(flag: str | None, token_file: Path | None) -> str | None:
+    """The clone token: from --token-file, else $GITHUB_TOKEN. A token given as --token is
+    refused: /proc/PID/cmdline is readable by every process, the app under test included."""
+    if flag is not None:
+        raise UsageError("--token puts the token on the command line, where every process on "
+                         "the machine (the app under test too) can read it; it is not accepted.",
+                         "Export GITHUB_TOKEN, or write the token to a file (chmod 600) and pass "
+                         "--token-file FILE. Revoke the token you typed if the machine is shared.")
+    if token_file is None:
+        return os.environ.get("GITHUB_TOKEN") or None
+    try:
+        with open(token_file, "rb") as handle:
+            data = handle.read(TOKEN_FILE_LIMIT + 1)
+    except OSError as exc:
+        raise UsageError(f"--token-file {token_file} cannot be read: {exc.strerror}.",
+                         "Give a file holding the token on its first line.") from None
+    lines = data.decode("utf-8", errors="replace").strip().splitlines()
+    if len(data) > TOKEN_FILE_LIMIT or not lines or not lines[0].strip():
+        raise UsageError(f"--token-file {token_file} holds no token on its first line.",
+                         "Write the token alone on the first line of the file.")
+    return lines[0].strip()
+
+
 def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path | None,
                       max_tools: int, max_result_chars: int | None) -> str:
     """The suite to run, after the LLM options are checked together."""
@@ -134,9 +160,11 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
         click.option("--pr", "pr_number", type=click.IntRange(min=1), metavar="N",
                      help="With a URL: test pull request N (its refs/pull/N/head)."),
         click.option("--commit", metavar="SHA", help="With a URL: test this commit."),
-        click.option("--token", envvar="GITHUB_TOKEN", show_envvar=True, metavar="TOKEN",
-                     help="Token for cloning a private repository over HTTPS (sent as a header, "
-                     "never stored)."),
+        click.option("--token-file", type=click.Path(path_type=Path), metavar="FILE",
+                     help="File holding the token for cloning a private repository over HTTPS "
+                     "(default: $GITHUB_TOKEN). Sent as a header, never stored; never give a "
+                     "token on the command line, where any process can read it."),
+        click.option("--token", hidden=True),  # refused: see clone_token
         click.option("--working-directory", metavar="SUBDIR", help="The app's folder inside "
                      "the repository."),
         click.option("--dev-requirements", is_flag=True, help="Also install development "
@@ -220,8 +248,8 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
               help="With --fail-on new-failures: a breaking API change fails the run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
-         token: str | None, working_directory: str | None, dev_requirements: bool,
-         app: str | None, python: str | None, no_install: bool,
+         token: str | None, token_file: Path | None, working_directory: str | None,
+         dev_requirements: bool, app: str | None, python: str | None, no_install: bool,
          install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
          install_timeout: float, discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
          json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
@@ -253,7 +281,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
         suite = check_llm_options(suite, agent, model, scenarios_path, max_tools_per_session,
                                   max_result_chars)
         config = RunConfig(
-            **_repo_options(path, branch, pr_number, commit, token, working_directory),
+            **_repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
+                            working_directory),
             dev_requirements=dev_requirements, app=app, python=python, install=not no_install,
             install_command=install_command, suite=suite,  # type: ignore[arg-type]
             output_dir=output_dir, junit_path=junit_path, json_path=json_path,
@@ -305,12 +334,19 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
 def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: str | None,
                   token: str | None, working_directory: str | None) -> dict[str, Any]:
     """PATH and the repository options as RunConfig fields."""
-    from runner.repo import is_remote
+    from runner.repo import is_remote, split_credentials
 
     if sum(x is not None for x in (branch, pr_number, commit)) > 1:
         raise UsageError("Give at most one of --branch, --pr and --commit.",
                          "A pull request and a commit already name the code to test.")
     if is_remote(path):
+        bare, credential = split_credentials(path)
+        if credential:
+            raise UsageError(f"The repository URL {bare} carries a credential on the command "
+                             "line, where every process (the app under test too) can read it; "
+                             "it is not accepted.",
+                             "Give the URL without it and the token in GITHUB_TOKEN or "
+                             "--token-file FILE.")
         return {"repo_path": Path("."), "repo_url": path, "branch": branch,
                 "pr_number": pr_number, "commit": commit, "token": token or None,
                 "working_directory": working_directory}
@@ -322,8 +358,8 @@ def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: 
 
 
 def _discover(path: str, branch: str | None, pr_number: int | None, commit: str | None,
-              token: str | None, working_directory: str | None, dev_requirements: bool,
-              app: str | None, python: str | None, no_install: bool,
+              token: str | None, token_file: Path | None, working_directory: str | None,
+              dev_requirements: bool, app: str | None, python: str | None, no_install: bool,
               install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
               install_timeout: float, discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
     from runner import environment, procs
@@ -331,7 +367,8 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
     from runner.discovery import APIDiscoveryService
     from runner.repo import clone, run_copy, working_folder
 
-    where = _repo_options(path, branch, pr_number, commit, token, working_directory)
+    where = _repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
+                          working_directory)
     procs.use_workspace(workdir)
     root = workdir / "repo"
     if where.get("repo_url"):

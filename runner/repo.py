@@ -121,7 +121,7 @@ class _Git:
                      r"terminal prompts disabled|invalid username or password|\b40[13]\b", lower):
             return RunnerError(STAGE, f"{where}: the server refused access ({_last(out)}).",
                                "For a private repository give a token with read access "
-                               "(--token or GITHUB_TOKEN); for SSH load a key into ssh-agent.",
+                               "(GITHUB_TOKEN or --token-file); for SSH load a key into ssh-agent.",
                                detail=out)
         if any(s in lower for s in ("could not resolve host", "failed to connect",
                                     "connection refused", "does not appear to be a git repository",
@@ -130,7 +130,7 @@ class _Git:
             return RunnerError(STAGE, f"{where}: the repository could not be reached "
                                f"({_last(out)}).",
                                "Check the URL and your network; a private repository also needs "
-                               "a token (--token or GITHUB_TOKEN).", detail=out)
+                               "a token (GITHUB_TOKEN or --token-file).", detail=out)
         return RunnerError(STAGE, f"{where}: `git {' '.join(args[:2])}` failed ({_last(out)}).",
                            "Check the URL and the branch, pull request or commit.", detail=out)
 

@@ -4,12 +4,14 @@ an authenticated smart-HTTP server), dependency files of every style, the enviro
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -316,12 +318,12 @@ def test_token_reaches_the_server_and_nothing_else(remote: Remote, tmp_path: Pat
                          env={"GITHUB_TOKEN": ""})
         assert denied.returncode == 3
         assert "refused access" in denied.stderr and "--token" in denied.stderr
-        # A wrong token in the URL is taken out of it and never echoed.
+        # A token in the URL is on the command line: refused, never echoed.
         wrong = "ghp_WrongToken999"
         bad = run_cli("test", url.replace("http://", f"http://x-access-token:{wrong}@"),
                       "--output-dir", str(tmp_path / "bad"), env={"GITHUB_TOKEN": ""})
-        assert bad.returncode == 3 and wrong not in bad.stderr + bad.stdout
-        assert wrong not in (tmp_path / "bad" / "report.json").read_text()
+        assert bad.returncode == 2 and wrong not in bad.stderr + bad.stdout
+        assert "carries a credential on the command line" in bad.stderr
     encoded = seen[0].split()[-1]
     for secret in (token, encoded):
         assert secret not in proc.stdout + proc.stderr
@@ -330,6 +332,59 @@ def test_token_reaches_the_server_and_nothing_else(remote: Remote, tmp_path: Pat
         assert leaks == []
     [workspace] = (tmp_path / "ws").iterdir()
     assert (workspace / "repo" / ".git" / "config").is_file()
+
+
+def command_lines() -> list[bytes]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found.append((entry / "cmdline").read_bytes())
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_token_file_keeps_the_token_off_every_command_line(remote: Remote, tmp_path: Path,
+                                                           fixture_python: Path):
+    """--token-file: the clone works and, polled all through the run, no process's
+    /proc/PID/cmdline (readable by the app) holds the token or its Basic form."""
+    token = "ghp_FileToken1234567890abcdef"
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    basic = base64.b64encode(f"x-access-token:{token}".encode())
+    with git_http_server(remote.bare.parent, token) as (base, seen):
+        out = tmp_path / "out"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner.cli", "test", f"{base}/remote.git", "--pr", "7",
+             "--working-directory", "service", "--python", str(fixture_python),
+             "--output-dir", str(out), "--token-file", str(token_file)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"})
+        polls = 0
+        while proc.poll() is None:
+            lines = command_lines()
+            polls += 1
+            assert not [c for c in lines if token.encode() in c or basic in c]
+        stdout, stderr = proc.communicate()
+        assert proc.returncode == 0, stderr.decode()
+        assert seen and polls > 1
+    assert token.encode() not in stdout + stderr + (out / "report.json").read_bytes()
+
+
+def test_a_token_on_the_command_line_is_refused(tmp_path: Path):
+    token = "ghp_TypedToken1234567890"
+    for args in (["--token", token, "https://example.invalid/o/r.git"],
+                 [f"https://x-access-token:{token}@example.invalid/o/r.git"]):
+        proc = run_cli("test", *args, "--output-dir", str(tmp_path / "out"), timeout=60)
+        assert proc.returncode == 2, proc.stderr
+        assert "command line" in proc.stderr and token not in proc.stdout + proc.stderr
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    proc = run_cli("test", "https://example.invalid/o/r.git", "--token-file", str(empty),
+                   timeout=60)
+    assert proc.returncode == 2 and "holds no token" in proc.stderr
 
 
 # -- installing dependencies ------------------------------------------------------------------
