@@ -21,6 +21,7 @@ from runner.context import ActionContext, PublishConfig, from_env
 from runner.errors import RunnerError, UsageError
 from runner.models import RunReport
 from runner.publish import github
+from runner.repo import with_git_config
 from runner.report.verdict import exit_code, status
 
 
@@ -56,9 +57,8 @@ def artifact_pointer(ctx: ActionContext) -> str:
 def prepare_workspace(publish: PublishConfig) -> None:
     """Trust the mounted workspace (owned by the runner's user, not root) and check the PR out
     when no checkout step ran before this action."""
-    count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
-    os.environ.update({"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}":
-                       "safe.directory", f"GIT_CONFIG_VALUE_{count}": "*"})
+    # This workspace only, never `*`: a repository of another owner elsewhere stays refused.
+    os.environ.update(with_git_config(os.environ, ("safe.directory", str(publish.workspace))))
     if (github.workspace_is_empty(publish.workspace) and publish.pr_number is not None
             and publish.repository):
         with github.group(f"checkout PR #{publish.pr_number}"):

@@ -31,8 +31,12 @@ MIN_SECRET_LENGTH = 6
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     """Values of variables whose names look secret (tokens, keys, passwords, INPUT_GITHUB-TOKEN,
     AWS_SECRET_ACCESS_KEY, ...), and passwords embedded in URL-valued variables."""
-    found = []
+    from runner.repo import git_config_secrets
+
+    found = git_config_secrets(environ)
     for name, value in environ.items():
+        if name.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
+            continue  # git config names and values: only headers are secret (see above)
         if looks_secret(name):
             found.append(value)
         elif "://" in value:

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -31,6 +32,33 @@ _SHORT_SHA = re.compile(r"^[0-9a-fA-F]{4,64}$")
 _GIT_INHERITED = ("SSH_AUTH_SOCK", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH",
                   "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
                   "http_proxy", "https_proxy", "no_proxy")
+
+
+_GIT_CONFIG_KEY = re.compile(r"GIT_CONFIG_KEY_(\d+)")
+
+
+def with_git_config(environ: Mapping[str, str], *entries: tuple[str, str]) -> dict[str, str]:
+    """`environ` plus git config `entries` (key, value) as GIT_CONFIG_* variables, appended
+    after the ones already there: a token's header must not erase `safe.directory`."""
+    env = dict(environ)
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    for key, value in entries:
+        env.update({f"GIT_CONFIG_KEY_{count}": key, f"GIT_CONFIG_VALUE_{count}": value})
+        count += 1
+    env["GIT_CONFIG_COUNT"] = str(count)
+    return env
+
+
+def git_config_secrets(environ: Mapping[str, str]) -> list[str]:
+    """Secret values among GIT_CONFIG_VALUE_n: those of HTTP headers (the token); never a key
+    name or `safe.directory` (masking those would hide ordinary words and paths)."""
+    found = []
+    for name, key in environ.items():
+        match = _GIT_CONFIG_KEY.fullmatch(name)
+        if match and key.lower().startswith("http.") and key.lower().endswith("extraheader"):
+            value = environ.get(f"GIT_CONFIG_VALUE_{match.group(1)}", "")
+            found += [value, value.split()[-1]] if value.split() else []
+    return found
 
 
 def is_remote(target: str) -> bool:

@@ -387,6 +387,77 @@ def test_a_token_on_the_command_line_is_refused(tmp_path: Path):
     assert proc.returncode == 2 and "holds no token" in proc.stderr
 
 
+GIT_CONFIG_NAMES = ["GIT_CONFIG_COUNT", *(f"GIT_CONFIG_{kind}_{n}" for kind in ("KEY", "VALUE")
+                                          for n in range(4))]
+
+
+def pr_server(tmp_path: Path) -> Path:
+    """A bare repository `octo/api.git` publishing refs/pull/3/head, under the returned folder."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "main.py").write_text("app = None\n")
+    git(source, "init", "-q")
+    git(source, "add", ".")
+    git(source, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "pr")
+    server = tmp_path / "server"
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(server / "octo" / "api.git")],
+                   check=True)
+    git(server / "octo" / "api.git", "update-ref", "refs/pull/3/head", "HEAD")
+    return server
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own a workspace as another uid")
+@pytest.mark.parametrize("empty", [True, False], ids=["checkout-into-empty", "checked-out"])
+def test_a_workspace_of_another_uid_stays_safe_with_a_token(tmp_path: Path, empty: bool,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    """The action runs as root on a workspace owned by the runner's user: `safe.directory`
+    (this workspace only) survives the token's GIT_CONFIG_* header, and is never masked."""
+    import entrypoint
+    from runner.context import from_env
+    from runner.redact import Redactor
+
+    for name in GIT_CONFIG_NAMES:
+        monkeypatch.delenv(name, raising=False)  # restored (absent) after the test
+    server = pr_server(tmp_path)
+    workspace = tmp_path / "workspace"
+    if empty:
+        workspace.mkdir()
+    else:
+        subprocess.run(["git", "clone", "-q", str(server / "octo" / "api.git"), str(workspace)],
+                       check=True)
+    for folder, dirs, files in os.walk(workspace):
+        for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
+            os.chown(name, 12345, 12345)
+    other = tmp_path / "elsewhere"  # another repository of that owner: still refused
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    os.chown(other, 12345, 12345)
+    os.chown(other / ".git", 12345, 12345)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"number": 3, "pull_request": {
+        "number": 3, "head": {"sha": "x", "ref": "f", "repo": {"full_name": "octo/api"}},
+        "base": {"ref": "main", "repo": {"full_name": "octo/api"}}}}))
+    token = "ghs_WorkspaceToken1234567890"
+    ctx = from_env({"GITHUB_WORKSPACE": str(workspace), "GITHUB_SERVER_URL": f"file://{server}",
+                    "GITHUB_REPOSITORY": "octo/api", "GITHUB_EVENT_PATH": str(event),
+                    "INPUT_GITHUB-TOKEN": token})
+    entrypoint.prepare_workspace(ctx.publish)
+    assert os.environ["GIT_CONFIG_VALUE_0"] == str(workspace.resolve())  # not "*"
+    assert (workspace / "main.py").is_file()
+    info = environment_free_repo_info(workspace)
+    assert info.commit is not None and len(info.commit) == 40
+    refused = subprocess.run(["git", "-C", str(other), "status"], capture_output=True, text=True,
+                             check=False)
+    assert refused.returncode != 0 and "dubious ownership" in refused.stderr
+    secrets = Redactor.for_run([token]).secrets
+    assert "safe.directory" not in secrets and str(workspace.resolve()) not in secrets
+
+
+def environment_free_repo_info(path: Path):  # type: ignore[no-untyped-def]
+    from runner.repo import read_repo_info
+
+    return read_repo_info(path)
+
+
 # -- installing dependencies ------------------------------------------------------------------
 
 

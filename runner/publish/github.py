@@ -19,6 +19,7 @@ from typing import Any
 
 from runner.errors import RunnerError
 from runner.models import RunReport
+from runner.repo import with_git_config
 from runner.report.markdown import fit
 
 COMMENT_LIMIT = 65_000  # GitHub allows 65,536; keep room for the marker
@@ -219,10 +220,11 @@ def checkout_pull_request(workspace: Path, server_url: str, repository: str, pr_
     The token goes to git as an HTTP header through GIT_CONFIG_* variables, never on a command line.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
+    env["GIT_TERMINAL_PROMPT"] = "0"
     if token:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraheader",
-                   GIT_CONFIG_VALUE_0=f"AUTHORIZATION: basic {basic}", GIT_TERMINAL_PROMPT="0")
+        # Appended: the workspace's safe.directory (entrypoint.prepare_workspace) stays.
+        env = with_git_config(env, ("http.extraheader", f"AUTHORIZATION: basic {basic}"))
     remote = f"{server_url}/{repository}.git"
     steps = [
         ["git", "init", "--quiet"],
