@@ -258,6 +258,9 @@ class _Run:
                                     "the run's workspace (see --workspace-root)")
             copy = self.workspace / "repo"
             config_root = copy
+            # Messages name the folder as the user knows it, never the run's copy.
+            shown_root = "/".join(filter(None, (config.repo_url or str(config.repo_path),
+                                                config.working_directory)))
             if config.repo_url:
                 info = clone(config.repo_url, copy, branch=config.branch,
                              pr_number=config.pr_number, commit=config.commit,
@@ -320,9 +323,10 @@ class _Run:
         with self.stage("discovery") as timing:
             service = APIDiscoveryService(timeout=self.budget(config.timeouts.discovery),
                                           log_path=self.output_dir / "discovery.log")
+            spec_file = self._spec_file()  # after setup: a setup step may write it
             self.spec = service.discover(env, app=config.app, app_env=config.app_env,
-                                         workdir=self.workspace / "discovery")
-            spec_file = self._spec_file()
+                                         workdir=self.workspace / "discovery",
+                                         shown_root=shown_root, locate_only=bool(spec_file))
             self.use_spec(load_spec_file(spec_file, self.config.boundary
                                          if self._project_file(spec_file) else None)
                           if spec_file else None, "file")

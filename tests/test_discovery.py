@@ -397,7 +397,7 @@ def test_discover_api_is_async(fixture_python: Path) -> None:
 
 
 def test_body_fields_read_from_the_view_source() -> None:
-    from runner.discovery.probe import body_fields
+    from runner.discovery.probe.synthesis import body_fields
 
     request: Any = None
 

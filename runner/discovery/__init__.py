@@ -1,14 +1,18 @@
 """Discovery: find the app in the target repository and get its OpenAPI document.
 
-The app is imported by `probe.py` inside the target's own interpreter (its dependencies, its
-Python version); this side only starts the probe, reads its JSON result and turns it into an
-`ApiSpec`, or into a `RunnerError` that says what was searched and what failed.
+The runner reads where the repository says its app is (`entrypoints`: run scripts, Dockerfile,
+Procfile, `uvicorn.run(...)`); the app is imported by the `probe` package inside the target's
+own interpreter (its dependencies, its Python version), which tries those entry points first.
+This side starts the probe, reads its JSON result and turns it into an `ApiSpec`, or into a
+`RunnerError` that names the user's folder, what was tried and the next step (`messages`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,13 +20,15 @@ from typing import Any
 import yaml
 
 from runner import procs, untrusted
+from runner.discovery.entrypoints import api_folders, read_entry_points
+from runner.discovery.messages import APP_HINT, probe_failure
 from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
 from runner.errors import RunnerError, StageTimeout
 from runner.models import ApiSpec, TargetEnv
 
-PROBE = Path(__file__).with_name("probe.py")
+PROBE = Path(__file__).with_name("probe")  # a package, copied into each run's workspace
+PROBE_NAME = "api_mcp_test_probe"  # its name there: no clash with the app's own modules
 STAGE = "discovery"
-APP_HINT = "Pass --app module:attr (for example --app app.main:app)."
 
 
 class APIDiscoveryService:
@@ -38,35 +44,49 @@ class APIDiscoveryService:
         app: str | None = None,
         app_env: dict[str, str] | None = None,
         workdir: Path | None = None,
+        shown_root: str | None = None,
+        locate_only: bool = False,
     ) -> ApiSpec:
         """Find the app under `env.root` (or import `app`) and return its spec and endpoints.
 
-        The probe writes its result into `workdir` (default: a temporary folder), which is
-        handed to the user the probe runs as."""
+        `shown_root` is the folder as the user knows it (`env.root` is often the run's copy),
+        for messages. With `locate_only` (the config names the spec file) the app is found
+        but its own document is not read: a broken one must not stop the run. The probe
+        works in `workdir` (default: a temporary folder), handed to the user it runs as."""
         if workdir is not None:
             workdir.mkdir(parents=True, exist_ok=True)
             procs.hand_over(workdir)
-            return self._discover(env, app, app_env, workdir / "discovery.json")
+            return self._discover(env, app, app_env, workdir, shown_root, locate_only)
         with tempfile.TemporaryDirectory(prefix="api-mcp-discovery-") as tmp:
             procs.hand_over(Path(tmp))
-            return self._discover(env, app, app_env, Path(tmp) / "discovery.json")
+            return self._discover(env, app, app_env, Path(tmp), shown_root, locate_only)
 
     async def discover_api(self, env: TargetEnv, app_module: str | None = None) -> ApiSpec:
         return await asyncio.to_thread(self.discover, env, app_module)
 
-    def _discover(
-        self, env: TargetEnv, app: str | None, app_env: dict[str, str] | None, out: Path
-    ) -> ApiSpec:
+    def _discover(self, env: TargetEnv, app: str | None, app_env: dict[str, str] | None,
+                  workdir: Path, shown_root: str | None, locate_only: bool) -> ApiSpec:
+        out = workdir / "discovery.json"
         out.unlink(missing_ok=True)
-        procs.require_reachable(PROBE, STAGE, "the discovery probe (part of api-mcp-test)")
-        cmd = [str(env.python), str(PROBE), "--root", str(env.root), "--out", str(out)]
+        probe_path = install_probe(workdir / "probe")
+        entries = [] if app else read_entry_points(env.root)
+        cmd = [str(env.python), "-m", PROBE_NAME, "--root", str(env.root), "--out", str(out)]
         if app:
             cmd += ["--app", app]
+        if entries:
+            hints = workdir / "probe" / "hints.json"
+            hints.write_text(json.dumps([e.as_hint() for e in entries], indent=1))
+            cmd += ["--hints", str(hints)]
+        if locate_only:
+            cmd.append("--locate-only")
+        probe_env = procs.scrubbed_env(app_env)
+        probe_env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, (str(probe_path), probe_env.get("PYTHONPATH"))))
         try:
             finished = procs.run(
                 cmd,
                 cwd=env.root,
-                env=procs.scrubbed_env(app_env),
+                env=probe_env,
                 timeout=self.timeout,
                 stage=STAGE,
                 log_path=self.log_path,
@@ -105,13 +125,27 @@ class APIDiscoveryService:
                 detail=finished.tail(),
             ) from exc
         if not result.get("ok"):
-            raise probe_failure(result, env.root, app, finished.tail())
+            shown = shown_root or str(env.root)
+            raise probe_failure(result, shown, app, finished.tail(), entries,
+                                api_folders(env.root) if not app else [])
         return spec_from_result(result)
 
 
+def install_probe(folder: Path) -> Path:
+    """Copy the probe package into `folder` (under a name of its own) and return the folder to
+    put on the target interpreter's path. A copy, because the project's code may run as a
+    user who cannot read the runner's installation."""
+    target = folder / PROBE_NAME
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(PROBE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    procs.require_reachable(target, STAGE, "the discovery probe (part of api-mcp-test)")
+    return folder
+
+
 def spec_from_result(result: dict[str, Any]) -> ApiSpec:
-    """An `ApiSpec` from the probe's successful result."""
-    doc = result["openapi"]
+    """An `ApiSpec` from the probe's successful result (no document with --locate-only)."""
+    doc = result["openapi"] or {"openapi": "3.0.3", "info": {}, "paths": {}}
     if isinstance(doc, dict) and str(doc.get("swagger", "")).startswith("2"):
         doc = swagger2_to_openapi3(doc)
     info = doc.get("info") or {} if isinstance(doc, dict) else {}
@@ -128,43 +162,6 @@ def spec_from_result(result: dict[str, Any]) -> ApiSpec:
         server_env=dict(result.get("env") or {}),
         sqlite_databases=tuple(result.get("sqlite_databases") or ()),
     )
-
-
-def probe_failure(result: dict[str, Any], root: Path, app: str | None, tail: str) -> RunnerError:
-    """The user-facing error for a result with ok=false."""
-    errors = result.get("errors") or []
-    met = "; ".join(f"{e['module']}: {e['error']}" + _where(e) for e in errors)
-    detail = result.get("traceback") or tail
-    if app and errors:
-        first = errors[0]
-        return RunnerError(
-            STAGE,
-            f"Could not import the app {app}: {first['error']} (in {first['module']}{_where(first)}).",
-            "Check that the module path is right and that the app's dependencies are installed "
-            "(requirements.txt or pyproject.toml).",
-            detail=detail,
-        )
-    if app:
-        return RunnerError(
-            STAGE, f"Could not use --app {app}: {result.get('message')}.", APP_HINT, detail
-        )
-    candidates = ", ".join(result.get("candidates") or [])
-    imported = (
-        ", ".join(result.get("searched") or []) or "none (no candidate file mentions a framework)"
-    )
-    message = (
-        f"No web application (FastAPI, Flask, Django, Starlette, Litestar, Connexion) found in {root}. "
-        f"Candidate modules searched: {candidates}; imported: {imported}."
-    )
-    if met:
-        message += f" Import errors: {met}."
-        hint = "Install the app's dependencies or fix the import error, or " + APP_HINT[0].lower()
-        return RunnerError(STAGE, message, hint + APP_HINT[1:], detail=detail)
-    return RunnerError(STAGE, message, APP_HINT, detail=detail)
-
-
-def _where(error: dict[str, Any]) -> str:
-    return f" at {error['where']}" if error.get("where") else ""
 
 
 def load_spec_file(path: Path, root: Path | None = None) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""What a failed discovery tells the user: their folder (not the run's copy), each candidate
+tried and why it failed, and the next step that fits *this* repository (a missing package, a
+settings variable, a monorepo's API folder, or `api-mcp-test init`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from runner.discovery.entrypoints import EntryPoint
+from runner.errors import RunnerError
+
+STAGE = "discovery"
+APP_HINT = "Pass --app module:attr (for example --app app.main:app)."
+MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+# Settings that read the environment: KeyError: 'SECRET_KEY', "Set the DATABASE_URL
+# environment variable", environ.ImproperlyConfigured, decouple's UndefinedValueError.
+ENV_NAME = re.compile(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|DEBUG|SECRET)\b")
+ENV_ERRORS = ("KeyError", "ImproperlyConfigured", "UndefinedValueError", "ValidationError",
+              "environment variable", "not set", "must be set")
+
+
+def env_gates(errors: Sequence[dict[str, Any]]) -> list[str]:
+    """Environment variables the app's settings refused to start without, from its errors."""
+    names: list[str] = []
+    for error in errors:
+        text = str(error.get("error", ""))
+        if not any(marker in text for marker in ENV_ERRORS):
+            continue
+        for name in ENV_NAME.findall(text):
+            if name not in names and name not in ("DJANGO_SETTINGS_MODULE",):
+                names.append(name)
+    return names
+
+
+def missing_modules(errors: Sequence[dict[str, Any]]) -> list[str]:
+    """Top-level modules the app's imports could not find."""
+    found: list[str] = []
+    for error in errors:
+        match = MISSING_MODULE.search(str(error.get("error", "")))
+        if match and match.group(1).split(".")[0] not in found:
+            found.append(match.group(1).split(".")[0])
+    return found
+
+
+def tried(error: dict[str, Any]) -> str:
+    """`found app/api.py:app (named by main.py: uvicorn.run(...)) but importing it failed:
+    ModuleNotFoundError: ... (at app/db.py:3)`."""
+    origin = f" (named by {error['origin']})" if error.get("origin") else ""
+    where = f" (at {error['where']})" if error.get("where") else ""
+    if error.get("error") == "no web application in it":
+        return f"{error['module']}{origin} defines no web application"
+    return f"found {error['module']}{origin} but importing it failed: {error['error']}{where}"
+
+
+def next_step(shown: str, errors: Sequence[dict[str, Any]], folders: Sequence[str],
+              entries: Sequence[EntryPoint]) -> str:
+    """The most useful thing to do next, for this repository."""
+    gates = env_gates(errors)
+    if gates:
+        lines = ", ".join(f"{name}: ..." for name in gates)
+        return (f"The app's settings need {', '.join(gates)} in the environment: set them under "
+                f"`env:` in .api-mcp-test.yml ({lines}); `api-mcp-test init {shown}` writes "
+                "that file.")
+    missing = missing_modules(errors)
+    if missing:
+        names = ", ".join(missing)
+        return (f"The module(s) {names} are not installed in the app's environment: declare them "
+                f"in the project's dependency file, or add them with `install: {{extra: "
+                f"[{names}]}}` in .api-mcp-test.yml (the PyPI name may differ from the import "
+                "name).")
+    if folders and not entries:
+        listed = ", ".join(folders)
+        return (f"The API seems to live in a subfolder ({listed}): pass --working-directory "
+                f"{folders[0]} or write `working-directory: {folders[0]}` in .api-mcp-test.yml "
+                f"(`api-mcp-test init {shown}` writes it).")
+    if errors:
+        return ("Fix the import error above (the output is in discovery.log), or name the app "
+                f"with `app:` in .api-mcp-test.yml (`api-mcp-test init {shown}`). " + APP_HINT)
+    return (f"Name the app with `app: module:attr` in .api-mcp-test.yml (`api-mcp-test init "
+            f"{shown}` writes one), or pass --app module:attr.")
+
+
+def probe_failure(result: dict[str, Any], shown: str, app: str | None, tail: str,
+                  entries: Sequence[EntryPoint], folders: Sequence[str]) -> RunnerError:
+    """The user-facing error for a probe result with ok=false."""
+    errors = result.get("errors") or []
+    detail = result.get("traceback") or tail
+    if app:
+        if errors:
+            first = errors[0]
+            where = f" at {first['where']}" if first.get("where") else ""
+            return RunnerError(
+                STAGE,
+                f"Could not import the app {app} in {shown}: {first['error']} "
+                f"(in {first['module']}{where}).",
+                next_step(shown, errors, [], [EntryPoint(app, "--app")]),
+                detail=detail,
+            )
+        return RunnerError(STAGE, f"Could not use --app {app} in {shown}: "
+                           f"{result.get('message')}.", APP_HINT, detail)
+    if errors:
+        message = (f"No usable web application in {shown}: "
+                   + "; ".join(tried(e) for e in errors) + ".")
+    else:
+        candidates = ", ".join(result.get("candidates") or [])
+        imported = ", ".join(result.get("searched") or []) or "none (none mentions a framework)"
+        message = (f"No web application (FastAPI, Flask, Django, Starlette, Litestar, "
+                   f"Connexion) found in {shown}. No run script, Dockerfile, Procfile or "
+                   f"source file names one; modules looked for: {candidates}; imported: "
+                   f"{imported}.")
+    return RunnerError(STAGE, message, next_step(shown, errors, folders, entries), detail=detail)
