@@ -414,3 +414,61 @@ def test_body_fields_read_from_the_view_source() -> None:
     assert body_fields(json_view) == ("application/json", ["title", "author"])
     assert body_fields(form_view) == ("application/x-www-form-urlencoded", ["name", "email"])
     assert body_fields(no_body) == ("application/json", [])
+
+
+def _repo(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+FASTAPI_APP = ("from fastapi import FastAPI\n\napp = FastAPI(title='layout')\n\n\n"
+               "@app.get('/ping')\ndef ping() -> dict:\n    return {'ok': True}\n")
+
+
+@pytest.mark.slow
+def test_app_started_by_uvicorn_run_in_main(fixture_python: Path, tmp_path: Path) -> None:
+    """app/api.py, started by `uvicorn.run("app.api:app")` in main.py (no `app` in main)."""
+    root = _repo(tmp_path, {
+        "main.py": "import uvicorn\n\nif __name__ == '__main__':\n"
+                   "    uvicorn.run('app.api:app', port=8000)\n",
+        "app/__init__.py": "", "app/api.py": FASTAPI_APP,
+    })
+    spec = discover(fixture_python, root)
+    assert spec.app_locator == "app.api:app"
+    assert [e.key for e in spec.endpoints] == ["GET /ping"]
+
+
+@pytest.mark.slow
+def test_flask_project_with_a_manage_py_is_flask(fixture_python: Path, tmp_path: Path) -> None:
+    """A Flask-Script style manage.py names no Django settings: the Flask app is found."""
+    root = _repo(tmp_path, {
+        "manage.py": "from service.application import create_app\napp = create_app()\n",
+        "Dockerfile": "FROM python:3.12\nCMD gunicorn service.wsgi:app -b 0.0.0.0:5000\n",
+        "service/__init__.py": "",
+        "service/application.py": "from flask import Flask\n\n\ndef create_app():\n"
+                                  "    app = Flask('svc')\n    app.add_url_rule('/items', "
+                                  "'items', lambda: {'items': []})\n    return app\n",
+        "service/wsgi.py": "from service.application import create_app\napp = create_app()\n",
+    })
+    spec = discover(fixture_python, root)
+    assert (spec.framework, spec.app_locator) == ("flask", "service.wsgi:app")
+    assert [e.key for e in spec.endpoints] == ["GET /items"]
+
+
+@pytest.mark.slow
+def test_failed_candidate_is_named_with_its_origin(fixture_python: Path, tmp_path: Path) -> None:
+    root = _repo(tmp_path, {
+        "run.sh": "#!/bin/sh\nAPP_MODULE=app.api:app\nexec uvicorn \"$APP_MODULE\"\n",
+        "app/__init__.py": "",
+        "app/api.py": "import not_installed_anywhere\n" + FASTAPI_APP,
+    })
+    with pytest.raises(RunnerError) as caught:
+        APIDiscoveryService(timeout=60).discover(
+            TargetEnv(python=fixture_python, root=root, created=False), shown_root="~/my-api")
+    message = caught.value.message
+    assert message.startswith("No usable web application in ~/my-api: found app.api:app "
+                              "(named by run.sh) but importing it failed: ModuleNotFoundError")
+    assert str(tmp_path) not in message
+    assert "install: {extra: [not_installed_anywhere]}" in caught.value.hint

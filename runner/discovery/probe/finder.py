@@ -136,7 +136,7 @@ class Prober:
             )
             return None
         except BaseException as exc:  # noqa: BLE001 - SystemExit at import is also a failure
-            self.record_error(module_name, exc, origin)
+            self.record_error(locator, exc, origin)
             return None
         if not found:
             self.errors.append({"module": module_name, "error": "no web application in it",
