@@ -649,9 +649,9 @@ class _Run:
                 self.judge()
 
     def finish(self) -> None:
-        self.servers.stop_all()
-        if self.credentials is not None:
+        if self.credentials is not None:  # first: no token renewal against a stopped API
             self.credentials.discard()
+        self.servers.stop_all()
         try:
             if self.mcp_dir != self.output_dir:
                 shutil.copyfile(self.call_log_path, self.output_dir / "calls.jsonl")

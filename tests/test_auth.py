@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from runner.auth.user import credential_kind, login_name
 from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthStep, Endpoint, ToolCall
+from tests.helpers import FIXTURES, REPO, processes_mentioning, run_cli
 
 
 def spec_of(paths: dict[str, Any], schemes: dict[str, Any] | None = None,
@@ -298,3 +300,152 @@ def test_renewal_is_scheduled_before_a_jwt_expires():
     issued, expires = tokens.expiry(token) or (0.0, 0.0)
     due = issued + auth.credentials.RENEW_AT * (expires - issued)
     assert now + 200 < due < expires - 60
+
+
+# -- end to end, zero configuration: one small app per login stack ------------------------------
+
+
+def run_fixture(name: str, tmp_path: Path, fixture_python: Path) -> dict[str, Any]:
+    app = tmp_path / name
+    shutil.copytree(FIXTURES / name, app, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "out"
+    done = run_cli("test", str(app), "--python", str(fixture_python), "--agent",
+                   "deterministic", "--output-dir", str(out), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert processes_mentioning(str(tmp_path)) == []
+    report = json.loads((out / "report.json").read_text())
+    assert report["auth"]["ok"] and report["auth"]["source"] == "automatic", report["auth"]
+    return report
+
+
+def statuses(report: dict[str, Any]) -> dict[str, list[int]]:
+    """The statuses of each operation's calls, runner's own and the agent's."""
+    return {f"{r['method']} {r['endpoint']}": [c["status_code"] for c in r["calls"]]
+            for r in report["test_results"]}
+
+
+def steps(report: dict[str, Any]) -> list[tuple[str, str, int]]:
+    return [(c["step"], c["path"], c["status_code"]) for c in report["auth"]["calls"]
+            if c["step"] != "refresh"]
+
+
+@pytest.mark.slow
+def test_django_session_login_with_csrf(tmp_path: Path, fixture_python: Path):
+    """DRF SessionAuthentication: the sign-up signs the user in, the login wants the email, and
+    every unsafe call of the session needs X-CSRFToken."""
+    report = run_fixture("auth_drf_session", tmp_path, fixture_python)
+    record = report["auth"]
+    assert (record["mode"], record["header"], record["csrf"]) == ("cookie", "Cookie",
+                                                                  "X-CSRFToken")
+    # The sign-up's session cookie was not sent to the login: no "CSRF Failed", no retry.
+    assert steps(report) == [("register", "/api/auth/registration/", 201),
+                             ("login", "/api/auth/login/", 200)]
+    calls = {f"{r['method']} {r['endpoint']}": r["calls"] for r in report["test_results"]}
+    login = calls["POST /api/auth/login/"][0]
+    assert login["intent"] == "auth" and set(login["arguments"]) == {"email", "password"}
+    assert login["arguments"]["email"] == f"{record['user']}@example.com"
+    assert calls["GET /api/auth/user/"][0]["body"]["username"] == record["user"]
+    assert 201 in [c["status_code"] for c in calls["POST /api/notes/"]]  # past CSRF
+    assert report["summary"]["failed"] == 0 and report["summary"]["skipped"] == 0
+
+
+@pytest.mark.slow
+def test_jwt_access_refresh_pair_renewed_before_it_expires(tmp_path: Path,
+                                                          fixture_python: Path):
+    """simplejwt-style pair: email login, Bearer access token living 1 s (plus a leeway),
+    refreshed once at login (so the refresh operation is tested with a real token) and renewed
+    with the refresh token while the run goes on."""
+    report = run_fixture("auth_fastapi_jwt_pair", tmp_path, fixture_python)
+    record = report["auth"]
+    assert (record["header"], record["scheme"], record["token_field"]) == (
+        "Authorization", "Bearer", "access")
+    assert steps(report) == [("register", "/api/auth/signup", 201),
+                             ("login", "/api/token/", 200), ("check", "/api/me", 200)]
+    calls = {f"{r['method']} {r['endpoint']}": r["calls"] for r in report["test_results"]}
+    assert calls["POST /api/token/"][0]["arguments"]["email"].endswith("@example.com")
+    (refresh,) = calls["POST /api/token/refresh/"]  # the runner's, with the real token
+    assert (refresh["intent"], refresh["status_code"]) == ("auth", 200)
+    assert refresh["arguments"] == {"refresh": "***"} and refresh["body"] == {"access": "***"}
+    renewals = [c for c in record["calls"] if c["step"] == "refresh"]
+    assert record.get("renewed", 0) >= 1 and len(renewals) >= 2, record
+    assert all(c["status_code"] == 200 for c in renewals)
+    seen = statuses(report)
+    for operation in ("GET /api/me", "GET /api/tasks", "POST /api/tasks"):
+        assert seen[operation] and 401 not in seen[operation], (operation, seen)
+    assert report["summary"]["skipped"] == 0
+
+
+@pytest.mark.slow
+def test_token_from_an_http_basic_token_endpoint(tmp_path: Path, fixture_python: Path):
+    """Flask-HTTPAuth style: sign-up is POST /api/users, POST /api/tokens takes basic auth and
+    answers a token for `Authorization: Bearer`."""
+    report = run_fixture("auth_flask_basic_token", tmp_path, fixture_python)
+    record = report["auth"]
+    assert (record["header"], record["scheme"]) == ("Authorization", "Bearer")
+    assert steps(report) == [("register", "/api/users", 201), ("login", "/api/tokens", 200),
+                             ("check", "/api/me", 200)]
+    seen = statuses(report)
+    assert 201 in seen["POST /api/posts"] and 200 in seen["GET /api/posts"]
+    assert report["summary"]["failed"] == 0 and report["summary"]["skipped"] == 0
+
+
+@pytest.mark.slow
+def test_jwt_in_an_http_only_cookie(tmp_path: Path, fixture_python: Path):
+    report = run_fixture("auth_fastapi_cookie_jwt", tmp_path, fixture_python)
+    record = report["auth"]
+    assert (record["mode"], record["header"]) == ("cookie", "Cookie") and "csrf" not in record
+    seen = statuses(report)
+    assert 201 in seen["POST /items"] and seen["GET /users/me"] == [200]
+    assert report["summary"]["failed"] == 0 and report["summary"]["skipped"] == 0
+
+
+@needs_root
+@pytest.mark.slow
+def test_credentials_reach_the_mcp_server_under_the_privilege_drop(open_to_all: Path,
+                                                                    fixture_python: Path):
+    """As root with API_MCP_TEST_SANDBOX_USER, the MCP server runs as that user and must read
+    the credentials the runner (root) obtained: protected operations are reached, not skipped."""
+    from tests.test_privsep import nobody, reachable_runner_python
+
+    box = nobody()
+    runner_python = reachable_runner_python(box, open_to_all)
+    fixture_site = subprocess.run(
+        [str(fixture_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    if box.can_reach(Path(fixture_site)) is not None:
+        pytest.skip(f"the fixture environment ({fixture_site}) is out of reach of `nobody`")
+    checkout = open_to_all / "checkout"
+    shutil.copytree(FIXTURES / "auth_flask_basic_token", checkout)
+    link = open_to_all / "link_fixture_env.py"  # the new venv sees the fixture's Flask
+    link.write_text("import pathlib, sysconfig\n"
+                    "pathlib.Path(sysconfig.get_paths()['purelib'], 'fixture.pth')"
+                    f".write_text({fixture_site!r})\n")
+    env = {k: v for k, v in os.environ.items() if k != "UV_CACHE_DIR"}
+    env.update(API_MCP_TEST_SANDBOX_USER=box.name, API_MCP_TEST_CACHE=str(open_to_all / "c"))
+    out = open_to_all / "out"
+    done = subprocess.run(
+        [runner_python, "-m", "runner.cli", "test", str(checkout), "--agent", "deterministic",
+         "--install-command", f"python {link}", "--output-dir", str(out),
+         "--workspace-root", str(open_to_all / "ws")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["auth"]["ok"] and report["auth"]["scheme"] == "Bearer"
+    seen = statuses(report)
+    assert 201 in seen["POST /api/posts"] and seen["GET /api/me"] == [200], seen
+    assert report["summary"]["skipped"] == 0 and report["summary"]["failed"] == 0
+
+
+@pytest.mark.slow
+def test_the_mcp_server_refuses_to_start_without_its_credentials(tmp_path: Path):
+    from runner.mcpgen import generate_mcp_wrapper, save_wrapper
+
+    spec = spec_of({"/x": {"get": {"operationId": "get_x",
+                                   "responses": {"200": {"description": "ok"}}}}})
+    wrapper = save_wrapper(generate_mcp_wrapper(spec, "http://127.0.0.1:9"), tmp_path)
+    missing = tmp_path / "credentials" / "headers.json"
+    done = subprocess.run([sys.executable, str(wrapper)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "API_MCP_TEST_HEADERS_FILE": str(missing)})
+    assert done.returncode != 0
+    assert f"the headers file (the run's credentials): cannot read {missing}" in done.stderr

@@ -75,7 +75,7 @@ class Credentials:
         """Renew the credentials now (refresh token, else the same user logged in again);
         whether new ones were obtained. The failure is kept in the record."""
         grant = self._grant
-        if grant is None or grant.user is None and grant.refresh_token is None:
+        if grant is None:
             return False
         try:
             fresh = renew(self.auth, self.spec, self.base_url, grant, self.timeout)
@@ -122,7 +122,8 @@ class Credentials:
     # -- renewing an expiring token ----------------------------------------------------------
 
     def _keep_fresh(self) -> None:
-        if self._renewer is None and self._grant is not None and self._grant.expires:
+        running = self._renewer is not None and self._renewer.is_alive()
+        if not running and self._grant is not None and self._grant.expires:
             self._renewer = threading.Thread(target=self._renew_loop, name="auth-renew",
                                              daemon=True)
             self._renewer.start()

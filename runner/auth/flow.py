@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -163,6 +163,10 @@ def _obtain(auth: AuthConfig, session: _Session, result: AuthResult, automatic: 
     session.record.update({k: v for k, v in how.items() if v is not None})
     if how.get("mode") == "cookie":
         result.refresh_token = result.expires = None  # the cookies are the credentials
+    elif result.refresh_token:
+        # Once now: the refresh operation is tested with a real token (the agent cannot know
+        # one), and a refresh that does not work shows before the run depends on it.
+        headers = _refresh(session, result, how) or headers
     return headers
 
 
@@ -309,30 +313,38 @@ def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthR
           timeout: float = 30.0) -> AuthResult:
     """Fresh credentials for the same user: the refresh token traded at the spec's refresh
     operation (simplejwt, ninja-jwt, dj-rest-auth), else the same user logged in again."""
-    found = plan.refresh_operation(spec)
-    header, scheme = previous.record.get("header"), previous.record.get("scheme")
-    if previous.refresh_token and found and header and previous.record.get("mode") != "cookie":
-        endpoint, name = found
-        step = plan.step_for(endpoint)
-        body = {name: previous.refresh_token}
-        began = time.monotonic()
-        try:
-            with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as c:
-                answer = (c.post(step.path, data=body) if step.content == "form"
-                          else c.post(step.path, json=body))
-        except httpx.HTTPError as exc:
-            raise RunnerError(STAGE, f"The token refresh {step.path} failed: {exc}.") from exc
-        previous.record.setdefault("calls", []).append({
-            "step": "refresh", "method": "POST", "path": step.path,
-            "status_code": answer.status_code,
-            "elapsed_ms": round((time.monotonic() - began) * 1000, 1)})
-        data = tokens.parsed(answer)
-        token = tokens.token_in(data) if answer.status_code < 400 else None
-        if token is not None:
-            value = token[1]
-            prefix = f"{scheme} " if scheme not in (None, "(none)", "") else ""
-            return AuthResult(headers={str(header): prefix + value}, record=previous.record,
-                              user=previous.user, expires=tokens.expiry(value),
-                              refresh_token=tokens.refresh_token_in(data)
-                              or previous.refresh_token)
+    if previous.refresh_token and previous.record.get("mode") != "cookie":
+        user = previous.user or ThrowawayUser.generate()
+        with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
+            session = _Session(client, spec, user, previous.record, {previous.refresh_token})
+            fresh = AuthResult(record=previous.record, user=previous.user,
+                               refresh_token=previous.refresh_token)
+            fresh.headers = _refresh(session, fresh, previous.record)
+        if fresh.headers:
+            return fresh
     return authenticate(auth, spec, base_url, timeout, user=previous.user)
+
+
+def _refresh(session: _Session, result: AuthResult, how: dict[str, Any]) -> dict[str, str]:
+    """The refresh token traded for a new access token at the spec's refresh operation (no
+    headers when there is none or it refuses); `result` gets the new expiry and refresh token."""
+    found = plan.refresh_operation(session.spec)
+    if found is None or not result.refresh_token or not how.get("header"):
+        return {}
+    endpoint, name = found
+    step = replace(plan.step_for(endpoint), body={name: result.refresh_token})
+    try:
+        answer = _send(session, step, "refresh")
+    except RunnerError as exc:
+        session.record["refresh_error"] = exc.message
+        return {}
+    data = tokens.parsed(answer)
+    token = tokens.token_in(data)
+    if token is None:
+        session.record["refresh_error"] = f"{step.path} answered no token"
+        return {}
+    result.expires = tokens.expiry(token[1])
+    result.refresh_token = tokens.refresh_token_in(data) or result.refresh_token
+    scheme = how.get("scheme")
+    value = f"{scheme} {token[1]}" if scheme not in (None, "(none)", "") else token[1]
+    return {str(how["header"]): value}
