@@ -308,3 +308,23 @@ def test_the_action_tells_the_prs_story_and_fails_only_on_what_it_introduced(
     junit = (root / "api-mcp-test-report" / "junit.xml").read_text()
     assert '<property name="baseline" value="new failure" />' in junit
     assert "Against the base" in run.summary
+
+
+@pytest.mark.slow
+def test_a_cloned_pull_request_is_compared_with_a_base_fetched_from_origin(
+        tmp_path: Path, fixture_python: Path) -> None:
+    """`test URL --pr 7 --base main`: the shallow clone has no main, so the base is fetched."""
+    from tests.test_repo import Remote, run_remote
+
+    (tmp_path / "remote").mkdir()
+    remote = Remote(tmp_path / "remote")
+    proc, report, endpoints = run_remote(remote, tmp_path, fixture_python, "--pr", "7",
+                                         "--base", "main", "--fail-on", "new-failures")
+    assert proc.returncode == 1, proc.stderr  # main's /later is gone in the PR: breaking
+    assert endpoints == {"/health", "/pull"}
+    assert report["baseline"]["commit"] == remote.second
+    by_path = {r["endpoint"]: r["baseline"] for r in report["test_results"]}
+    assert by_path == {"/health": "unchanged", "/pull": "new endpoint"}
+    changes = {(c["operation"], c["change"], c["breaking"]) for c in report["api_changes"]}
+    assert changes == {("GET /later", "operation-removed", True),
+                       ("GET /pull", "operation-added", False)}
