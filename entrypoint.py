@@ -6,23 +6,31 @@ In GitHub Actions (GITHUB_ACTIONS=true) it reads `INPUT_*` and `GITHUB_*`; anywh
 `docker run --rm -v "$PWD:/repo" IMAGE /repo`.
 
 Exit codes follow the `fail-on` input (runner/report/verdict.py): failures (default), errors,
-new-failures (only what the PR introduced, against its base) or never. A bad input is always 2.
+new-failures (only what the PR introduced, against its base) or never. A stage that could not
+complete, or a run that tested nothing (every endpoint skipped), is 3; `never` is 0 after
+publishing whatever happened (even an unexpected exception). A bad input is always 2.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from runner.baseline import blocking
 from runner.context import ActionContext, PublishConfig, from_env
-from runner.errors import RunnerError, UsageError
+from runner.errors import ExitCode, RunnerError, UsageError, condense_tracebacks
 from runner.models import RunReport
 from runner.publish import github
+from runner.redact import Redactor
 from runner.repo import with_git_config
+from runner.report import inert
 from runner.report.verdict import exit_code, status
+
+T = TypeVar("T")
 
 
 def stage_groups() -> Callable[[str], None]:
@@ -32,7 +40,7 @@ def stage_groups() -> Callable[[str], None]:
         if line.startswith("▶ "):
             github.emit(github.command("group", line[2:]))
         else:
-            github.emit(line)
+            github.emit(inert.terminal(line))
             if line.startswith(("✓ ", "✗ ")):
                 github.emit(github.command("endgroup"))
 
@@ -68,6 +76,17 @@ def prepare_workspace(publish: PublishConfig) -> None:
             print(f"checked out refs/pull/{publish.pr_number}/head at {commit}", flush=True)
 
 
+def _guarded(what: str, step: Callable[[], T]) -> T | None:
+    """One publishing step; its failure is a warning, never the end of the others: outputs,
+    summary, comment and annotations each get their chance whatever went wrong before."""
+    try:
+        return step()
+    except Exception as exc:  # noqa: BLE001 - any failure here must not lose the rest
+        github.emit(github.command("warning", f"Could not {what}: {type(exc).__name__}: "
+                                   f"{inert.one_line(exc, 500)}", title="api-mcp-test"))
+        return None
+
+
 def publish_results(ctx: ActionContext, report: RunReport) -> None:
     from runner.report import markdown
 
@@ -75,27 +94,29 @@ def publish_results(ctx: ActionContext, report: RunReport) -> None:
     pointer = artifact_pointer(ctx)
     comment = github.CommentResult(None)
     if pub.comment and pub.pr_number is not None:
-        comment = github.upsert_pr_comment(
+        comment = _guarded("post the PR comment", lambda: github.upsert_pr_comment(
             api_url=pub.api_url, token=pub.github_token, repository=pub.repository,
             pr_number=pub.pr_number, marker=pub.comment_marker,
             markdown=markdown.render(report, footer=pointer),
             pointer=f"{pointer} The job summary has the whole report.",
             is_fork=pub.is_fork, event_name=pub.event_name,
-        )
+        )) or github.CommentResult(None, "No PR comment: posting it failed (see the warning).")
     if comment.url:
         print(f"PR comment {'updated' if comment.updated else 'created'}: {comment.url}",
               flush=True)
     if comment.reason:
         github.emit(github.command("warning", comment.reason, title="api-mcp-test"))
 
-    footer = pointer + (f"\n\n> {comment.reason}\n" if comment.reason else "")
+    reason = f"\n\n> {inert.text(comment.reason, 600)}\n" if comment.reason else ""
     if pub.step_summary_path:
-        github.append_step_summary(pub.step_summary_path, markdown.render(report, footer=footer),
-                                   pointer)
+        path = pub.step_summary_path
+        _guarded("write the job summary", lambda: github.append_step_summary(
+            path, markdown.render(report, footer=pointer + reason), pointer))
     counts = report.counts
     junit = Path(report.artifacts.get("junit", ctx.run.junit_path or ""))
     if pub.output_path:
-        github.write_outputs(pub.output_path, {
+        outputs = pub.output_path
+        _guarded("write the step outputs", lambda: github.write_outputs(outputs, {
             "status": status(report),
             "passed": counts["passed"],
             "failed": counts["failed"],
@@ -106,8 +127,10 @@ def publish_results(ctx: ActionContext, report: RunReport) -> None:
             "junit-path": relative(junit, pub.workspace),
             "comment-url": comment.url or "",
             **pr_outputs(report),
-        })
-    for line in github.failure_annotations(report, pub.workspace, ctx.run.repo_path):
+        }))
+    lines = _guarded("annotate the failures", lambda: github.failure_annotations(
+        report, pub.workspace, ctx.run.repo_path)) or []
+    for line in lines:
         github.emit(line)
 
 
@@ -119,6 +142,40 @@ def pr_outputs(report: RunReport) -> dict[str, object]:
     return {"new-failures": len(introduced), "breaking-changes": len(breaking)}
 
 
+def crashed(stage: str, exc: BaseException) -> RunReport:
+    """The report of a run that ended in an exception nobody turned into a stage failure."""
+    if isinstance(exc, RunnerError):
+        return RunReport(status="failed", repo_info=None, spec=None, failed_stage=exc.stage,
+                         error=exc.user_message(), error_detail=exc.detail or None)
+    detail = condense_tracebacks("".join(traceback.format_exception(exc)))
+    return RunReport(status="failed", repo_info=None, spec=None, failed_stage=stage,
+                     error=f"The {stage} stage ended with an unexpected error: "
+                     f"{type(exc).__name__}: {exc}. This is a bug in api-mcp-test; the log tail "
+                     "has the details.", error_detail=detail)
+
+
+def test(ctx: ActionContext) -> RunReport:
+    """Check out (when needed), run and print: always a report, whatever fails."""
+    from runner.cli import print_table, skip_exit_collection
+    from runner.orchestrator import DynamicBackendOrchestrator
+
+    stage = "repo"
+    try:
+        prepare_workspace(ctx.publish)
+        stage = "run"
+        report = DynamicBackendOrchestrator(progress=stage_groups()).run(ctx.run)
+        skip_exit_collection()
+    except Exception as exc:  # noqa: BLE001 - published as a failed stage, never lost
+        report = crashed(stage, exc)
+    Redactor.for_run(ctx.secrets, ctx.run.app_env).value(report)
+    _guarded("print the results", lambda: print_table(report))
+    if report.status == "failed" and report.error_detail:
+        tail = report.error_detail[-3000:]
+        with github.group("log tail"), inert.stop_commands(github.emit):
+            print(inert.terminal(tail), flush=True)
+    return report
+
+
 def run_action() -> int:
     try:
         ctx = from_env(os.environ)
@@ -127,24 +184,7 @@ def run_action() -> int:
         return int(exc.exit_code)
     for secret in ctx.secrets:
         github.mask(secret)
-
-    from runner.cli import print_table, skip_exit_collection
-    from runner.orchestrator import DynamicBackendOrchestrator
-
-    try:
-        prepare_workspace(ctx.publish)
-    except RunnerError as exc:
-        github.emit(github.command("error", exc.user_message(), title="api-mcp-test"))
-        if exc.detail:
-            print(exc.detail, file=sys.stderr)
-        return 0 if ctx.publish.fail_on == "never" else int(exc.exit_code)
-
-    report = DynamicBackendOrchestrator(progress=stage_groups()).run(ctx.run)
-    skip_exit_collection()
-    print_table(report)
-    if report.status == "failed" and report.error_detail:
-        with github.group("log tail"):
-            print(report.error_detail[-3000:], flush=True)
+    report = test(ctx)
     publish_results(ctx, report)
     code = exit_code(report, ctx.publish.fail_on, ctx.publish.fail_on_breaking)
     print(f"api-mcp-test: {status(report)} (fail-on: {ctx.publish.fail_on}, exit {int(code)})",
@@ -152,9 +192,20 @@ def run_action() -> int:
     return int(code)
 
 
+def run_action_safely() -> int:
+    """`fail-on: never` means never, even when the action itself breaks."""
+    try:
+        return run_action()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        github.emit(github.command("error", f"api-mcp-test broke: {type(exc).__name__}: "
+                                   f"{inert.one_line(exc, 500)}", title="api-mcp-test"))
+        never = os.environ.get("INPUT_FAIL-ON", "").strip().lower() == "never"
+        return 0 if never else int(ExitCode.STAGE)
+
+
 def main(argv: list[str]) -> int:
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        return run_action()
+        return run_action_safely()
     from runner.cli import main as cli
 
     args = argv[1:] if argv[1:2] and argv[1] in cli.commands else ["test", *argv[1:]]

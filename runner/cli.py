@@ -20,6 +20,7 @@ from runner.errors import (
     condense_tracebacks,
 )
 from runner.models import RunConfig, RunReport, Timeouts
+from runner.report import inert
 from runner.report.verdict import FAIL_ON, FailOn, exit_code
 from runner.trust import clean_grants
 
@@ -29,7 +30,7 @@ _MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
     def emit(line: str) -> None:
         if not quiet:
-            click.echo(line, err=True)
+            click.echo(inert.terminal(line), err=True)
 
     return emit
 
@@ -47,20 +48,25 @@ def parse_app_env(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def print_table(report: RunReport) -> None:
     if not report.results:
+        if report.nothing_tested:
+            click.echo("Nothing was tested: the API has no operations to call.")
         return
-    width = max(len(r.endpoint.key) for r in report.results)
+    keys = {id(r): inert.one_line(r.endpoint.key, 120) for r in report.results}
+    width = max(len(k) for k in keys.values())
     for r in report.results:
         reason = f"  {r.reason}" if r.reason and r.outcome != "passed" else ""
         if r.warnings and not reason:
             reason = f"  warning: {r.warnings[0]}"
         against_base = f"  [{r.baseline}]" if r.baseline not in (None, "unchanged") else ""
-        click.echo(f"{_MARKS[r.outcome]:<5} {r.endpoint.key:<{width}}  {r.tool}{reason[:160]}"
-                   f"{against_base}")
+        click.echo(f"{_MARKS[r.outcome]:<5} {keys[id(r)]:<{width}}  {inert.one_line(r.tool, 80)}"
+                   f"{inert.one_line(reason, 160)}{against_base}")
     counts = report.counts
     click.echo(f"\n{counts['passed']} passed, {counts['failed']} failed"
                + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
                + (f", {counts['error']} errors" if counts["error"] else "")
                + f" ({report.success_rate}% of tested endpoints passed)")
+    if report.nothing_tested:
+        click.echo("Nothing was tested: no endpoint could be judged (see the reasons above).")
     warned = sum(bool(r.warnings) for r in report.results)
     if warned:
         click.echo(f"{warned} endpoint(s) with warnings: see the report.")
@@ -137,7 +143,7 @@ def skip_exit_collection() -> None:
 
 
 def _fail(exc: RunnerError) -> None:
-    click.echo(f"error: {exc.user_message()}", err=True)
+    click.echo(f"error: {inert.terminal(exc.user_message())}", err=True)
     sys.exit(int(exc.exit_code))
 
 
@@ -147,7 +153,8 @@ def main() -> None:
     """Test a Python API (FastAPI, Flask, Django) through generated MCP tools.
 
     Exit codes: 0 every endpoint passed, 1 an endpoint failed, 2 usage or configuration error,
-    3 a stage could not complete (no app found, app did not start, ...).
+    3 a stage could not complete (no app found, app did not start, ...) or nothing was tested
+    (every endpoint skipped, e.g. all answered 401).
     """
 
 
@@ -320,9 +327,9 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
                    f"{usage['output_tokens']} output tokens, {usage['tool_calls']} tool calls"
                    + (f", about ${cost:.4f} (estimate)" if cost is not None else ""))
     if report.status == "failed":
-        click.echo(f"\nerror: {report.error}", err=True)
+        click.echo(f"\nerror: {inert.terminal(report.error)}", err=True)
         if report.error_detail:
-            detail = condense_tracebacks(report.error_detail)[-2000:]
+            detail = inert.terminal(condense_tracebacks(report.error_detail)[-2000:])
             click.echo("--- log tail (full text in report.json) ---\n" + detail, err=True)
     click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
     story = baseline_story(report)
@@ -408,11 +415,12 @@ def discover(output: Path | None, **kwargs: Any) -> None:
         except RunnerError as exc:
             _fail(exc)
     click.echo(f"framework: {spec.framework} ({spec.spec_source} spec)")
-    click.echo(f"app:       {spec.app_locator}")
-    click.echo(f"api:       {spec.title} {spec.version}".rstrip())
+    click.echo(f"app:       {inert.one_line(spec.app_locator)}")
+    click.echo(f"api:       {inert.one_line(f'{spec.title} {spec.version}', 200)}".rstrip())
     click.echo(f"operations: {len(spec.endpoints)}")
     for endpoint in spec.endpoints:
-        click.echo(f"  {endpoint.method:<7} {endpoint.path}  {endpoint.summary}")
+        click.echo(f"  {endpoint.method:<7} {inert.one_line(endpoint.path, 200)}  "
+                   f"{inert.one_line(endpoint.summary, 200)}")
     if output:
         output.write_text(json.dumps(spec.openapi, indent=2))
         click.echo(f"spec written to {output}", err=True)

@@ -10,7 +10,8 @@ class ExitCode(IntEnum):
     PASSED = 0  # every endpoint passed
     FAILED = 1  # at least one endpoint failed
     USAGE = 2  # bad flags or configuration
-    STAGE = 3  # a stage could not complete (no app, app did not start, ...)
+    STAGE = 3  # a stage could not complete (no app, app did not start, ...), or nothing
+    # was tested (every endpoint skipped)
 
 
 def stage_exit_code(failed_stage: str | None) -> ExitCode:

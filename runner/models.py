@@ -345,8 +345,16 @@ class RunReport:
         return round(100.0 * sum(r.outcome == "passed" for r in tested) / len(tested), 1)
 
     @property
+    def nothing_tested(self) -> bool:
+        """A completed run in which no endpoint was judged (none, or every one skipped, e.g.
+        every one answered 401): not a pass."""
+        return self.status == "completed" and not any(
+            r.outcome in ("passed", "failed", "error") for r in self.results)
+
+    @property
     def overall_success(self) -> bool:
-        return self.status == "completed" and all(r.success for r in self.results)
+        return (self.status == "completed" and not self.nothing_tested
+                and all(r.success for r in self.results))
 
 
 def as_plain(value: Any) -> Any:

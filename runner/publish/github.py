@@ -20,6 +20,7 @@ from typing import Any
 from runner.errors import RunnerError
 from runner.models import RunReport
 from runner.repo import with_git_config
+from runner.report import inert
 from runner.report.markdown import fit
 
 COMMENT_LIMIT = 65_000  # GitHub allows 65,536; keep room for the marker
@@ -74,17 +75,21 @@ def failure_annotations(report: RunReport, repo_root: Path, app_root: Path) -> l
     """
     lines = []
     if report.status == "failed":
-        lines.append(command("error", report.error or "a stage failed",
+        lines.append(command("error", inert.plain(report.error or "a stage failed", 2000),
                              title=f"api-mcp-test: {report.failed_stage} stage failed"))
+    elif report.nothing_tested:
+        lines.append(command("error", f"Nothing was tested: all {len(report.results)} endpoints "
+                             "were skipped (see the job summary for why).",
+                             title="api-mcp-test: nothing tested"))
     failing = [r for r in report.results if r.outcome in ("failed", "error")]
     budget = MAX_ERROR_ANNOTATIONS - len(lines)
     for result in failing[:budget]:
         source = result.endpoint.source or {}
         file = _repo_relative(source.get("file"), repo_root, app_root)
         lines.append(command(
-            "error", f"{result.outcome}: {result.reason}".strip(),
+            "error", inert.plain(f"{result.outcome}: {result.reason}".strip(), 1000),
             file=file, line=source.get("line") if file else None,
-            title=f"api-mcp-test: {result.endpoint.key}",
+            title=f"api-mcp-test: {inert.plain(result.endpoint.key, 200)}",
         ))
     if len(failing) > budget:
         lines.append(command("warning", f"{len(failing) - budget} more failing endpoints are not "

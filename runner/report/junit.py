@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from runner.models import EndpointResult, RunReport
+from runner.report import inert
 
 _EXCERPT = 1500
 
@@ -23,36 +24,46 @@ def _call_text(result: EndpointResult) -> str:
             f"({call.elapsed_ms:.1f} ms)\n  body: {(body or '')[:_EXCERPT]}"
         )
     lines += [f"warning: {w}" for w in result.warnings]
-    return "\n".join(lines)
+    return inert.plain("\n".join(lines))
 
 
 def _testcase(result: EndpointResult, classname: str) -> TestCase:
     elapsed = sum(c.elapsed_ms for c in result.calls) / 1000.0
-    case = TestCase(result.endpoint.key, classname=classname, elapsed_sec=elapsed,
-                    stdout=_call_text(result), file=(result.endpoint.source or {}).get("file"),
-                    line=(result.endpoint.source or {}).get("line"))
+    source = result.endpoint.source or {}
+    case = TestCase(inert.plain(result.endpoint.key, 300), classname=classname,
+                    elapsed_sec=elapsed, stdout=_call_text(result),
+                    file=inert.plain(source["file"], 500) if source.get("file") else None,
+                    line=source.get("line"))
     failed_checks = sorted({c.check for c in result.checks if not c.passed})
+    reason = inert.plain(result.reason, 500)
     if result.outcome == "failed":
-        case.add_failure_info(message=result.reason[:500], output=_call_text(result),
+        case.add_failure_info(message=reason, output=_call_text(result),
                               failure_type=",".join(failed_checks) or "failed")
     elif result.outcome == "error":
-        case.add_error_info(message=result.reason[:500], output=_call_text(result),
+        case.add_error_info(message=reason, output=_call_text(result),
                             error_type=",".join(failed_checks) or "error")
     elif result.outcome == "skipped":
-        case.add_skipped_info(message=result.reason[:500])
+        case.add_skipped_info(message=reason)
     return case
 
 
 def render(report: RunReport) -> str:
-    title = report.spec.title if report.spec and report.spec.title else "API"
+    title = inert.plain(report.spec.title, 200) if report.spec and report.spec.title else "API"
     classname = f"api-mcp-test.{report.spec.framework if report.spec else 'unknown'}"
     cases = [_testcase(r, classname) for r in report.results]
     if report.status == "failed":
         # A stage failure is one errored testcase, so a JUnit consumer shows it.
         stage = TestCase(f"stage: {report.failed_stage}", classname="api-mcp-test.stages")
-        stage.add_error_info(message=report.error or "stage failed",
-                             output=report.error_detail or "", error_type=report.failed_stage)
+        stage.add_error_info(message=inert.plain(report.error or "stage failed", 2000),
+                             output=inert.plain(report.error_detail or ""),
+                             error_type=report.failed_stage)
         cases.append(stage)
+    elif report.nothing_tested:
+        # Every endpoint skipped is not a green suite: one errored testcase says so.
+        nothing = TestCase("nothing tested", classname="api-mcp-test.stages")
+        nothing.add_error_info(message="No endpoint could be judged: every one was skipped "
+                               "(see their reasons).", error_type="nothing-tested")
+        cases.append(nothing)
     properties = {"agent": report.agent, "suite": report.suite}
     if report.spec:
         properties["spec_source"] = report.spec.spec_source

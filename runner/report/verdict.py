@@ -8,7 +8,9 @@ Python API alike.
                       not fail on the base (new endpoints included), plus breaking API changes
                       unless `fail_on_breaking` is off; without a base it is `failures`;
   never               nothing (exit 0 after publishing).
-A stage that could not complete is 3 (2 for a configuration mistake) unless `never`.
+A stage that could not complete is 3 (2 for a configuration mistake) unless `never`; so is a run
+that tested nothing (no operation, or every endpoint skipped, e.g. all answered 401): a run
+that judged nothing is never a pass.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ def exit_code(report: RunReport, fail_on: FailOn = "failures",
         return ExitCode.PASSED
     if report.status == "failed":
         return stage_exit_code(report.failed_stage)
+    if report.nothing_tested:
+        return ExitCode.STAGE
     counts = report.counts
     if fail_on == "new-failures":
         introduced, breaking = blocking(report, fail_on_breaking)
@@ -41,7 +45,8 @@ def exit_code(report: RunReport, fail_on: FailOn = "failures",
 
 
 def status(report: RunReport) -> str:
-    """The action's `status` output: passed | failed | error (a stage could not complete)."""
-    if report.status == "failed":
+    """The action's `status` output: passed | failed | error (a stage could not complete, or
+    nothing was tested)."""
+    if report.status == "failed" or report.nothing_tested:
         return "error"
     return "passed" if report.overall_success else "failed"
