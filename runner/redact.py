@@ -1,4 +1,5 @@
-"""Masking: every secret value the run knows is written and printed as `***`.
+"""Masking: every secret value the run knows is written and printed as `***`, in any encoding
+an app might echo it in (JSON, HTML, URL, hex, base64 at any alignment, split across lines).
 
 Children never get our secrets (see `procs.scrubbed_env`), so masking is the second line: it
 covers values the user hands the app on purpose (`--app-env DB_PASSWORD=...`), tokens an app
@@ -10,6 +11,7 @@ progress lines.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import json
@@ -19,7 +21,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from runner.procs import looks_secret
 
@@ -49,19 +51,72 @@ def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     return found
 
 
+# Between two characters of a secret an app may put a line break (wrapped base64, a body split
+# over lines), raw or JSON-escaped as it appears in report.json.
+_SEPARATOR = r"(?:\r?\n|\\r)?(?:\\n)?"
+MIN_FRAGMENT = 6  # shorter encoded fragments would match ordinary text
+
+
+def base64_fragments(value: bytes) -> set[str]:
+    """The part of `value`'s base64 (standard and URL-safe) that is the same wherever it sits in
+    a longer encoded text: for each of the 3 alignments, the characters whose 6 bits come from
+    `value` alone."""
+    out = set()
+    for offset, first in ((0, 0), (1, 2), (2, 3)):
+        encoded = base64.b64encode(b"\0" * offset + value).decode()
+        fragment = encoded[first:(offset + len(value)) * 8 // 6]
+        if len(fragment) >= MIN_FRAGMENT:
+            out |= {fragment, fragment.translate(str.maketrans("+/", "-_"))}
+    return out
+
+
+def encoded_forms(value: str) -> set[str]:
+    """`value` as it may appear in text: raw, JSON-, HTML- and URL-escaped, hex, base64."""
+    raw = value.encode()
+    return {value, json.dumps(value)[1:-1], html.escape(value), quote(value, safe=""),
+            quote(value), quote_plus(value), raw.hex(), raw.hex().upper(),
+            *base64_fragments(raw)}
+
+
+def _pattern(forms: Iterable[str], separator: str = "") -> str:
+    ordered = sorted(forms, key=len, reverse=True)  # longest first: no partial masks
+    return "|".join(separator.join(map(re.escape, form)) for form in ordered)
+
+
+class _Masker:
+    """One pattern for str or bytes: the plain forms first (fast); the split-aware pattern (4x
+    slower) only when the text with its line breaks removed still holds a form."""
+
+    def __init__(self, forms: set[str], encode: bool) -> None:
+        def compiled(pattern: str) -> re.Pattern:
+            return re.compile(pattern.encode() if encode else pattern)
+
+        self.plain = compiled(_pattern(forms))
+        self.split = compiled(_pattern(forms, _SEPARATOR))
+        self.mask = MASK.encode() if encode else MASK
+        self.breaks = [b.encode() if encode else b for b in ("\r", "\n", "\\r", "\\n")]
+        self.empty = b"" if encode else ""
+
+    def __call__(self, text: Any) -> Any:
+        text = self.plain.sub(self.mask, text)
+        joined = text
+        for line_break in self.breaks:
+            joined = joined.replace(line_break, self.empty)
+        if joined is not text and self.plain.search(joined):
+            text = self.split.sub(self.mask, text)
+        return text
+
+
 class Redactor:
-    """Replaces known secret values (and their JSON-, XML- and URL-escaped forms) by `***`."""
+    """Replaces known secret values, in any of their `encoded_forms` and split across lines,
+    by `***`."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         values = {s.strip() for s in secrets if s and len(s.strip()) >= MIN_SECRET_LENGTH}
         self.secrets = tuple(sorted(values, key=len, reverse=True))
-        forms: set[str] = set()
-        for value in self.secrets:
-            forms |= {value, json.dumps(value)[1:-1], html.escape(value), quote(value, safe="")}
-        ordered = sorted(forms, key=len, reverse=True)  # longest first: no partial masks
-        self._text = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._bytes = (re.compile(b"|".join(re.escape(f.encode()) for f in ordered))
-                       if ordered else None)
+        self.forms = {form for value in self.secrets for form in encoded_forms(value)}
+        self._text = _Masker(self.forms, encode=False) if self.forms else None
+        self._bytes = _Masker(self.forms, encode=True) if self.forms else None
 
     @classmethod
     def for_run(cls, extra: Iterable[str | None] = (),
@@ -75,7 +130,7 @@ class Redactor:
         return bool(self.secrets)
 
     def __call__(self, text: str) -> str:
-        return self._text.sub(MASK, text) if self._text else text
+        return self._text(text) if self._text else text
 
     def value(self, value: Any) -> Any:
         """`value` with every string inside it masked; dataclass records are masked in place."""
@@ -100,7 +155,7 @@ class Redactor:
         if not self._bytes:
             return False
         data = path.read_bytes()
-        masked = self._bytes.sub(MASK.encode(), data)
+        masked = self._bytes(data)
         if masked == data:
             return False
         path.write_bytes(masked)
@@ -116,7 +171,7 @@ class Redactor:
         if os.environ.get("GITHUB_ACTIONS") != "true":
             return
         out = stream or sys.stdout
-        for value in self.secrets:
-            if "\n" not in value:
+        for value in sorted(self.forms, key=len, reverse=True):
+            if "\n" not in value and len(value) >= MIN_SECRET_LENGTH:
                 out.write(f"::add-mask::{value}\n")
         out.flush()

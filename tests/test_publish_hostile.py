@@ -1,0 +1,126 @@
+"""End to end through entrypoint.py against the local GitHub API: a hostile app cannot forge,
+hide or hijack what the action publishes (sec-out's cases of the hostile corpus).
+
+The app puts `HOSTILE` (tests/hostile_publish.py) into its title, an operation's summary, a 500
+body and its log; a comment by someone else already carries our marker.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from github_api import FakeGitHub, serve
+from hostile_publish import HOSTILE
+from markdown_it import MarkdownIt
+from test_action import TOKEN, WORKDIR, ActionRun, _assert_token_hidden, run_action
+
+OUR_MARKER = f"<!-- api-mcp-test:{WORKDIR} -->"
+
+APP = f'''
+import os
+import sys
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+HOSTILE = {HOSTILE!r} + " {OUR_MARKER}"
+print(HOSTILE, file=sys.stderr, flush=True)
+if os.environ.get("CRASH_AT_IMPORT"):
+    raise SystemExit(HOSTILE)
+
+app = FastAPI(title=HOSTILE, version="1.0")
+
+
+@app.get("/items/{{item_id}}", summary=HOSTILE)
+def item(item_id: int):
+    return PlainTextResponse(HOSTILE, status_code=500)
+
+
+@app.get("/health")
+def health():
+    return {{"ok": True}}
+'''
+
+
+@pytest.fixture
+def hostile_workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / WORKDIR).mkdir(parents=True)
+    (root / WORKDIR / "main.py").write_text(APP)
+    (root / WORKDIR / "requirements.txt").write_text("fastapi\n")
+    return root
+
+
+def _outside_code(markdown: str) -> str:
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    return re.sub(r"<(pre|code)>.*?</\1>", "", html, flags=re.DOTALL)
+
+
+def _assert_log_is_inert(run: ActionRun) -> None:
+    for stream in (run.stdout, run.stderr):
+        assert "\x1b" not in stream and "\x07" not in stream and "\u202e" not in stream
+        for line in stream.splitlines():
+            assert "forged" not in line or not line.strip().startswith(("::", "##[")), line
+            assert not line.strip().startswith("::add-mask::x"), line
+
+
+def _assert_inert_markdown(text: str) -> None:
+    outside = _outside_code(text)
+    for forbidden in ("<img", "<!--", "@octocat", "@octo-org", "https://evil"):
+        assert forbidden not in outside, forbidden
+    # The only link is ours: the workflow run.
+    assert set(re.findall(r'<a href="([^"]*)"', outside)) <= {
+        "https://github.example/octo-org/todo-service/actions/runs/4242"}
+    assert outside.count("<h2>") == 1
+
+
+@pytest.mark.slow
+def test_a_hostile_app_cannot_forge_or_hijack_the_comment(
+        hostile_workspace: Path, fixture_python: Path, tmp_path: Path) -> None:
+    api = FakeGitHub()
+    server = serve(api)
+    try:
+        forged = api.add_comment(7, f"{OUR_MARKER}\n## ✅ all passed", login="attacker")
+        run = run_action(hostile_workspace, api, fixture_python, tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 1, run.stdout[-3000:] + run.stderr[-3000:]  # the 500 is a failure
+    assert api.comments[forged["id"]]["body"] == f"{OUR_MARKER}\n## ✅ all passed"
+    [post] = [r for r in api.writes() if r.method == "POST"]
+    body = post.body["body"]
+    assert body.startswith(OUR_MARKER + "\n") and body.count("<!-- api-mcp-test:") == 1
+    assert run.outputs["comment-url"].endswith(f"#issuecomment-{max(api.comments)}")
+    _assert_inert_markdown(body.split("\n", 1)[1])
+    _assert_inert_markdown(run.summary)
+    report_md = (hostile_workspace / "api-mcp-test-report" / "report.md").read_text()
+    _assert_inert_markdown(report_md)
+    _assert_log_is_inert(run)
+    _assert_token_hidden(run)
+
+
+@pytest.mark.slow
+def test_a_crashing_hostile_app_still_publishes_and_its_log_tail_issues_no_commands(
+        hostile_workspace: Path, fixture_python: Path, tmp_path: Path) -> None:
+    api = FakeGitHub()
+    server = serve(api)
+    try:
+        run = run_action(hostile_workspace, api, fixture_python, tmp_path,
+                         **{"app-env": "CRASH_AT_IMPORT=1\n", "fail-on": "never"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.outputs["status"] == "error" and run.outputs["comment-url"]
+    start = re.search(r"^::stop-commands::([0-9a-f]{32})$", run.stdout, re.MULTILINE)
+    assert start and f"\n::{start[1]}::\n" in run.stdout
+    tail = run.stdout[start.end():run.stdout.index(f"::{start[1]}::")]
+    assert "all 99 endpoints passed" in tail  # the app's log is shown ...
+    _assert_log_is_inert(run)  # ... as text
+    [post] = [r for r in api.writes() if r.method == "POST"]
+    assert "The run stopped at the" in post.body["body"]
+    _assert_inert_markdown(post.body["body"].split("\n", 1)[1])
+    _assert_token_hidden(run)
+    assert TOKEN not in post.body["body"]

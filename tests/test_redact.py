@@ -1,0 +1,77 @@
+"""The redactor masks a known secret in every encoding an app could echo it in."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from runner.redact import MASK, Redactor, base64_fragments
+
+SECRET = "ghs_s3cr3t+T0ken/Value=1234567890"
+redact = Redactor([SECRET])
+
+
+def _encodings(secret: str) -> dict[str, str]:
+    raw = secret.encode()
+    forms = {
+        "raw": secret, "json": json.dumps(secret), "url": quote(secret, safe=""),
+        "url-path": quote(secret), "url-plus": quote_plus(secret), "hex": raw.hex(),
+        "HEX": raw.hex().upper(), "split": secret[:9] + "\n" + secret[9:],
+        "split-crlf-json": json.dumps(secret[:5] + "\r\n" + secret[5:]),
+        "mime-wrapped": base64.encodebytes(b"x" * 55 + raw).decode(),
+    }
+    for prefix in (b"", b"a", b"ab", b"abc", b"Authorization: Basic "):
+        for name, encode in (("b64", base64.b64encode), ("b64url", base64.urlsafe_b64encode)):
+            forms[f"{name}+{len(prefix)}"] = encode(prefix + raw + b"!tail").decode()
+    return forms
+
+
+@pytest.mark.parametrize(("name", "text"), _encodings(SECRET).items())
+def test_every_encoding_is_masked(name: str, text: str) -> None:
+    masked = redact(f"before {text} after")
+    assert MASK in masked, name
+    assert SECRET not in masked and SECRET.encode().hex() not in masked.lower()
+    for fragment in base64_fragments(SECRET.encode()):
+        assert fragment not in masked.replace("\n", "")
+
+
+def test_a_masked_base64_neighbourhood_cannot_be_decoded_back() -> None:
+    for prefix in (b"", b"a", b"ab"):
+        masked = redact(base64.b64encode(prefix + SECRET.encode()).decode())
+        left = masked.split(MASK)[0]
+        try:
+            assert SECRET.encode() not in base64.b64decode(left + "=" * (-len(left) % 4))
+        except binascii.Error:
+            pass
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    text = "GET /items/1 -> 200 {\"id\": 1, \"name\": \"widget\"}\n" * 50
+    assert redact(text) == text
+
+
+def test_files_are_masked_in_every_encoding(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"\xff binary\n" + "\n".join(_encodings(SECRET).values()).encode())
+    assert redact.files([log]) == [log]
+    data = log.read_bytes()
+    assert SECRET.encode() not in data and SECRET.encode().hex().encode() not in data
+    assert not any(f.encode() in data.replace(b"\n", b"")
+                   for f in base64_fragments(SECRET.encode()))
+
+
+def test_announce_registers_the_encoded_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    out = io.StringIO()
+    redact.announce(out)
+    masks = out.getvalue().splitlines()
+    assert f"::add-mask::{SECRET}" in masks
+    assert f"::add-mask::{SECRET.encode().hex()}" in masks
+    assert any(m.removeprefix("::add-mask::") in base64_fragments(SECRET.encode()) for m in masks)
