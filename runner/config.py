@@ -311,16 +311,20 @@ def clean_auth(value: Any, root: Path) -> Fields:
 def _auth_step(key: str, value: Any) -> AuthStep:
     if not isinstance(value, dict) or "operation" not in value:
         raise UsageError(f"`{key}` must be a mapping with `operation` (for example "
-                         '"POST /token") and optionally `form` or `json`.')
-    unknown = sorted(set(value) - {"operation", "form", "json"})
-    if unknown or ("form" in value and "json" in value):
-        raise UsageError(f"`{key}` accepts operation and one of form or json; got "
+                         '"POST /token") and optionally `form`, `json` or `basic`.')
+    given = [c for c in ("form", "json", "basic") if c in value]
+    unknown = sorted(set(value) - {"operation", "form", "json", "basic"})
+    if unknown or len(given) > 1:
+        raise UsageError(f"`{key}` accepts operation and one of form, json or basic; got "
                          f"{', '.join(sorted(value))}.")
     method, path = parse_operation(key, value["operation"])
-    content = "form" if "form" in value else "json"
+    content = given[0] if given else "json"
     body = value.get(content)
     if body is not None and not isinstance(body, dict):
         raise UsageError(f"`{key}.{content}` must be a mapping of field: value.")
+    if content == "basic" and set(body or {}) != {"username", "password"}:
+        raise UsageError(f"`{key}.basic` must be {{username, password}}: the HTTP basic "
+                         "credentials the operation answers a token for.")
     return AuthStep(method=method, path=path, body=body, content=content)
 
 

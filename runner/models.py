@@ -94,12 +94,13 @@ class RunConfig:
 @dataclass(frozen=True)
 class AuthStep:
     """One request of a login flow: `POST /token` with a form or JSON body (None: built from the
-    operation's schema for a generated user)."""
+    operation's schema for a generated user), or `basic`: the body's username and password sent
+    as HTTP basic auth, no body (`POST /api/tokens` answering a token)."""
 
     method: str
     path: str
     body: dict[str, Any] | None = None
-    content: Literal["json", "form"] = "json"
+    content: Literal["json", "form", "basic"] = "json"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ stack (tests/fixtures/auth_*), each asserting that protected operations were rea
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import os
 import shutil
@@ -15,10 +16,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -28,7 +30,7 @@ from runner.auth import plan, tokens
 from runner.auth.user import credential_kind, login_name
 from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError
-from runner.models import ApiSpec, AuthStep, Endpoint, ToolCall
+from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, ToolCall
 from tests.helpers import FIXTURES, REPO, processes_mentioning, run_cli
 
 
@@ -449,3 +451,115 @@ def test_the_mcp_server_refuses_to_start_without_its_credentials(tmp_path: Path)
                           env={**os.environ, "API_MCP_TEST_HEADERS_FILE": str(missing)})
     assert done.returncode != 0
     assert f"the headers file (the run's credentials): cannot read {missing}" in done.stderr
+
+
+# -- the flow against a small real server on loopback ---------------------------------------------
+
+
+class _Api(http.server.BaseHTTPRequestHandler):
+    """Sign-up, a CSRF-checked session login (Django's double submit: the csrftoken cookie and
+    X-CSRFToken agree) and a token endpoint behind HTTP basic."""
+
+    users: ClassVar[dict[str, str]] = {}
+    seen: ClassVar[list[tuple[str, str, dict[str, str]]]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, data: Any, cookies: dict[str, str] | None = None) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in (cookies or {}).items():
+            self.send_header("Set-Cookie", f"{name}={value}; Path=/")
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _cookies(self) -> dict[str, str]:
+        pairs = (c.strip().partition("=") for c in self.headers.get("Cookie", "").split(";"))
+        return {k: v for k, _, v in pairs if k}
+
+    def do_GET(self) -> None:
+        self.seen.append(("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+        self._answer(200, {"detail": "form"}, {"csrftoken": "a" * 32})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        data = json.loads(self.rfile.read(length) or b"{}")
+        self.seen.append(("POST", self.path, {k.lower(): v for k, v in self.headers.items()}))
+        if self.path == "/register":
+            self.users[data["username"]] = data["password"]
+            return self._answer(201, {"detail": "ok"}, {"sessionid": "signup-session"})
+        if self.path == "/session-login":
+            token = self._cookies().get("csrftoken")
+            if not token or token != self.headers.get("X-CSRFToken"):
+                return self._answer(403, {"detail": "CSRF Failed: CSRF token missing."})
+            if self.users.get(data.get("username")) != data.get("password"):
+                return self._answer(400, {"detail": "bad login"})
+            return self._answer(200, {"detail": "signed in"},
+                                {"sessionid": "user-session", "csrftoken": "b" * 32})
+        if self.path == "/api/tokens":
+            scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+            name, _, password = base64.b64decode(encoded or "").decode().partition(":")
+            if scheme != "Basic" or self.users.get(name) != password:
+                return self._answer(401, {"error": "basic auth required"})
+            return self._answer(200, {"token": "t0ken-" + name})
+        return self._answer(404, {})
+
+
+@pytest.fixture
+def api() -> Iterator[str]:
+    _Api.users, _Api.seen = {}, []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+LOOSE = spec_of({"/register": {"post": body("username", "password")},
+                 "/session-login": {"post": body("username", "password")},
+                 "/api/tokens": {"post": {"responses": {"200": {"description": "ok"}}}}})
+
+
+def test_a_csrf_refused_login_is_retried_with_the_apis_csrf_cookie(api: str):
+    config = AuthConfig(mode="login", register=AuthStep("POST", "/register"),
+                        login=AuthStep("POST", "/session-login"))
+    result = auth.authenticate(config, LOOSE, api)
+    assert [(c["step"], c["status_code"]) for c in result.record["calls"]] == [
+        ("register", 201), ("login", 403), ("csrf", 200), ("login", 200)]
+    # The sign-up's session never reached the login; the retry carried the CSRF pair.
+    logins = [h for m, p, h in _Api.seen if (m, p) == ("POST", "/session-login")]
+    assert all("signup-session" not in h.get("cookie", "") for h in logins)
+    assert logins[1]["x-csrftoken"] == "a" * 32 and logins[1]["referer"] == api + "/"
+    # The session's cookies are the credentials, with the rotated CSRF token in its header.
+    assert result.record["mode"] == "cookie" and result.headers["X-CSRFToken"] == "b" * 32
+    assert "sessionid=user-session" in result.headers["Cookie"]
+    assert all(c.intent == "auth" for c in result.calls)
+    assert "a" * 32 not in json.dumps([c.arguments for c in result.calls])
+
+
+def test_a_configured_basic_login_sends_no_body(api: str):
+    _Api.users["tester"] = "s3cret-pass"
+    config = AuthConfig(mode="login", login=AuthStep(
+        "POST", "/api/tokens", body={"username": "tester", "password": "${API_PASSWORD}"},
+        content="basic"), scheme="Bearer", env={"API_PASSWORD": "s3cret-pass"})
+    result = auth.authenticate(config, LOOSE, api)
+    assert result.headers == {"Authorization": "Bearer t0ken-tester"}
+    ((method, path, headers),) = _Api.seen
+    assert (method, path) == ("POST", "/api/tokens")
+    assert headers.get("content-length", "0") == "0" and "content-type" not in headers
+    assert "s3cret-pass" not in json.dumps([c.arguments for c in result.calls])
+
+
+def test_config_accepts_a_basic_login_step(tmp_path: Path):
+    from runner.config import apply_project_config
+    from runner.models import RunConfig
+
+    (tmp_path / ".api-mcp-test.yml").write_text(
+        "auth:\n  login: {operation: POST /api/tokens, basic: {username: u, password: p}}\n")
+    config = apply_project_config(RunConfig(repo_path=tmp_path), set())
+    assert config.auth is not None and config.auth.login == AuthStep(
+        "POST", "/api/tokens", body={"username": "u", "password": "p"}, content="basic")

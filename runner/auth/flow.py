@@ -206,15 +206,16 @@ def _send(session: _Session, step: AuthStep, what: str) -> httpx.Response:
         body = credentials_body(endpoint, spec, user, full=what == "register",
                                 login_name=session.login_name)
     request: dict[str, Any] = {}
-    if plan.wants_basic(spec, endpoint):  # the user's name and password as HTTP basic
+    basic = step.content == "basic" or plan.wants_basic(spec, endpoint)
+    if basic:  # the user's name and password as HTTP basic
         name = next((str(v) for k, v in body.items() if credential_kind(k) == "username"),
                     getattr(user, session.login_name))
         password = next((str(v) for k, v in body.items() if credential_kind(k) == "password"),
                         user.password)
         request["auth"] = (name, password)
-        if not (endpoint and endpoint.request_body):
+        if step.content == "basic" or not (endpoint and endpoint.request_body):
             body = {}
-    if body or step.body is not None or (endpoint and endpoint.request_body):
+    if not basic or body:
         if step.content == "form":
             request["data"] = {k: str(v) for k, v in body.items()}
         else:

@@ -76,8 +76,10 @@ def credentials_body(endpoint: Endpoint | None, spec: ApiSpec, user: ThrowawayUs
     if endpoint is not None and endpoint.request_body:
         schema = resolve(endpoint.request_body.get("schema") or {}, spec.openapi)
     properties = schema.get("properties") or {}
-    if not properties:
-        return {"username": user.username, "email": user.email, "password": user.password}
+    if not properties:  # no schema (synthesized spec): the usual names, both for a sign-up
+        guess = {"username": user.username, "email": user.email, "password": user.password}
+        return {**guess, "password1": user.password, "password2": user.password} if full \
+            else guess
     required = set(schema.get("required") or [])
     body: dict[str, Any] = {}
     for name, sub in properties.items():
