@@ -156,6 +156,10 @@ def main() -> None:
     3 a stage could not complete (no app found, app did not start, ...) or nothing was tested
     (every endpoint skipped, e.g. all answered 401).
     """
+    # App text (a title, a path) can hold what the terminal's encoding cannot: print it escaped.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _target_options(fn):  # type: ignore[no-untyped-def]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import traceback
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -53,6 +55,27 @@ class UsageError(RunnerError):
 
 class StageTimeout(RunnerError):
     """A stage ran past its time limit."""
+
+
+def unexpected(stage: str, exc: BaseException) -> RunnerError:
+    """An exception no stage expected (an input nothing anticipated, or a bug), as the failure of
+    `stage`: what was raised and where, in one paragraph; the last frames go to the detail,
+    never a traceback to the terminal."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" in {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    said = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")[:300]
+    message = f"Unexpected {type(exc).__name__}{where}" + (f": {said}" if said else "") + "."
+    if isinstance(exc, RecursionError):
+        hint = ("The input is nested too deeply for this stage (a schema or document hundreds "
+                "of levels deep): flatten it, or exclude the operation (`exclude` in "
+                ".api-mcp-test.yml).")
+    elif isinstance(exc, MemoryError):
+        hint = "The input is too large for this stage: test fewer operations (`include`)."
+    else:
+        hint = ("This is a bug in api-mcp-test or an input it does not handle yet: please "
+                "report it with report.json and, if you can, the input.")
+    detail = "".join(traceback.format_list(frames[-6:]))
+    return RunnerError(stage, message, hint, detail=detail)
 
 
 _TRACEBACK_START = "Traceback (most recent call last):"

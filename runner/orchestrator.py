@@ -8,6 +8,7 @@ written with everything measured so far.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -34,7 +35,8 @@ from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
 from runner.discovery.spec import endpoints_from_openapi
-from runner.errors import RunnerError, StageTimeout, UsageError
+from runner.errors import RunnerError, StageTimeout, UsageError, unexpected
+from runner.limits import run_async, within
 from runner.mcpgen import MCPGenerator
 from runner.models import (
     ApiSpec,
@@ -54,6 +56,8 @@ from runner.servers import DynamicServerManager, McpCommand
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+CLOSE_LIMIT = 15.0  # seconds the agent may take to close the MCP connection
+SPEC_FETCH_LIMIT = 10.0  # seconds (at least; the start timeout when longer) to read a served spec
 # Files the run writes into the output folder besides the reports; all are masked at the end.
 _WRITTEN = ("install.log", "discovery.log", "app.log", "mcp.log", "calls.jsonl", "openapi.json",
             "mcp_server.py")
@@ -109,6 +113,20 @@ def check_agent_choice(config: RunConfig) -> None:
                          "Set ANTHROPIC_API_KEY (or pass --agent llm with a --model).")
 
 
+def compiles(source: str) -> None:
+    """Fail the mcpgen stage when the generated server is not valid Python, before it is
+    started (where it would only be a broken pipe in the MCP client)."""
+    try:
+        compile(source, "mcp_server.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise RunnerError(
+            "mcpgen", f"The generated MCP server does not compile: {type(exc).__name__}: "
+            f"{str(exc)[:300]}.",
+            "The generator must turn any spec into valid Python: this is a bug in api-mcp-test; "
+            "please report it with openapi.json from the output folder.",
+        ) from None
+
+
 class RunInterrupted(RunnerError):
     """The run was cancelled (Ctrl-C, SIGTERM from a cancelled job)."""
 
@@ -159,6 +177,8 @@ class DynamicBackendOrchestrator:
         except KeyboardInterrupt:
             run.fail(RunInterrupted(run.current_stage or "run", "The run was cancelled.",
                                     "Partial results are in the report."))
+        except Exception as exc:  # noqa: BLE001 - whatever the input, a failed stage, not a crash
+            run.fail(unexpected(run.current_stage or "run", exc))
         finally:
             # Cleanup and the report must complete: a second signal now is ignored.
             in_main = threading.current_thread() is threading.main_thread()
@@ -192,6 +212,7 @@ class _Run:
         if root:
             root.mkdir(parents=True, exist_ok=True)
         self.workspace = Path(tempfile.mkdtemp(prefix="api-mcp-test-", dir=root))
+        procs.track_descendants()  # whatever the project's code starts is swept at the end
         procs.use_workspace(self.workspace)
         if procs.unsandboxed_root():
             self.report.notes.append(
@@ -317,7 +338,8 @@ class _Run:
         if config.setup:
             with self.stage("setup") as timing:
                 environment.run_setup(env, config.setup, dict(config.app_env),
-                                      config.timeouts.install, self.output_dir / "setup.log")
+                                      self.budget(config.timeouts.install),
+                                      self.output_dir / "setup.log")
                 timing.note = f"{len(config.setup)} command(s)"
 
         with self.stage("discovery") as timing:
@@ -342,7 +364,7 @@ class _Run:
             wrapper = self.generate()
             timing.note = f"{len(self.tool_names)} tools -> {wrapper.name}"
 
-        self.calls = asyncio.run(self._bounded(self.serve_and_exercise(env, wrapper)))
+        self.calls = run_async(self._bounded(self.serve_and_exercise(env, wrapper)))
         self.judge()
         self.compare_with_base()
 
@@ -424,7 +446,7 @@ class _Run:
                 if launch_first:
                     await asyncio.to_thread(self.launch, env)
                     ready = await asyncio.to_thread(self.servers.wait_ready, config.ready_path)
-                    wrapper = await asyncio.to_thread(self.use_running_app, wrapper)
+                    wrapper = await self.spec_from_running_app(wrapper)
                 else:
                     self.servers.reserve_port()
                 headers = await asyncio.to_thread(self.authenticate)
@@ -464,7 +486,9 @@ class _Run:
                 timing.note = f"{self.report.agent}, {len(agent.calls)} calls"
         finally:
             if agent is not None:
-                await agent.close()
+                # A server that does not let go is killed with the run's processes later.
+                with contextlib.suppress(TimeoutError):
+                    await within(agent.close(), CLOSE_LIMIT)
         return self.calls
 
     def make_agent(self, mcp: McpCommand) -> Any:
@@ -531,7 +555,9 @@ class _Run:
         assert self.spec is not None
         generator = MCPGenerator()
         self.tool_names = generator.tool_names(self.spec)
-        saved = generator.save_wrapper(generator.generate_mcp_wrapper(self.spec), self.output_dir)
+        source = generator.generate_mcp_wrapper(self.spec)
+        compiles(source)
+        saved = generator.save_wrapper(source, self.output_dir)
         if self.mcp_dir == self.output_dir:
             return saved
         return Path(shutil.copy(saved, self.mcp_dir / saved.name))
@@ -563,6 +589,21 @@ class _Run:
         if (auth is None or auth.mode == "auto") and auth_mod.automatic_plan(self.spec)[0]:
             return True
         return bool(self._spec_url()) or self.spec.spec_source == "synthesized"
+
+    async def spec_from_running_app(self, wrapper: Path) -> Path:
+        """`use_running_app` within a deadline of its own: an app that trickles its spec fails
+        discovery by name instead of eating the whole run's time."""
+        limit = self.budget(max(SPEC_FETCH_LIMIT, self.config.timeouts.start))
+        try:
+            return await within(asyncio.to_thread(self.use_running_app, wrapper), limit)
+        except TimeoutError:
+            where = self._spec_url() or "its usual spec paths"
+            raise RunnerError(
+                "discovery", f"The app did not finish serving its OpenAPI document at {where} "
+                f"within {limit:.0f} s.",
+                "Check that the spec endpoint answers quickly against the running app, or point "
+                "`spec` in .api-mcp-test.yml at a file.",
+            ) from None
 
     def use_running_app(self, wrapper: Path) -> Path:
         """Prefer the spec the app serves over a synthesized one; returns the (new) wrapper."""
@@ -608,7 +649,7 @@ class _Run:
 
     async def _bounded(self, coro: Any) -> Any:
         try:
-            return await asyncio.wait_for(coro, timeout=self.budget(self.config.timeouts.run))
+            return await within(coro, self.budget(self.config.timeouts.run))
         except TimeoutError:
             raise StageTimeout(
                 self.current_stage or "agent",
@@ -649,19 +690,35 @@ class _Run:
                 self.judge()
 
     def finish(self) -> None:
+        """Stop every process and write the reports. Never raises: a step that fails is
+        recorded as a failed stage and the next one still runs."""
         if self.credentials is not None:  # first: no token renewal against a stopped API
-            self.credentials.discard()
-        self.servers.stop_all()
+            self.salvage("servers", self.credentials.discard)
+        self.salvage("servers", self.servers.stop_all)
         try:
             if self.mcp_dir != self.output_dir:
-                shutil.copyfile(self.call_log_path, self.output_dir / "calls.jsonl")
+                self.salvage("report", shutil.copyfile, self.call_log_path,
+                             self.output_dir / "calls.jsonl")
             # Everything that renders the report (files, terminal, PR comment) sees it masked.
-            self.redact.value(self.report)
+            self.salvage("report", self.redact.value, self.report)
             self.write_reports()
-            self.redact.files(self.output_dir / name for name in _WRITTEN)
+            self.salvage("report", self.redact.files,
+                         [self.output_dir / name for name in _WRITTEN])
         finally:
             if not self.config.keep_workspace:
                 shutil.rmtree(self.workspace, ignore_errors=True)
+
+    def salvage(self, stage: str, step: Callable[..., Any], *args: Any) -> None:
+        """Run a closing step; its failure fails the run (unless it already failed) instead of
+        escaping."""
+        try:
+            step(*args)
+        except Exception as exc:  # noqa: BLE001 - reported as a failed stage
+            if self.report.status != "failed":
+                failure = unexpected(stage, exc)
+                self.report.status, self.report.failed_stage = "failed", stage
+                self.report.error = self.redact(failure.user_message())
+                self.report.error_detail = failure.detail
 
     def write_reports(self) -> None:
         out = self.output_dir
@@ -678,8 +735,14 @@ class _Run:
             "app_log": str(self.servers.app_log),
         }
         for path in paths.values():
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(paths["junit"]).write_text(junit.render(self.report))
-        Path(paths["markdown"]).write_text(markdown.render(self.report))
-        Path(paths["json"]).write_text(json.dumps(result.to_dict(self.report), indent=2,
-                                                  default=str))
+            self.salvage("report", Path(path).parent.mkdir, 0o777, True, True)
+
+        def write(kind: str, render: Callable[[RunReport], str]) -> None:
+            # Text that cannot be encoded (a lone surrogate from the app) is replaced, not fatal.
+            Path(paths[kind]).write_text(render(self.report), encoding="utf-8", errors="replace")
+
+        self.salvage("report", write, "junit", junit.render)
+        self.salvage("report", write, "markdown", markdown.render)
+        # Last: it records a failure of the others.
+        self.salvage("report", write, "json",
+                     lambda report: json.dumps(result.to_dict(report), indent=2, default=str))

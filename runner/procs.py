@@ -1,7 +1,10 @@
 """Child processes: own process group, scrubbed environment, logs to a file, always reaped.
 
 Every process the run starts goes through this module, so one `stop_all()` (called on success,
-error, timeout or signal) leaves nothing behind.
+error, timeout or signal) leaves nothing behind: each child's process group is killed, and the
+final sweep of the run's process tree (proctree.py: the runner is a child subreaper on Linux)
+kills what escaped its group (setsid daemons, double forks). A finished child's output goes
+through a file, never a pipe a daemon could hold open.
 
 When the runner is root and `API_MCP_TEST_SANDBOX_USER` names a user (the action's image sets
 it), every child that runs the project's code (installs, setup commands, the discovery probe, the
@@ -26,10 +29,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from runner.errors import RunnerError, StageTimeout
+from runner.limits import tail_text
+from runner.proctree import ProcessTree
 
 SANDBOX_USER_VARIABLE = "API_MCP_TEST_SANDBOX_USER"
+OUTPUT_LIMIT = 4 * 1024 * 1024  # what is kept of a finished child's output
 _LAUNCHER = Path(__file__).with_name("sandbox_exec.py")
 
 # What a child may inherit from us; everything else (tokens, keys, INPUT_*, ACTIONS_*, cloud
@@ -226,9 +233,9 @@ class ManagedProcess:
         return self.popen.poll() is None
 
     def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path or not self.log_path.exists():
+        if not self.log_path:
             return ""
-        text = self.log_path.read_text(errors="replace")
+        text = tail_text(self.log_path)
         return "\n".join(text.strip().splitlines()[-lines:])
 
     def stop(self, grace: float = 3.0) -> None:
@@ -320,41 +327,53 @@ def run(
 ) -> Finished:
     """Run a child to completion in its own process group; raise StageTimeout past `timeout`.
 
-    Output (stdout and stderr together) is returned and, when `log_path` is given, appended there.
+    Output (stdout and stderr together, its last OUTPUT_LIMIT bytes) is returned and, when
+    `log_path` is given, appended there.
     The child runs as the sandbox user unless `trusted` (our own tools on our own data: git
     fetching with the token, uv finding an interpreter).
     """
-    popen = subprocess.Popen(
-        list(cmd) if trusted else sandboxed(cmd),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    proc = ManagedProcess(what or cmd[0], popen, None)
-    _registry.add(proc)
-    try:
-        out, _ = popen.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.stop(grace=1.0)
-        out = popen.stdout.read() if popen.stdout else b""
-        text = out.decode(errors="replace")
-        _append(log_path, text)
-        raise StageTimeout(
-            stage,
-            f"{what or cmd[0]} did not finish within {timeout:.0f} s and was stopped.",
-            "Raise the stage's timeout if it is legitimately slow, or fix what hangs.",
-            detail="\n".join(text.strip().splitlines()[-30:]),
-        ) from None
-    finally:
-        # The leader exited; anything it left in its group goes too.
-        _kill_group(popen.pid, signal.SIGKILL)
-        _registry.discard(proc)
-    text = out.decode(errors="replace")
+    # Output goes to a file, never a pipe: a grandchild that keeps it open (a setsid daemon)
+    # cannot make us wait for an end of file; we wait for the child itself.
+    with tempfile.TemporaryFile() as capture:
+        popen = subprocess.Popen(
+            list(cmd) if trusted else sandboxed(cmd),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=capture,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        proc = ManagedProcess(what or cmd[0], popen, None)
+        _registry.add(proc)
+        try:
+            popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.stop(grace=1.0)
+            text = _captured(capture)
+            _append(log_path, text)
+            raise StageTimeout(
+                stage,
+                f"{what or cmd[0]} did not finish within {timeout:.0f} s and was stopped.",
+                "Raise the stage's timeout if it is legitimately slow, or fix what hangs.",
+                detail="\n".join(text.strip().splitlines()[-30:]),
+            ) from None
+        finally:
+            # The leader exited; anything it left in its group goes too.
+            _kill_group(popen.pid, signal.SIGKILL)
+            _registry.discard(proc)
+        text = _captured(capture)
     _append(log_path, text)
     return Finished(popen.returncode, text)
+
+
+def _captured(capture: IO[bytes]) -> str:
+    """What a child wrote so far, its last OUTPUT_LIMIT bytes (a chatty or hostile child cannot
+    fill our memory)."""
+    capture.flush()
+    size = os.fstat(capture.fileno()).st_size
+    capture.seek(max(0, size - OUTPUT_LIMIT))
+    return capture.read(OUTPUT_LIMIT).decode(errors="replace")
 
 
 def _append(log_path: Path | None, text: str) -> None:
@@ -363,7 +382,20 @@ def _append(log_path: Path | None, text: str) -> None:
             handle.write(text)
 
 
+_tree: ProcessTree | None = None
+
+
+def track_descendants() -> None:
+    """From now on, every process started below this one (by our children, their setsid
+    daemons, double forks) is killed by `stop_all()`; see proctree.py."""
+    global _tree
+    _tree = ProcessTree()
+
+
 def stop_all() -> None:
-    """Stop every child this process started and has not stopped yet."""
+    """Stop every child this process started and has not stopped yet, then sweep what they
+    left behind (when `track_descendants` was called)."""
     for proc in _registry.snapshot():
         proc.stop(grace=2.0)
+    if _tree is not None:
+        _tree.sweep()

@@ -9,11 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from runner import procs
 from runner.environment import target_shell_env
 from runner.errors import RunnerError, last_error_line
+from runner.limits import http_status
 from runner.models import ApiSpec, TargetEnv
 
 
@@ -28,6 +27,7 @@ class McpCommand:
 
 
 DJANGO_OVERRIDE_MODULE = "api_mcp_test_settings"
+PROBE_LIMIT = 10.0  # seconds one readiness request may take, whole answer included
 
 
 def django_settings_override(settings: str, sqlite_aliases: tuple[str, ...], folder: Path,
@@ -179,24 +179,23 @@ class DynamicServerManager:
             raise RunnerError("servers", "The app has not been launched.")
         base_url = self.base_url
         deadline = time.monotonic() + self.start_timeout
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if not self._api.running():
-                    raise RunnerError(
-                        "servers",
-                        f"The app exited while starting (exit code {self._api.popen.returncode}): "
-                        f"{last_error_line(self._api.log_tail(40)) or 'no output'}",
-                        "Run it yourself with uvicorn to see the error; fix the crash, or give the "
-                        "settings it needs with --app-env NAME=VALUE. The full log is in app.log.",
-                        detail=self._api.log_tail(40),
-                    )
-                try:
-                    answer = client.get(base_url + (path or "/"))
-                    if path is None or answer.status_code < 500:
-                        return base_url
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
+        while time.monotonic() < deadline:
+            if not self._api.running():
+                raise RunnerError(
+                    "servers",
+                    f"The app exited while starting (exit code {self._api.popen.returncode}): "
+                    f"{last_error_line(self._api.log_tail(40)) or 'no output'}",
+                    "Run it yourself with uvicorn to see the error; fix the crash, or give the "
+                    "settings it needs with --app-env NAME=VALUE. The full log is in app.log.",
+                    detail=self._api.log_tail(40),
+                )
+            # Only the status line is read, within a deadline for the whole answer: an app
+            # that trickles its answer (or never ends its body) cannot hold the run.
+            remaining = deadline - time.monotonic()
+            status = http_status(base_url + (path or "/"), max(0.5, min(PROBE_LIMIT, remaining)))
+            if status is not None and (path is None or status < 500):
+                return base_url
+            time.sleep(0.05)
         raise RunnerError(
             "servers",
             f"The app did not answer HTTP on {base_url} within {self.start_timeout:.0f} s.",

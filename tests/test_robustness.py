@@ -1,6 +1,7 @@
-"""The broken-input corpus end to end: every broken, slow or hostile repository ends with the
-right exit code, the failed stage named, a one-paragraph hint, no traceback, no leftover process
-and no secret in any output (see tests/corpus.py for the cases)."""
+"""The hostile corpus end to end: every broken, slow or hostile repository ends with the right
+exit code, the failed stage named, a one-paragraph hint, no traceback, within its time limit, no
+leftover process, no secret in any output in any encoding, and (as the action) no forged comment
+and no foreign comment edited (see tests/corpus.py for the harness and the cases)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import APP_SECRET, CASES, FOREIGN_NAMES, Case, Outcome, run_all
+from tests.corpus import (
+    APP_SECRET,
+    FOREIGN_NAMES,
+    SECRET_VALUES,
+    Case,
+    Outcome,
+    all_cases,
+    run_all,
+    secret_forms,
+    secrets_in,
+)
 
-pytestmark = pytest.mark.slow
+CASES = all_cases()
+
+
+def test_a_secret_is_seen_in_any_encoding() -> None:
+    import base64
+    from urllib.parse import quote
+
+    value = SECRET_VALUES[0]
+    for prefix in ("", "x", "xy"):  # each base64 alignment
+        encoded = base64.b64encode((prefix + value + "tail").encode()).decode()
+        assert secrets_in({"report": f"body: {encoded}"}), prefix
+        assert secrets_in({"report": base64.urlsafe_b64encode((prefix + value).encode()).decode()})
+    assert secrets_in({"log": value.encode().hex().upper()})
+    assert secrets_in({"log": quote(SECRET_VALUES[5], safe="")})  # the AWS key has / and +
+    assert secrets_in({"log": value[:7] + "\n" * 0 + "\n  " + value[7:]})  # split across lines
+    assert secrets_in({"comment": value})[0].endswith("in comment")
+    assert not secrets_in({"report": "***", "log": "nothing secret here " * 100})
+    assert all(len(form) >= 12 for form in secret_forms(value).values())
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +49,13 @@ def outcomes(fixture_python: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return {o.case.name: o for o in run_all(fixture_python, workdir)}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def _param(case: Case) -> object:
+    marks = [pytest.mark.xfail(strict=False, reason=case.xfail)] if case.xfail else []
+    return pytest.param(case, marks=marks, id=case.name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_broken_input(case: Case, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[case.name]
     stderr = outcome.stderr
@@ -29,9 +63,18 @@ def test_broken_input(case: Case, outcomes: dict[str, Outcome]) -> None:
     assert "Traceback" not in stderr
     assert outcome.leftovers == []
     assert outcome.secrets_seen == []
+    if case.deadline is not None:
+        assert outcome.seconds < case.deadline
+    if case.action:
+        assert not outcome.comment_forged, outcome.comment
+        assert not outcome.foreign_edited
+        assert outcome.comment is not None, "the action published no comment"
     assert outcome.report is not None, "no report.json"
     assert outcome.failed_stage == case.stage
-    if case.stage:
+    if case.stage and case.action:
+        for word in case.mentions:
+            assert word in outcome.report["error"], outcome.report["error"]
+    elif case.stage:
         # One paragraph on stderr: "error: [stage] what failed. What to do."
         (line,) = [x for x in stderr.splitlines() if x.startswith("error: [")]
         assert line.startswith(f"error: [{case.stage}] ")
@@ -46,8 +89,27 @@ def test_broken_input(case: Case, outcomes: dict[str, Outcome]) -> None:
             reasons = " ".join(r["error"] or "" for r in results)
             for word in case.mentions:
                 assert word in reasons + outcome.stdout
+    if case.check:
+        case.check(outcome)
 
 
+@pytest.mark.slow
+def test_no_traceback_ever(outcomes: dict[str, Outcome]) -> None:
+    """Whatever the case expects (xfail ones included): no traceback, a report, and a failed
+    run is exit 2 or 3 with its stage and one paragraph (issue 12, item 7)."""
+    for name, outcome in outcomes.items():
+        if outcome.exit_code is None and outcome.case.xfail:
+            continue  # a known hang, reported by its own case
+        assert "Traceback" not in outcome.stderr + outcome.stdout, name
+        assert outcome.report is not None, name
+        if outcome.report["status"] == "failed":
+            assert outcome.exit_code in (2, 3) or outcome.case.action, name
+            assert outcome.failed_stage and outcome.report["error"].startswith(
+                f"[{outcome.failed_stage}] "), name
+            assert "\n" not in outcome.report["error"], name
+
+
+@pytest.mark.slow
 def test_a_hanging_endpoint_is_an_errored_testcase_not_a_hung_run(outcomes):
     outcome = outcomes["endpoint hangs"]
     results = {r["endpoint"]: r for r in outcome.report["test_results"]}
@@ -58,13 +120,15 @@ def test_a_hanging_endpoint_is_an_errored_testcase_not_a_hung_run(outcomes):
     assert 2500 <= hung["calls"][0]["elapsed_ms"] < 6000  # the 3 s call timeout, not more
 
 
+@pytest.mark.slow
 def test_the_whole_run_timeout_keeps_a_partial_report(outcomes):
     outcome = outcomes["whole-run timeout"]
-    assert outcome.seconds < 30 + 15  # the limit, plus starting and stopping
+    assert outcome.seconds < outcome.case.deadline  # the limit, plus starting and stopping
     results = {r["endpoint"]: r for r in outcome.report["test_results"]}
     assert results["/items"]["outcome"] == "passed"  # measured before the limit: kept
 
 
+@pytest.mark.slow
 def test_a_10_mb_body_is_capped_and_truncated(outcomes):
     outcome = outcomes["endpoint returns 10 MB"]
     calls = [json.loads(line) for line in outcome.outputs["calls.jsonl"].splitlines()]
@@ -80,6 +144,7 @@ def test_a_10_mb_body_is_capped_and_truncated(outcomes):
     assert "IGNORE ALL PREVIOUS" in notes["calls"][0]["body"]
 
 
+@pytest.mark.slow
 def test_the_app_sees_no_secret_and_the_outputs_mask_the_one_it_is_given(outcomes):
     outcome = outcomes["endpoint echoes its environment"]
     (call,) = [json.loads(line) for line in outcome.outputs["calls.jsonl"].splitlines()]

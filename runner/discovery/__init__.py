@@ -24,11 +24,13 @@ from runner.discovery.entrypoints import api_folders, read_entry_points
 from runner.discovery.messages import APP_HINT, probe_failure
 from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
 from runner.errors import RunnerError, StageTimeout
+from runner.limits import UnsafeFile, read_regular_file
 from runner.models import ApiSpec, TargetEnv
 
 PROBE = Path(__file__).with_name("probe")  # a package, copied into each run's workspace
 PROBE_NAME = "api_mcp_test_probe"  # its name there: no clash with the app's own modules
 STAGE = "discovery"
+RESULT_LIMIT = 256 * 1024 * 1024  # bytes of the probe's result (the app's whole spec) we read
 
 
 class APIDiscoveryService:
@@ -106,7 +108,7 @@ class APIDiscoveryService:
                 f"Could not start the target interpreter {env.python} in {env.root}: {exc}.",
                 "Check --python (or let api-mcp-test create the environment).",
             ) from exc
-        if not out.exists():
+        if not os.path.lexists(out):
             raise RunnerError(
                 STAGE,
                 f"The discovery probe exited with code {finished.returncode} without a result "
@@ -116,14 +118,30 @@ class APIDiscoveryService:
                 detail=finished.tail(),
             )
         try:
-            result = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            # The app runs in the probe and can replace the result file (a FIFO would block a
+            # plain open, a symlink would make us read elsewhere): a bounded regular file only.
+            result = json.loads(read_regular_file(out, RESULT_LIMIT).decode("utf-8"))
+        except UnsafeFile as exc:
+            raise RunnerError(
+                STAGE,
+                f"The discovery probe's result is unusable: {exc}. The app's code, which runs "
+                "in the probe, replaced it.",
+                "Remove whatever in the app touches files it did not create at import time. "
+                + APP_HINT,
+                detail=finished.tail(),
+            ) from None
+        except (ValueError, RecursionError) as exc:
             raise RunnerError(
                 STAGE,
                 f"The discovery probe wrote an unreadable result: {exc}.",
-                "This is a bug in api-mcp-test; please report it with the details.",
+                "The app's code may have overwritten it at import time; if not, this is a bug "
+                "in api-mcp-test: please report it with the details.",
                 detail=finished.tail(),
-            ) from exc
+            ) from None
+        if not isinstance(result, dict):
+            raise RunnerError(STAGE, "The discovery probe's result is not a JSON object.",
+                              "The app's code may have overwritten it at import time.",
+                              detail=finished.tail())
         if not result.get("ok"):
             shown = shown_root or str(env.root)
             raise probe_failure(result, shown, app, finished.tail(), entries,

@@ -1,0 +1,152 @@
+"""Bounds on everything untrusted: reads of files the project's code could have replaced, HTTP
+answers from the app, and waits on async work that may never end.
+
+A limit that only bounds each read (a socket timeout) does not bound a trickle, and a file
+opened by name can be a FIFO that blocks `open()` itself; every helper here has a total deadline
+or a size cap, and gives up with an error instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import stat
+import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+LOG_TAIL_BYTES = 256 * 1024  # what is read of a log to quote its end
+
+
+class UnsafeFile(ValueError):
+    """A file that is not what it must be: a symlink, a FIFO, a device, or too large."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, which must be a regular file of at most `limit` bytes.
+
+    Opened without following a symlink and without blocking (a FIFO opens at once and is then
+    refused), so whoever could write the folder cannot make the run wait or read elsewhere."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise UnsafeFile(f"{path} is a symbolic link, not a regular file") from None
+        raise UnsafeFile(f"{path} cannot be opened: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+            raise UnsafeFile(f"{path} is {kind}, not a regular file")
+        if info.st_size > limit:
+            raise UnsafeFile(f"{path} is {info.st_size} bytes, over the {limit}-byte limit")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise UnsafeFile(f"{path} grew over the {limit}-byte limit while read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def tail_text(path: Path, max_bytes: int = LOG_TAIL_BYTES) -> str:
+    """The end of a log file (at most `max_bytes`), decoded leniently; "" when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return ""
+            handle.seek(max(0, size - max_bytes))
+            return handle.read(max_bytes).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+_STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? (\d{3})")
+
+
+def http_status(url: str, deadline: float) -> int | None:
+    """The status code `GET url` answers with, reading no more than its status line, within
+    `deadline` seconds in total (None: no HTTP answer in time). A server that trickles its
+    answer or never ends its body cannot hold the caller."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    end = time.monotonic() + deadline
+    request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: api-mcp-test\r\n"
+               "Accept: */*\r\nConnection: close\r\n\r\n").encode()
+    data = b""
+    try:
+        with socket.create_connection((host, port), timeout=deadline) as sock:
+            sock.sendall(request)
+            while b"\n" not in data and len(data) < 4096:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return None
+                sock.settimeout(remaining)
+                chunk = sock.recv(1024)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    match = _STATUS_LINE.match(data)
+    return int(match[1]) if match else None
+
+
+# -- async work that may never end ------------------------------------------------------------
+
+
+class _Abandoning(ThreadPoolExecutor):
+    """The loop's executor: at the end of the run, threads still blocked (a read the deadline
+    gave up on) are left behind instead of waited for; stopping the app ends them."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
+def run_async(coro: Coroutine[Any, Any, T], grace: float = 10.0) -> T:
+    """`asyncio.run(coro)` that cannot hang after `coro` ends: leftover tasks get `grace`
+    seconds to finish cancelling, and worker threads are not joined."""
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(_Abandoning(thread_name_prefix="api-mcp-test"))
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        # Nothing is left to save once `coro` ended: a failure while cleaning up loses nothing.
+        with contextlib.suppress(Exception):
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=grace))
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace))
+            loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+async def within(coro: Coroutine[Any, Any, T], timeout: float, grace: float = 10.0) -> T:
+    """Await `coro` for at most `timeout` seconds; then cancel it, give it `grace` seconds to
+    unwind (its cleanup runs), and raise TimeoutError even if it ignores the cancellation."""
+    task = asyncio.ensure_future(coro)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    await asyncio.wait({task}, timeout=grace)
+    raise TimeoutError

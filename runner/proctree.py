@@ -1,0 +1,111 @@
+"""The run's process tree: whatever the project's code starts stays below the runner, and a final
+sweep kills what is left, setsid daemons and double forks included.
+
+Killing a child's process group misses a grandchild that called setsid(); once its parent is
+gone it is reparented to init and nobody would stop it. On Linux the runner therefore becomes a
+child subreaper (prctl PR_SET_CHILD_SUBREAPER): orphans below it are reparented to the runner,
+so they stay its descendants and `ProcessTree.sweep()` finds them through /proc. Where that is
+not available only the process groups are killed (see procs.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of orphans below it; False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    state: str
+    started: int  # clock ticks after boot: with the pid, names one process even if pids recycle
+
+
+def process_table(proc: Path = Path("/proc")) -> dict[int, Proc]:
+    """Every process /proc shows, by pid (empty where there is no /proc)."""
+    table = {}
+    try:
+        entries = list(proc.iterdir())
+    except OSError:
+        return {}
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text(errors="replace")
+        except OSError:
+            continue
+        # "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+        fields = text[text.rfind(")") + 2:].split()
+        if len(fields) > 19:
+            pid = int(entry.name)
+            table[pid] = Proc(pid, int(fields[1]), fields[0], int(fields[19]))
+    return table
+
+
+def descendants(root: int, table: dict[int, Proc] | None = None) -> list[Proc]:
+    """Processes below `root`, children before grandchildren."""
+    table = process_table() if table is None else table
+    children: dict[int, list[Proc]] = {}
+    for proc in table.values():
+        children.setdefault(proc.ppid, []).append(proc)
+    found, frontier = [], [root]
+    while frontier:
+        below = [c for pid in frontier for c in children.get(pid, []) if c.pid != root]
+        found += below
+        frontier = [c.pid for c in below]
+    return found
+
+
+class ProcessTree:
+    """The processes started below this one since `__init__` (the run's), to sweep at the end.
+
+    Processes that were already there (a test's own servers) are never touched."""
+
+    def __init__(self) -> None:
+        self.root = os.getpid()
+        self.subreaper = become_subreaper()
+        self._before = {(p.pid, p.started) for p in descendants(self.root)}
+
+    def new(self) -> list[Proc]:
+        return [p for p in descendants(self.root) if (p.pid, p.started) not in self._before]
+
+    def sweep(self, rounds: int = 50) -> list[Proc]:
+        """SIGKILL every new descendant until none is left alive (a process may fork while the
+        sweep runs); returns the processes killed.
+
+        Orphans reparented to us stay zombies until this process exits: reaping them here
+        could take the exit status of a child some other code of this process still waits
+        for (a Popen would then report 0)."""
+        killed: dict[int, Proc] = {}
+        for _ in range(rounds):
+            live = [p for p in self.new() if p.state != "Z"]
+            if not live:
+                break
+            for proc in live:
+                try:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    killed[proc.pid] = proc
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        return list(killed.values())

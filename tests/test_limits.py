@@ -1,0 +1,237 @@
+"""Limits that hold whatever the project's code does: bounded reads of files it could replace,
+readiness probes with a total deadline, child output through files, the process-tree sweep,
+async waits that give up, and unexpected exceptions turned into a failed stage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from runner import procs
+from runner.errors import RunnerError, unexpected
+from runner.limits import UnsafeFile, http_status, read_regular_file, run_async, tail_text, within
+from runner.orchestrator import compiles
+from runner.proctree import ProcessTree, descendants
+
+
+def test_a_regular_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text('{"ok": true}')
+    assert read_regular_file(path, 100) == b'{"ok": true}'
+
+
+def test_a_fifo_in_place_of_a_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    os.mkfifo(path)  # no writer: a plain open() would block forever
+    with pytest.raises(UnsafeFile, match="FIFO"):
+        read_regular_file(path, 100)
+
+
+def test_a_symlink_in_place_of_a_file_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("root-only")
+    (tmp_path / "result.json").symlink_to(secret)
+    with pytest.raises(UnsafeFile, match="symbolic link"):
+        read_regular_file(tmp_path / "result.json", 100)
+
+
+def test_a_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 101)
+    with pytest.raises(UnsafeFile, match="limit"):
+        read_regular_file(path, 100)
+
+
+def test_a_log_tail_reads_only_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    path.write_bytes(b"a" * 10_000 + b"\nlast line\n")
+    assert tail_text(path, 20).endswith("last line\n") and len(tail_text(path, 20)) == 20
+    assert tail_text(tmp_path / "missing") == ""
+
+
+class _Server:
+    """A loopback TCP server answering every connection with `answer(conn)` in a thread."""
+
+    def __init__(self, answer) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.answer = answer
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            try:
+                self.answer(conn)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_the_status_line_is_enough_even_when_the_body_never_ends() -> None:
+    def endless(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        while True:
+            conn.sendall(b"1\r\n.\r\n")
+            time.sleep(0.2)
+
+    server = _Server(endless)
+    try:
+        assert http_status(server.url + "/", deadline=30) == 200
+    finally:
+        server.close()
+
+
+def test_a_trickled_status_line_is_given_up_at_the_deadline() -> None:
+    def trickle(conn: socket.socket) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\n":
+            conn.sendall(bytes([byte]))
+            time.sleep(0.5)
+
+    server = _Server(trickle)
+    began = time.monotonic()
+    try:
+        assert http_status(server.url + "/", deadline=1.0) is None
+    finally:
+        server.close()
+    assert time.monotonic() - began < 5  # the deadline, not the 9 s the trickle takes
+
+
+def test_no_server_is_no_status() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert http_status(f"http://127.0.0.1:{port}/", deadline=2) is None
+
+
+# A process that starts a setsid daemon (sleeping, holding the inherited stdout) and exits.
+_DAEMON = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                         start_new_session=True)
+print(child.pid, flush=True)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in state
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="subreaper: Linux")
+def test_a_setsid_daemon_holding_stdout_neither_holds_the_run_nor_outlives_the_sweep(
+    tmp_path: Path,
+) -> None:
+    procs.track_descendants()
+    began = time.monotonic()
+    finished = procs.run([sys.executable, "-c", _DAEMON], cwd=tmp_path, env=procs.scrubbed_env(),
+                         timeout=60, stage="discovery", log_path=tmp_path / "log")
+    assert time.monotonic() - began < 30  # not the daemon's 120 s: no wait for pipe EOF
+    daemon = int(finished.output.split()[0])
+    assert _alive(daemon)
+    # Its parent exited: as the subreaper we adopted it, so it is still our descendant.
+    assert daemon in {p.pid for p in descendants(os.getpid())}
+    procs.stop_all()
+    assert not _alive(daemon)
+    assert (tmp_path / "log").read_text().split()[0] == str(daemon)
+
+
+def test_the_sweep_spares_processes_that_were_there_before(tmp_path: Path) -> None:
+    before = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        tree = ProcessTree()
+        after = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        killed = {p.pid for p in tree.sweep()}
+        assert after.pid in killed and before.pid not in killed
+        assert after.wait(timeout=10) != 0 and before.poll() is None
+    finally:
+        before.kill()
+        before.wait()
+
+
+def test_a_child_output_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procs, "OUTPUT_LIMIT", 1000)
+    finished = procs.run([sys.executable, "-c", "print('x' * 5000 + 'END')"], cwd=tmp_path,
+                         env=procs.scrubbed_env(), timeout=60, stage="install")
+    assert len(finished.output) == 1000 and finished.output.rstrip().endswith("END")
+
+
+def test_run_async_returns_although_a_worker_thread_is_stuck() -> None:
+    release = threading.Event()
+
+    async def main() -> str:
+        stuck = asyncio.create_task(asyncio.to_thread(release.wait))
+        await asyncio.sleep(0.05)
+        stuck.cancel()
+        return "done"
+
+    began = time.monotonic()
+    try:
+        assert run_async(main()) == "done"
+        assert time.monotonic() - began < 20  # asyncio.run would join the stuck thread
+    finally:
+        release.set()
+
+
+def test_within_gives_up_on_a_coroutine_that_ignores_cancellation() -> None:
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                continue  # ignores it
+
+    async def main() -> float:
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await within(stubborn(), timeout=0.1, grace=0.2)
+        return time.monotonic() - began
+
+    assert run_async(main(), grace=0.2) < 10
+
+
+def test_an_unexpected_exception_is_one_paragraph_with_the_stage() -> None:
+    def deep(n: int) -> int:
+        return deep(n + 1)
+
+    try:
+        deep(0)
+    except RecursionError as exc:
+        error = unexpected("mcpgen", exc)
+    message = error.user_message()
+    assert message.startswith("[mcpgen] Unexpected RecursionError in test_limits.py:")
+    assert "nested too deeply" in message and "\n" not in message
+    assert "Traceback" not in error.detail and "deep" in error.detail
+    odd = unexpected("report", UnicodeEncodeError("utf-8", "a\ud800", 1, 2, "surrogates"))
+    odd.user_message().encode("utf-8")  # printable: no lone surrogate in the message
+
+
+def test_generated_source_that_does_not_compile_fails_mcpgen() -> None:
+    compiles("x = 1\n")
+    for broken in ("def f(:\n", "x = '\0'\n", "x = " + "(" * 300 + ")" * 300 + "\n"):
+        with pytest.raises(RunnerError) as caught:
+            compiles(broken)
+        assert caught.value.stage == "mcpgen" and "does not compile" in caught.value.message
