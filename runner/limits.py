@@ -8,12 +8,14 @@ or a size cap, and gives up with an error instead of waiting.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextlib
 import os
 import re
 import socket
 import stat
+import threading
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -150,3 +152,24 @@ async def within(coro: Coroutine[Any, Any, T], timeout: float, grace: float = 10
     task.cancel()
     await asyncio.wait({task}, timeout=grace)
     raise TimeoutError
+
+
+class Watchdog:
+    """The whole run's backstop: past `seconds`, work that no other limit bounds (parsing or
+    generating in this process) is interrupted as Ctrl-C would, so the run still ends with its
+    reports. Armed only in the main thread: an embedding program's main
+    thread is not ours to interrupt."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        if threading.current_thread() is threading.main_thread():
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        _thread.interrupt_main()
+
+    def cancel(self) -> None:
+        self._timer.cancel()

@@ -36,7 +36,7 @@ from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
 from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError, StageTimeout, UsageError, unexpected
-from runner.limits import run_async, within
+from runner.limits import Watchdog, run_async, tail_text, within
 from runner.mcpgen import MCPGenerator
 from runner.models import (
     ApiSpec,
@@ -56,6 +56,7 @@ from runner.servers import DynamicServerManager, McpCommand
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WATCHDOG_GRACE = 5.0  # seconds past --timeout before in-process work is interrupted (limits.py)
 CLOSE_LIMIT = 15.0  # seconds the agent may take to close the MCP connection
 SPEC_FETCH_LIMIT = 10.0  # seconds (at least; the start timeout when longer) to read a served spec
 # Files the run writes into the output folder besides the reports; all are masked at the end.
@@ -170,13 +171,22 @@ class DynamicBackendOrchestrator:
         threading.Thread(target=importlib.import_module, args=(module,),
                          daemon=True).start()
         run = _Run(config, self.progress)
+        watchdog = Watchdog(config.timeouts.run + WATCHDOG_GRACE)
         try:
             run.execute()
         except RunnerError as exc:
             run.fail(exc)
         except KeyboardInterrupt:
-            run.fail(RunInterrupted(run.current_stage or "run", "The run was cancelled.",
-                                    "Partial results are in the report."))
+            stage = run.current_stage or "run"
+            if watchdog.fired:
+                run.fail(StageTimeout(
+                    stage, f"The run reached its time limit ({config.timeouts.run:.0f} s) "
+                    f"during {stage}.",
+                    "Raise --timeout, or test fewer operations; results so far are in the "
+                    "report."))
+            else:
+                run.fail(RunInterrupted(stage, "The run was cancelled.",
+                                        "Partial results are in the report."))
         except Exception as exc:  # noqa: BLE001 - whatever the input, a failed stage, not a crash
             run.fail(unexpected(run.current_stage or "run", exc))
         finally:
@@ -184,6 +194,7 @@ class DynamicBackendOrchestrator:
             in_main = threading.current_thread() is threading.main_thread()
             previous = ({sig: signal.signal(sig, signal.SIG_IGN) for sig in _CANCEL_SIGNALS}
                         if in_main else {})
+            watchdog.cancel()
             try:
                 run.finish()
             finally:
@@ -465,7 +476,7 @@ class _Run:
                         await asyncio.to_thread(self.launch, env)
                     timing.note = ready or await asyncio.to_thread(self.servers.wait_ready,
                                                                    config.ready_path)
-                    await connecting
+                    await self.connected(connecting, mcp)
                 except BaseException:
                     connecting.cancel()
                     raise
@@ -490,6 +501,23 @@ class _Run:
                 with contextlib.suppress(TimeoutError):
                     await within(agent.close(), CLOSE_LIMIT)
         return self.calls
+
+    async def connected(self, connecting: asyncio.Task[None], mcp: McpCommand) -> None:
+        """Wait for the agent's MCP connection: a server that fails to start (a crash, an
+        `initialize` that times out with thousands of tools) fails the servers stage by name."""
+        try:
+            await connecting
+        except RunnerError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the stage says so
+            said = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")[:300]
+            raise RunnerError(
+                "servers", f"The generated MCP server ({len(self.tool_names)} tools) did not "
+                f"start: {type(exc).__name__}: {said}.",
+                "Its own output is in mcp.log. With thousands of operations, test fewer "
+                "(`include` / `exclude` in .api-mcp-test.yml) or raise --timeout.",
+                detail=tail_text(mcp.log_path, 4000) if mcp.log_path else "",
+            ) from None
 
     def make_agent(self, mcp: McpCommand) -> Any:
         """The deterministic agent, or the LLM agent when chosen (see agent_kind)."""

@@ -304,6 +304,7 @@ class Outcome:
     stderr: str
     report: dict[str, Any] | None
     out: Path
+    workdir: Path  # the case's folder: repo/, pids/, the runner's stdout and stderr
     outputs: dict[str, str] = field(default_factory=dict)  # file (relative path) -> text
     comment: str | None = None  # action mode: the PR comment the action wrote (None: none)
     summary: str = ""  # action mode: the job summary
@@ -399,6 +400,7 @@ def _outcome(case: Case, run: _Process, workdir: Path, out: Path, extra: dict[st
         stderr=run.stderr,
         report=report,
         out=out,
+        workdir=workdir,
         outputs=outputs,
         **action,
     )

