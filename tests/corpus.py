@@ -179,7 +179,7 @@ def all_cases() -> list[Case]:
             if exc.name != module_name:
                 raise
             continue
-        cases += getattr(module, attribute)
+        cases += getattr(module, attribute, [])  # a module may hold other things first
     names = [c.name for c in cases]
     duplicates = {n for n in names if names.count(n) > 1}
     assert not duplicates, f"corpus case names must be unique: {sorted(duplicates)}"
