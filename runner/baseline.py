@@ -227,14 +227,17 @@ def base_command(folder: Path, output_dir: Path, config: RunConfig) -> list[str]
         cmd += ["--app-env", f"{name}={value}"]
     for check in config.checks:
         cmd += ["--check", check]
+    for name in config.allow_env:  # the base's config may read what the head's may
+        cmd += ["--allow-env", name]
     return cmd
 
 
-def base_env() -> dict[str, str]:
+def base_env(granted: tuple[str, ...] = ()) -> dict[str, str]:
     """The runner's environment without the job's secrets: the base run needs no token or key
-    (its checkout is already made) and starts its own children scrubbed as usual."""
+    (its checkout is already made) and starts its own children scrubbed as usual. The variables
+    the workflow granted to the project's config (`allow_env`) stay."""
     return {k: v for k, v in os.environ.items()
-            if not k.startswith(_PRIVATE_PREFIXES) and not procs.looks_secret(k)}
+            if k in granted or not k.startswith(_PRIVATE_PREFIXES) and not procs.looks_secret(k)}
 
 
 class BaseRun:
@@ -248,7 +251,7 @@ class BaseRun:
         output_dir.mkdir(parents=True, exist_ok=True)
         cmd = [*base_command(folder, output_dir, config), "--timeout", f"{timeout:.0f}"]
         self.process = procs.start("base run", cmd, cwd=Path(__file__).resolve().parents[1],
-                                   env=base_env(), log_path=output_dir / "base-run.log",
+                                   env=base_env(config.allow_env), log_path=output_dir / "base-run.log",
                                    trusted=True)
 
     def spec_ready(self) -> dict[str, Any] | None:

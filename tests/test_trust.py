@@ -147,3 +147,15 @@ def test_cli_refuses_an_ungranted_reference_before_running_anything(tmp_path: Pa
     assert "the project ran" not in proc.stdout + proc.stderr
     proc = run_cli("test", "--allow-env", "GITHUB_TOKEN", str(root), timeout=60)
     assert proc.returncode == 2 and "cannot be granted" in proc.stderr
+
+
+def test_the_base_run_gets_the_same_grants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner import baseline
+
+    monkeypatch.setenv("API_TOKEN", "granted-value-123")
+    monkeypatch.setenv("OTHER_TOKEN", "not-granted-123")
+    config = RunConfig(repo_path=tmp_path, allow_env=("API_TOKEN",))
+    command = baseline.base_command(tmp_path, tmp_path / "out", config)
+    assert command[command.index("--allow-env") + 1] == "API_TOKEN"
+    env = baseline.base_env(config.allow_env)
+    assert env["API_TOKEN"] == "granted-value-123" and "OTHER_TOKEN" not in env
