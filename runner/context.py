@@ -16,7 +16,7 @@ import posixpath
 import re
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -375,7 +375,10 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         run_url=(f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
                  if repository and run_id else None),
     )
-    return ActionContext(run=config, publish=publish)
+    # The environment cache's trust domain: this pull request (or ref) of this repository.
+    scope = (f"{repository}#pr-{pr.number}" if pr.number is not None
+             else f"{repository}@{publish.head_ref or publish.head_sha}")
+    return ActionContext(run=replace(config, cache_scope=scope), publish=publish)
 
 
 def _file(value: str | None) -> Path | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import procs, pythons
+from runner import envcache, procs, pythons, untrusted
 from runner.errors import RunnerError, UsageError
 from runner.models import TargetEnv
 
@@ -36,7 +36,6 @@ DEPENDENCY_FILES = (
     "poetry.lock",
     "uv.lock",
 )
-_READY_MARKER = ".api-mcp-test-ready"
 
 
 def cache_root() -> Path:
@@ -228,17 +227,22 @@ def _poetry_single(part: str) -> str:
 
 
 def environment_key(repo: Path, interpreter: str, install_command: str | None,
-                    dev: bool = False) -> str:
+                    dev: bool = False, scope: str = "", boundary: Path | None = None) -> str:
+    """The cache key: the run's trust domain (`scope`, see runner/envcache.py), the interpreter,
+    the install command and the dependency files (read with the PR's rights, inside
+    `boundary`: runner/untrusted.py)."""
     digest = hashlib.sha256()
+    digest.update(scope.encode() + b"\0")
     digest.update(interpreter.encode())
     digest.update((install_command or "").encode())
     digest.update(",".join(SERVING_PACKAGES).encode())
     digest.update(b"dev" if dev else b"main")
     for name in (*DEPENDENCY_FILES, *(DEV_REQUIREMENTS if dev else ())):
         candidate = repo / name
-        if candidate.is_file():
+        if untrusted.exists(boundary or repo, candidate, "the dependency file"):
             digest.update(name.encode())
-            digest.update(candidate.read_bytes())
+            digest.update(untrusted.read_bytes(boundary or repo, candidate,
+                                               "the dependency file", untrusted.SPEC_LIMIT))
     return digest.hexdigest()[:16]
 
 
@@ -267,11 +271,14 @@ def prepare(
     log_path: Path,
     dev: bool = False,
     python_version: str | None = None,
+    scope: str | None = None,
+    boundary: Path | None = None,
 ) -> TargetEnv:
     """Build (or reuse) the isolated environment the app runs in.
 
     Nothing is written into `repo`: generated requirement lists go into the environment's folder
-    and projects that must be built are built from a copy.
+    and projects that must be built are built from a copy. Environments are cached per trust
+    domain (`scope`, default: the folder) and verified before reuse (runner/envcache.py).
     """
     if python:
         env = use_existing(python, repo)
@@ -284,15 +291,20 @@ def prepare(
     plan = install_plan(repo, dev) if install and not install_command else None
     source = ("install command" if install and install_command
               else plan.source if plan else "no dependency file" if install else "no install")
-    key = environment_key(repo, interpreter, install_command if install else "no-install", dev)
-    venv = cache_root() / "envs" / key
+    scope = scope or envcache.scope_for(None, None, None, None, boundary or repo)
+    key = environment_key(repo, interpreter, install_command if install else "no-install", dev,
+                          scope, boundary)
+    envs = cache_root() / "envs"
+    envcache.protect_root(envs)
+    venv = envs / key
     target_python = venv / "bin" / "python"
-    # The marker sits beside the environment, where the code installed into it cannot write.
-    ready = venv.with_name(key + _READY_MARKER)
-    if ready.exists() and target_python.exists():
+    if envcache.verify(venv) and target_python.exists():
         return TargetEnv(python=target_python, root=repo, created=True, reused=True, source=source)
+    if envcache.manifest_path(venv).exists():
+        source += " (the cached environment had been modified since it was built: rebuilt)"
+    envcache.manifest_path(venv).unlink(missing_ok=True)
     if venv.exists():
-        shutil.rmtree(venv)  # a half-built environment from an interrupted run
+        shutil.rmtree(venv)  # half-built (an interrupted run) or modified
     venv.mkdir(parents=True)
     procs.require_reachable(venv, "install", "the environment cache (API_MCP_TEST_CACHE)")
     procs.hand_over(venv)  # the installers run as the sandbox user, when there is one
@@ -316,7 +328,7 @@ def prepare(
                       f"the install command `{install_command}`")
     elif plan:
         _install_plan(plan, repo, venv, pip, uv, env, timeout, log_path, dev)
-    ready.write_text("ok\n")
+    envcache.record(venv)
     return TargetEnv(python=target_python, root=repo, created=True, source=source)
 
 

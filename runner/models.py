@@ -47,6 +47,9 @@ class RunConfig:
     # The repository's run copy: files the project's config names are read inside it, with the
     # pull request's rights (runner/untrusted.py). Set when the config is applied.
     boundary: Path | None = None
+    # The run's trust domain for the environment cache (runner/envcache.py); None: from the
+    # repository URL and PR/branch/commit, or the folder.
+    cache_scope: str | None = None
     working_directory: str | None = None  # the app's folder inside the repository
     dev_requirements: bool = False  # also install requirements-dev.txt and dev groups
     app: str | None = None

@@ -27,7 +27,7 @@ from typing import Any
 from runner import auth as auth_mod
 from runner import baseline as baseline_mod
 from runner import checks as checks_mod
-from runner import environment, procs, trust
+from runner import envcache, environment, procs, trust
 from runner.agent.calllog import CallLog
 from runner.apidiff import changed_operations, diff_endpoints
 from runner.base_checkout import check_out_base, touched_operations
@@ -215,6 +215,7 @@ class _Run:
         self.progress: Progress = lambda line: progress(self.redact(line))
         self.started = time.monotonic()
         self.current_stage: str | None = None
+        self.source_folder = config.repo_path
         self.report = RunReport(status="completed", repo_info=None, spec=None,
                                 agent="deterministic", suite=config.suite)
         self.output_dir = config.output_dir.resolve()
@@ -309,6 +310,7 @@ class _Run:
                 began = time.monotonic()
                 run_copy(root, copy)
                 copied = f"copied in {time.monotonic() - began:.2f}s"
+            self.source_folder = config_root  # the cache's trust domain of a local run
             # Every later stage works on the copy; source paths in reports are relative to it,
             # so they name the user's files.
             repo = working_folder(copy, config.working_directory)
@@ -340,7 +342,10 @@ class _Run:
                 install_command=config.install_command,
                 timeout=self.budget(config.timeouts.install),
                 log_path=self.output_dir / "install.log", dev=config.dev_requirements,
-                python_version=config.python_version,
+                python_version=config.python_version, boundary=config.boundary,
+                scope=config.cache_scope or envcache.scope_for(
+                    config.repo_url, config.pr_number, config.branch, config.commit,
+                    self.source_folder),
             )
             timing.note = ("existing interpreter" if not env.created
                            else f"reused cached environment, {env.source}" if env.reused
