@@ -7,6 +7,7 @@ body and its log; a comment by someone else already carries our marker.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -124,3 +125,93 @@ def test_a_crashing_hostile_app_still_publishes_and_its_log_tail_issues_no_comma
     _assert_inert_markdown(post.body["body"].split("\n", 1)[1])
     _assert_token_hidden(run)
     assert TOKEN not in post.body["body"]
+
+
+# -- no run is lost in publishing -------------------------------------------------------------
+
+
+def _action_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api: FakeGitHub,
+                workspace: Path, fail_on: str) -> tuple[Path, Path]:
+    from test_action import _event
+
+    output, summary = tmp_path / "set_output", tmp_path / "step_summary"
+    output.write_text("")
+    summary.write_text("")
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "INPUT_")):
+            monkeypatch.delenv(name)
+    for name, value in {
+        "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_EVENT_PATH": str(_event(tmp_path)), "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_REPOSITORY": api.repository, "GITHUB_API_URL": api.api_url,
+        "GITHUB_SERVER_URL": f"file://{tmp_path / 'no-such-server'}",
+        "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+        "INPUT_GITHUB-TOKEN": TOKEN, "INPUT_COMMENT": "true", "INPUT_FAIL-ON": fail_on,
+        "INPUT_OUTPUT-DIR": "report", "INPUT_WORKING-DIRECTORY": ".",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return output, summary
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("never", 0), ("failures", 3)])
+def test_an_unexpected_exception_is_still_published(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture,
+        fail_on: str, code: int) -> None:
+    """A bug of ours in the middle of the run: outputs, summary and comment are still written,
+    the comment and summary say which stage broke, and `fail-on: never` still exits 0."""
+    from test_action import _read_outputs
+
+    import entrypoint
+    from runner import orchestrator
+
+    def broken(self: object, config: object) -> None:
+        raise KeyError(f"a bug ({TOKEN})")
+
+    monkeypatch.setattr(orchestrator.DynamicBackendOrchestrator, "run", broken)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "main.py").write_text("app = None\n")
+    api = FakeGitHub()
+    server = serve(api)
+    try:
+        output, summary = _action_env(monkeypatch, tmp_path, api, workspace, fail_on)
+        assert entrypoint.main(["entrypoint.py"]) == code
+    finally:
+        server.shutdown()
+        server.server_close()
+    outputs = _read_outputs(output)
+    assert outputs["status"] == "error" and outputs["comment-url"]
+    [comment] = api.comments.values()
+    for text in (comment["body"], summary.read_text()):
+        assert "The run stopped at the `run` stage." in text and "KeyError" in text
+        assert TOKEN not in text
+    stdout = capsys.readouterr().out
+    assert "::error title=api-mcp-test%3A run stage failed::" in stdout
+    assert "Traceback (most recent call last)" not in stdout
+
+
+def test_a_failed_checkout_and_a_broken_summary_still_publish_the_rest(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The PR cannot be fetched into the empty workspace (a `repo` stage failure) and the job
+    summary cannot be written: the comment and the outputs still are."""
+    from test_action import _read_outputs
+
+    import entrypoint
+
+    workspace = tmp_path / "empty"
+    workspace.mkdir()
+    api = FakeGitHub()
+    server = serve(api)
+    try:
+        output, summary = _action_env(monkeypatch, tmp_path, api, workspace, "errors")
+        summary.unlink()
+        summary.mkdir()  # appending to it fails
+        assert entrypoint.main(["entrypoint.py"]) == 3
+    finally:
+        server.shutdown()
+        server.server_close()
+    outputs = _read_outputs(output)
+    assert outputs["status"] == "error" and outputs["comment-url"]
+    assert "The run stopped at the `repo` stage." in next(iter(api.comments.values()))["body"]
+    stdout = capsys.readouterr().out
+    assert "::warning title=api-mcp-test::Could not write the job summary: " in stdout
