@@ -160,7 +160,10 @@ def render(report: RunReport, footer: str = "") -> str:
     spec = report.spec
     icon, headline = _headline(report)
     if spec:
-        headline += (f"\n\nagent: {report.agent} · suite: {report.suite} · framework: "
+        # The API's title is the app's text: shown as code here, never in our heading.
+        title = f"{spec.title} {spec.version}".strip()
+        headline += f"\n\napi: {inert.code(title, 80)} · " if title else "\n\n"
+        headline += (f"agent: {report.agent} · suite: {report.suite} · framework: "
                      f"{inert.text(spec.framework, 40)} ({inert.text(spec.spec_source, 40)} spec)"
                      f" · app: {inert.code(spec.app_locator)}")
         if spec.synthesized_note:
@@ -180,11 +183,9 @@ def render(report: RunReport, footer: str = "") -> str:
     stages = "\n".join(f"| {inert.text(s.stage, 40)} | {s.seconds:.2f} | {'' if s.ok else '❌'} "
                         f"{inert.text(s.note, 300)} |" for s in report.stages)
     notes = "".join(f"\n- {inert.text(n, 600)}" for n in report.notes)
-    title = f"{spec.title} {spec.version}".strip() if spec and spec.title else ""
     against_base = report.baseline is not None and report.baseline.compared
     return _TEMPLATE.substitute(
         icon=icon,
-        title=inert.code(title, 80) if title else "API",
         headline=_pr_story(report) + headline,
         table=(_table(report.results, against_base) if report.status == "completed" else ""),
         failures=_failure_details(report.results),
