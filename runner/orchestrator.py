@@ -593,7 +593,7 @@ class _Run:
         saved = generator.save_wrapper(source, self.output_dir)
         if self.mcp_dir == self.output_dir:
             return saved
-        return Path(shutil.copy(saved, self.mcp_dir / saved.name))
+        return generator.save_wrapper(source, self.mcp_dir)  # with its runtime beside it
 
     def launch(self, env: TargetEnv) -> str:
         assert self.spec is not None

@@ -91,6 +91,7 @@ def assert_clean_source(path: Path) -> None:
 
 def import_wrapper(path: Path, monkeypatch: pytest.MonkeyPatch, base_url: str) -> Any:
     monkeypatch.setenv("API_BASE_URL", base_url)
+    monkeypatch.syspath_prepend(str(path.parent))  # mcp_runtime.py beside it
     module_spec = importlib.util.spec_from_file_location(f"wrapper_{path.parent.name}", path)
     assert module_spec and module_spec.loader
     module = importlib.util.module_from_spec(module_spec)
@@ -125,7 +126,10 @@ def endpoint(operation_id: str, method: str = "GET", path: str = "/items") -> En
         ("class", "GET", "/x", "class_"),
         ("list", "GET", "/x", "list_"),
         ("mcp", "GET", "/x", "mcp_"),
-        ("json", "GET", "/x", "json_"),
+        ("json", "GET", "/x", "json"),  # the server imports no json: nothing to shadow
+        ("asyncio", "GET", "/x", "asyncio"),
+        ("run", "GET", "/x", "run_"),
+        ("Operation", "GET", "/x", "operation"),
     ],
 )
 def test_tool_name_from_operation_id(
@@ -163,10 +167,12 @@ def test_example_api_wrapper_is_clean_code(todo_spec: ApiSpec, tmp_path: Path) -
     path = save_wrapper(code, tmp_path)
     assert path == tmp_path / "mcp_server.py"
     assert_clean_source(path)
-    assert code.count("@mcp.tool") == 12  # 11 operations and the harness' raw-request tool
-    assert 'FastMCP("Todo API")' in code
+    assert code.count("@mcp.tool") == 11
+    assert "_harness.add_raw_request_tool(" in code  # the 12th tool
+    assert 'FastMCP("Todo API", lifespan=_api.lifespan)' in code
     assert "API_BASE_URL=http://127.0.0.1:8000 python mcp_server.py" in code
-    assert '"Todo API" 1.2.0' in code
+    assert "MCP tools for Todo API 1.2.0" in code
+    assert (tmp_path / "mcp_runtime.py").is_file() and (tmp_path / "mcp_harness.py").is_file()
     assert "async def get_todo(todo_id: int) -> dict[str, Any]:" in code
 
 
@@ -187,7 +193,7 @@ def test_petstore_wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert set(tools) == set(names.values()) | {RAW}
     add_pet = tools["add_pet"].input_schema
     assert set(add_pet["required"]) == {"name", "photo_urls"}
-    category = add_pet["properties"]["category"]["anyOf"][0]
+    category = add_pet["properties"]["category"]  # optional, not nullable: no null alternative
     assert category["properties"]["name"]["type"] == "string"
     assert tools["get_pet_by_id"].annotations.read_only_hint is True
 
@@ -204,14 +210,14 @@ def test_odd_spec_wrapper(
     assert {"todo_ref", "x_request_id", "class_", "from_", "id_"} <= set(get_item)
     put_node = tools["get_item_v2_2"].input_schema
     assert set(put_node["required"]) == {"id_", "id_body"}  # body `id` clashes with path `id`
-    children = put_node["properties"]["children"]["anyOf"][0]
+    children = put_node["properties"]["children"]
     assert children["items"] == {"description": "recursive reference to Node"}
-    bulk = tools["post_bulk"].input_schema["properties"]["body"]["anyOf"][0]
+    bulk = tools["post_bulk"].input_schema["properties"]["body"]
     assert bulk["items"]["properties"]["title"]["type"] == ["string", "null"]
     assert 'Backslash \\ and """quotes""" survive.' in tools["get_item_v2"].description
 
 
-def test_large_spec_generates_fast() -> None:
+def test_large_spec_generates() -> None:
     paths = {
         f"/things{i}/{{thing_id}}": {
             "get": {
@@ -248,10 +254,8 @@ def test_large_spec_generates_fast() -> None:
         "components": {"schemas": {"T": schema}},
     }
     spec = make_spec(doc)
-    start = time.perf_counter()
-    code = generate_mcp_wrapper(spec)
-    assert time.perf_counter() - start < 2.0
-    assert code.count("@mcp.tool") == 501  # and the raw-request tool
+    code = generate_mcp_wrapper(spec)  # its time is measured in benchmarks/, not asserted
+    assert code.count("@mcp.tool") == 500
     compile(code, "big.py", "exec")
 
 
@@ -324,7 +328,9 @@ def test_todo_tools_over_stdio(todo_spec: ApiSpec, todo_api: str, tmp_path: Path
     assert {"create_todo", "get_todo", "list_todos", "delete_todo", "health"} <= set(tools)
     create_schema = tools["create_todo"].input_schema
     assert create_schema["required"] == ["title"]
-    assert create_schema["properties"]["priority"]["anyOf"][0]["enum"] == ["low", "normal", "high"]
+    priority = create_schema["properties"]["priority"]  # optional, not nullable
+    assert priority["enum"] == ["low", "normal", "high"] and "anyOf" not in priority
+    assert create_schema["properties"]["title"]["maxLength"] == 200
     assert created["status_code"] == 201 and created["error"] is None
     assert created["body"]["title"] == "Buy milk" and created["body"]["priority"] == "high"
     assert fetched["status_code"] == 200 and fetched["body"] == created["body"]
@@ -408,19 +414,18 @@ def harness_with_mock(
         seen.append(request)
         return httpx.Response(422, json={"detail": "bad"})
 
-    module._client = httpx.AsyncClient(
-        base_url=module.BASE_URL, transport=httpx.MockTransport(answer)
-    )
+    module._api._transport = httpx.MockTransport(answer)
     return module, seen
 
 
 def test_raw_request_tool_only_in_the_harness_build(todo_spec: ApiSpec, tmp_path: Path) -> None:
     harness = generate_mcp_wrapper(todo_spec)
     shipped = generate_mcp_wrapper(todo_spec, harness=False)
-    assert RAW in harness and RAW not in shipped
-    assert "unquote" not in shipped
+    assert "add_raw_request_tool" in harness and "harness" not in shipped.lower()
     for name, code in (("harness", harness), ("ship", shipped)):
         assert_clean_source(save_wrapper(code, tmp_path / name))
+    assert (tmp_path / "harness" / "mcp_harness.py").exists()
+    assert not (tmp_path / "ship" / "mcp_harness.py").exists()
     names = MCPGenerator().tool_names(
         ApiSpec("x", "x", {}, [endpoint(RAW, "GET", "/a"), endpoint(RAW, "GET", "/b")])
     )
