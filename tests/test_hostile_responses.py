@@ -131,7 +131,7 @@ def test_hostile_responses_are_bounded_results(hostile_api: str, tmp_path: Path)
     # httpx's read timeout is per read: the drip is cut by the wrapper's whole-call deadline.
     assert drip["status_code"] is None and drip["error"].startswith("Timeout")
     assert CALL_TIMEOUT * 1000 <= drip["elapsed_ms"] < CALL_TIMEOUT * 1000 + 1500
-    assert time.monotonic() - began < 20
+    assert time.monotonic() - began < 120  # bounded, not fast: the machine may be loaded
     assert bad_utf8["status_code"] == 200 and "\ufffd" in bad_utf8["body"]["name"]
     assert binary["status_code"] == 200 and isinstance(binary["body"], str)
     assert bogus["status_code"] == 200 and bogus["body"] == "hi"
