@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -178,7 +179,7 @@ def test_the_headers_file_is_reread_when_it_changes(hostile_api: str, tmp_path: 
         staged.write_text(text)
         os.replace(staged, headers_file)
 
-    async def run() -> list[dict[str, str]]:
+    async def run() -> list[dict[str, Any]]:
         transport = StdioTransport(command=sys.executable, args=[str(wrapper)], env=env,
                                    keep_alive=False, log_file=tmp_path / "mcp.log")
         seen = []
@@ -189,16 +190,25 @@ def test_the_headers_file_is_reread_when_it_changes(hostile_api: str, tmp_path: 
                 if change is not None:
                     change()
                 result = await client.call_tool("echo_headers", {})
-                seen.append(result.structured_content["body"])
+                seen.append(result.structured_content)
         return seen
 
-    missing, one, two, broken, removed = asyncio.run(run())
-    assert missing["authorization"] == "Bearer env" and missing["x-base"] == "b"
-    assert one["authorization"] == "Bearer one" and one["x-base"] == "b"
-    assert two["authorization"] == "Bearer two" and two["x-t"] == "1"
-    assert broken["authorization"] == "Bearer env" and "x-t" not in broken
-    assert removed["authorization"] == "Bearer env"
-    assert "ignoring the headers file" in (tmp_path / "mcp.log").read_text()
+    replace_file("{}")
+    start, one, two, broken, removed = asyncio.run(run())
+    assert start["body"]["authorization"] == "Bearer env" and start["body"]["x-base"] == "b"
+    assert one["body"]["authorization"] == "Bearer one" and one["body"]["x-base"] == "b"
+    assert two["body"]["authorization"] == "Bearer two" and two["body"]["x-t"] == "1"
+    # Without the run's credentials a call is not sent: a call judged as if it carried them
+    # would be a false verdict.
+    for failed in (broken, removed):
+        assert failed["status_code"] is None and "cannot read" in failed["error"]
+        assert str(headers_file) in failed["error"]
+
+    # A server that cannot read them at start does not start, and says why.
+    done = subprocess.run([sys.executable, str(wrapper)], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                          check=False)
+    assert done.returncode != 0 and f"cannot read {headers_file}" in done.stderr
 
 
 def test_the_wrapper_process_gets_no_secret(hostile_api: str, tmp_path: Path,

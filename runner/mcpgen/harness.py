@@ -7,7 +7,8 @@ It adds to the runtime's `Api`:
   flushed at once so the runner reads calls while the server runs;
 - a headers file, API_MCP_TEST_HEADERS_FILE: a JSON object of headers for every request,
   reread whenever it changes (checked before every call), so credentials can change while the
-  server runs; its headers win over API_MCP_TEST_HEADERS;
+  server runs; its headers win over API_MCP_TEST_HEADERS. A file that cannot be read or parsed
+  stops the server at start and fails a call later (its error names the file);
 - the tool `api_mcp_test_raw_request`, for negative tests the typed tools cannot express:
 
     operation     str        "METHOD /path/template" of the operation under test (must exist)
@@ -34,7 +35,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping
 from typing import IO, Any
 from urllib.parse import unquote
@@ -56,6 +56,10 @@ def _parse_headers(raw: str, source: str) -> dict[str, str]:
     return {str(name): str(value) for name, value in headers.items()}
 
 
+class CredentialsUnreadable(OSError):
+    """The headers file (the run's credentials) cannot be read: the call is not sent."""
+
+
 class Harness:
     """The runtime's hooks (`open`, `close`, `headers`, `record`) for a test run."""
 
@@ -66,9 +70,12 @@ class Harness:
         self._seen: tuple[tuple[int, ...] | None, dict[str, str]] = (None, {})
 
     def open(self) -> None:
+        """Open the call log and read the headers file once: a server that cannot read the
+        run's credentials fails at start (CredentialsUnreadable), loudly."""
+        self._headers_file = self._environ.get("API_MCP_TEST_HEADERS_FILE", "").strip()
+        self.headers()
         log = self._environ.get("API_MCP_TEST_CALL_LOG", "").strip()
         self._log = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115
-        self._headers_file = self._environ.get("API_MCP_TEST_HEADERS_FILE", "").strip()
 
     def close(self) -> None:
         if self._log is not None:
@@ -77,23 +84,23 @@ class Harness:
 
     def headers(self) -> dict[str, str]:
         """The headers file's object, reread only when a stat says it was replaced or changed.
-        A missing or broken file adds nothing (a broken one is logged)."""
+        A missing, unreadable or broken file raises CredentialsUnreadable: a call without the
+        run's credentials would be judged as if it carried them."""
         if not self._headers_file:
             return {}
         try:
             stat = os.stat(self._headers_file)
-            version: tuple[int, ...] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            version = None
+        except OSError as exc:
+            raise CredentialsUnreadable(f"cannot read {self._headers_file}: {exc}") from None
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if version != self._seen[0]:
-            headers: dict[str, str] = {}
-            if version is not None:
-                try:
-                    with open(self._headers_file, encoding="utf-8") as file:
-                        headers = _parse_headers(file.read(), self._headers_file)
-                except (OSError, ValueError, TypeError) as exc:
-                    print(f"ignoring the headers file: {exc}", file=sys.stderr)
-            self._seen = (version, headers)
+            try:
+                with open(self._headers_file, encoding="utf-8") as file:
+                    self._seen = (version, _parse_headers(file.read(), self._headers_file))
+            except (OSError, ValueError, TypeError) as exc:
+                self._seen = (None, {})
+                raise CredentialsUnreadable(
+                    f"cannot read {self._headers_file}: {exc}") from None
         return self._seen[1]
 
     def record(self, call: dict[str, Any]) -> None:
@@ -132,13 +139,12 @@ class Harness:
             if json_body is not None and body_text is not None:
                 raise ValueError("give json_body or body_text, not both")
             parts = api.new_parts(_raw_url(api.settings.base_url, path), query)
-            api.base_headers(parts)
             for name, value in (headers or {}).items():
                 if not _TOKEN.fullmatch(name) or name.lower() in REFUSED_HEADERS:
                     raise ValueError(f"header {name!r} cannot be set by a test")
-                for existing in [k for k in parts.headers if k.lower() == name.lower()]:
-                    del parts.headers[existing]
-                if value is not None:
+                if value is None:
+                    parts.drop.add(name.lower())
+                else:
                     parts.headers[name] = value
             if json_body is not None:
                 raw = json.dumps(json_body, ensure_ascii=False)

@@ -106,6 +106,7 @@ class Parts:
     content: bytes | None = None
     form: dict[str, Any] | None = None
     files: dict[str, Any] | None = None
+    drop: set[str] = field(default_factory=set)  # lower-case names of headers not to send
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,11 @@ def parse_headers(raw: str, source: str) -> dict[str, str]:
 class Hooks(Protocol):
     """What the test harness adds: headers that may change while running, and a call log."""
 
-    def open(self) -> None: ...
+    def open(self) -> None: ...  # may raise OSError: the server does not start
 
     def close(self) -> None: ...
 
-    def headers(self) -> Mapping[str, str]: ...
+    def headers(self) -> Mapping[str, str]: ...  # may raise OSError: the call fails
 
     def record(self, call: dict[str, Any]) -> None: ...
 
@@ -286,21 +287,29 @@ class Api:
             client, self._client = self._client, None
             await client.aclose()
 
-    def base_headers(self, parts: Parts) -> None:
-        """Headers, query parameters and cookies every request carries: settings, credentials,
-        then the harness' (which may change while the server runs)."""
-        parts.headers.update(self.settings.headers)
+    def add_defaults(self, parts: Parts) -> None:
+        """What every request carries unless the call says otherwise: the settings' headers,
+        the credentials, then the harness' headers (which may change while the server runs;
+        a hook that cannot give them raises OSError and the call is not sent)."""
+        defaults = Parts(url="", headers=dict(self.settings.headers))
         environ = os.environ if self._environ is None else self._environ
         for credential in self.credentials:
-            credential.apply(environ, parts)
+            credential.apply(environ, defaults)
         if self.hooks is not None:
-            parts.headers.update(self.hooks.headers())
+            defaults.headers.update(self.hooks.headers())
+        given = {name.lower() for name in parts.headers} | parts.drop
+        for name, value in defaults.headers.items():
+            if name.lower() not in given:
+                parts.headers[name] = value
+        for key, value in defaults.params.items():
+            parts.params.setdefault(key, value)
+        for key, value in defaults.cookies.items():
+            parts.cookies.setdefault(key, value)
 
     async def call(self, operation: Operation, arguments: dict[str, Any]) -> Any:
         """One tool call: `arguments` by Python name, None meaning omitted."""
         path = operation.path
         parts = self.new_parts("")
-        self.base_headers(parts)
         fields: dict[str, Any] = {}
         body: Any = None
         for name, value in arguments.items():
@@ -363,6 +372,7 @@ class Api:
         start = time.perf_counter()
         base = httpx.URL(settings.base_url)
         try:
+            self.add_defaults(parts)
             cookie = "; ".join(f"{k}={v}" for k, v in parts.cookies.items())
             if cookie:
                 parts.headers["Cookie"] = cookie
@@ -377,8 +387,10 @@ class Api:
             # time out: the timeout bounds the whole exchange.
             response, data, received, truncated = await asyncio.wait_for(
                 self._fetch(request, settings.max_body), settings.timeout)
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, TimeoutError) as exc:
-            # UnicodeEncodeError: a header or cookie value that is not ASCII.
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeEncodeError, TimeoutError,
+                OSError) as exc:
+            # UnicodeEncodeError: a header or cookie value that is not ASCII; OSError: the
+            # harness cannot read the run's credentials.
             call["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
             call["error"] = (f"Timeout: no complete response within {settings.timeout:g} s"
                              if isinstance(exc, TimeoutError)
@@ -451,7 +463,10 @@ def run(mcp: Any, api: Api, argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     try:
         Settings.from_environment(os.environ, api.default_base_url)
-    except SettingsError as exc:
+        if api.hooks is not None:  # fail at start, loudly, rather than on every call
+            api.hooks.open()
+            api.hooks.close()
+    except (SettingsError, OSError) as exc:
         sys.exit(str(exc))
     # What is loaded now lives until exit: spare the garbage collector from scanning it on
     # every full collection, and once more at exit.
