@@ -20,7 +20,7 @@ import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -31,11 +31,10 @@ class UnsafeFile(ValueError):
     """A file that is not what it must be: a symlink, a FIFO, a device, or too large."""
 
 
-def read_regular_file(path: Path, limit: int) -> bytes:
-    """The bytes of `path`, which must be a regular file of at most `limit` bytes.
-
-    Opened without following a symlink and without blocking (a FIFO opens at once and is then
-    refused), so whoever could write the folder cannot make the run wait or read elsewhere."""
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading, which must be a regular file: opened without following a
+    symlink and without blocking (a FIFO opens at once and is then refused), so whoever could
+    write the folder cannot make the run wait or read elsewhere. Raises UnsafeFile."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -43,22 +42,23 @@ def read_regular_file(path: Path, limit: int) -> bytes:
         if os.path.islink(path):
             raise UnsafeFile(f"{path} is a symbolic link, not a regular file") from None
         raise UnsafeFile(f"{path} cannot be opened: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
-            raise UnsafeFile(f"{path} is {kind}, not a regular file")
-        if info.st_size > limit:
-            raise UnsafeFile(f"{path} is {info.st_size} bytes, over the {limit}-byte limit")
-        chunks, size = [], 0
-        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise UnsafeFile(f"{path} grew over the {limit}-byte limit while read")
-        return b"".join(chunks)
-    finally:
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
         os.close(fd)
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise UnsafeFile(f"{path} is {kind}, not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, a regular file (see `open_regular`) of at most `limit` bytes."""
+    with open_regular(path) as handle:
+        if os.fstat(handle.fileno()).st_size > limit:
+            raise UnsafeFile(f"{path} is over the {limit}-byte limit")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UnsafeFile(f"{path} grew over the {limit}-byte limit while read")
+    return data
 
 
 def tail_text(path: Path, max_bytes: int = LOG_TAIL_BYTES) -> str:

@@ -8,7 +8,6 @@ written with everything measured so far.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import json
 import os
@@ -502,10 +501,21 @@ class _Run:
                 timing.note = f"{self.report.agent}, {len(agent.calls)} calls"
         finally:
             if agent is not None:
-                # A server that does not let go is killed with the run's processes later.
-                with contextlib.suppress(TimeoutError):
-                    await within(agent.close(), CLOSE_LIMIT)
+                await self.close_agent(agent)
         return self.calls
+
+    async def close_agent(self, agent: Any) -> None:
+        """Close the agent's MCP connection without replacing the run's own error: a server
+        that does not let go is killed with the run's processes later; a close that fails (it
+        re-raises a failed start) is a note."""
+        try:
+            await within(agent.close(), CLOSE_LIMIT)
+        except TimeoutError:
+            self.report.notes.append(f"the MCP connection did not close within {CLOSE_LIMIT:.0f}"
+                                     " s; the server was stopped")
+        except Exception as exc:  # noqa: BLE001 - the run's outcome is already decided
+            self.report.notes.append(f"closing the MCP connection failed: "
+                                     f"{type(exc).__name__}")
 
     async def connected(self, connecting: asyncio.Task[None], mcp: McpCommand) -> None:
         """Wait for the agent's MCP connection: a server that fails to start (a crash, an

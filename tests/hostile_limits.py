@@ -165,6 +165,36 @@ if probe_out():
 ''')
 
 
+def fifo_call_log(repo: Path) -> None:
+    """The serving app (the MCP server's user when sandboxed) puts a FIFO where the call log is."""
+    _app(repo, '''
+CALLS = os.path.join(os.path.dirname(PIDS), "out", "calls.jsonl")
+
+
+@app.on_event("startup")
+def swap_call_log():
+    if os.path.lexists(CALLS):
+        os.unlink(CALLS)
+    os.mkfifo(CALLS)
+''')
+
+
+def ignores_sigterm(repo: Path) -> None:
+    _app(repo, "", '''
+import signal
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+''')
+
+
+def floods_stdout(repo: Path) -> None:
+    """50 MB on stdout while imported (in the probe and in the server)."""
+    _app(repo, "", '''
+for _ in range(50):
+    sys.stdout.write("y" * (1 << 20))
+sys.stdout.flush()
+''')
+
+
 def nul_title(repo: Path) -> None:
     _app(repo, 'app.title = "Todo\\x00API"\napp.description = "a\\x00b"')
 
@@ -272,6 +302,11 @@ def _app_was_tested(outcome: Outcome) -> None:
     assert tested and tested[0]["outcome"] == "passed"
 
 
+def _log_capped(outcome: Outcome) -> None:
+    _app_was_tested(outcome)
+    assert len(outcome.outputs["discovery.log"]) < 8 * 1024 * 1024
+
+
 def _daemons_and_tested(outcome: Outcome) -> None:
     _daemons_recorded(outcome)
     _app_was_tested(outcome)
@@ -292,6 +327,13 @@ LIMIT_CASES = [
          args=LIMITED),
     Case("probe crashes (SIGSEGV)", 3, "discovery", ("without a result",),
          build=crashing_probe, args=LIMITED),
+    # The server blocks opening its log: a clear servers failure, in time.
+    Case("FIFO in place of calls.jsonl", 3, "servers", ("MCP server",), build=fifo_call_log,
+         args=LIMITED),
+    Case("app ignores SIGTERM", 0, None, (), build=ignores_sigterm, args=LIMITED,
+         check=_app_was_tested),
+    Case("50 MB on stdout at import", 0, None, (), build=floods_stdout, args=LIMITED,
+         check=_log_capped),
     Case("NUL in the API title", 0, None, (), build=nul_title, args=LIMITED,
          check=_app_was_tested, xfail=APP_TEXT_IN_CODE),
     Case("lone surrogate in a summary", 0, None, (), build=lone_surrogate, args=LIMITED,

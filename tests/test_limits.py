@@ -250,3 +250,10 @@ def test_the_watchdog_interrupts_work_nothing_else_bounds() -> None:
     quiet.cancel()
     time.sleep(0.2)
     assert not quiet.fired
+
+
+def test_a_fifo_in_place_of_the_call_log_is_no_calls(tmp_path: Path) -> None:
+    from runner.agent.calllog import CallLog
+
+    os.mkfifo(tmp_path / "calls.jsonl")
+    assert CallLog(tmp_path / "calls.jsonl").all_calls() == []  # and it did not block

@@ -9,7 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from runner.limits import UnsafeFile, open_regular
 from runner.models import ToolCall
+
+REFRESH_LIMIT = 64 * 1024 * 1024  # bytes read per refresh (each record is capped far below)
 
 
 class CallLog:
@@ -23,9 +26,15 @@ class CallLog:
     def refresh(self) -> None:
         if not self.path.exists():
             return
-        with open(self.path, "rb") as handle:
+        try:
+            # The app may share the server's user: a FIFO or a link in the log's place must
+            # not block or redirect us, and one refresh reads a bounded amount.
+            handle = open_regular(self.path)
+        except UnsafeFile:
+            return
+        with handle:
             handle.seek(self._offset)
-            chunk = handle.read()
+            chunk = handle.read(REFRESH_LIMIT)
         # Only whole lines: the writer may be half-way through one.
         complete, _, _ = chunk.rpartition(b"\n")
         if not complete:
