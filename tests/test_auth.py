@@ -204,6 +204,11 @@ def test_csrf_failure_cookie_and_headers():
     assert tokens.cookie_headers(jar, "http://127.0.0.1:8000") == {
         "Cookie": "sessionid=s3ss10n; csrftoken=c5rf", "X-CSRFToken": "c5rf",
         "Referer": "http://127.0.0.1:8000/"}
+    jwt_cookies = httpx.Cookies()  # flask-jwt-extended: the JWT and its CSRF double submit
+    jwt_cookies.set("access_token_cookie", "eyJ.x.y")
+    jwt_cookies.set("csrf_access_token", "d0ubl3")
+    jwt_cookies.set("csrf_refresh_token", "r3fr3sh")
+    assert tokens.cookie_headers(jwt_cookies, "http://h")["X-CSRF-TOKEN"] == "d0ubl3"
     minted = tokens.minted_csrf()
     assert len(minted) == 32 and minted.isalnum() and minted != tokens.minted_csrf()
 

@@ -19,9 +19,11 @@ TOKEN_FIELDS = ("access_token", "accessToken", "token", "auth_token", "authToken
 REFRESH_TOKEN_FIELDS = ("refresh_token", "refreshToken", "refresh")
 _CONTAINERS = ("data", "result", "auth", "tokens")
 # Cookies a CSRF-protected session sends back in a header, and the header: Django's csrftoken
-# (X-CSRFToken), Angular-style XSRF-TOKEN (X-XSRF-TOKEN), Flask-WTF / Starlette csrf_token.
-CSRF_COOKIES = {"csrftoken": "X-CSRFToken", "csrf_token": "X-CSRFToken",
-                "xsrf-token": "X-XSRF-TOKEN", "_xsrf": "X-XSRFToken", "csrf": "X-CSRF-Token"}
+# (X-CSRFToken), flask-jwt-extended's csrf_access_token next to a JWT cookie (X-CSRF-TOKEN),
+# Angular-style XSRF-TOKEN (X-XSRF-TOKEN), csrf_token, Tornado's _xsrf.
+CSRF_COOKIES = {"csrftoken": "X-CSRFToken", "csrf_access_token": "X-CSRF-TOKEN",
+                "csrf_token": "X-CSRFToken", "xsrf-token": "X-XSRF-TOKEN", "_xsrf": "X-XSRFToken",
+                "csrf": "X-CSRF-Token"}
 _SAFE = frozenset(string.ascii_letters + string.digits)
 
 
