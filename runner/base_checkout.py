@@ -7,7 +7,6 @@ the run owns the clone (a URL given to the CLI, the action's checkout).
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import tarfile
@@ -42,13 +41,13 @@ def git_root(path: Path) -> Path | None:
     return None
 
 
-def _git(root: Path, *args: str, timeout: float, binary: bool = False) -> subprocess.\
-        CompletedProcess:  # type: ignore[type-arg]
+def _git(root: Path, *args: str, timeout: float,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     # Trust exactly this work tree (it may belong to another user, as in the action).
     cmd = ["git", "--no-optional-locks", "-c", f"safe.directory={root}", "-C", str(root), *args]
     try:
         return subprocess.run(cmd, capture_output=True, timeout=timeout, check=False,
-                              text=not binary, stdin=subprocess.DEVNULL)
+                              text=True, stdin=subprocess.DEVNULL, env=env)
     except subprocess.TimeoutExpired:
         raise RunnerError(STAGE, f"git {args[0]} did not finish within {timeout:.0f} s.",
                           "Check the repository, or compare with a stored report "
@@ -59,6 +58,9 @@ def check_out_base(source: Path, ref: str, dest: Path, *, timeout: float,
                    fetch_env: dict[str, str] | None = None) -> BaseCheckout:
     """Export `ref` of the repository holding `source` into `dest`. With `fetch_env` (the run
     owns the clone) a ref missing locally is fetched from origin with that environment."""
+    if ref.startswith("-") or not ref.strip():
+        raise UsageError(f"--base {ref!r} is not a branch, tag or commit.",
+                         "Name a ref of the same repository, e.g. main or a sha.")
     root = git_root(source.resolve())
     if root is None:
         raise UsageError(f"--base {ref}: {source} is not in a git repository.",
@@ -66,25 +68,15 @@ def check_out_base(source: Path, ref: str, dest: Path, *, timeout: float,
                          "run from a clone.")
     commit = _resolve(root, ref, timeout)
     if commit is None and fetch_env is not None:
-        fetched = subprocess.run(
-            ["git", "-c", f"safe.directory={root}", "-C", str(root), "fetch", "--quiet",
-             "--depth", "1", "--no-tags", "origin", ref],
-            capture_output=True, text=True, timeout=timeout, check=False, env=fetch_env,
-            stdin=subprocess.DEVNULL)
+        fetched = _git(root, "fetch", "--quiet", "--depth", "1", "--no-tags", "origin", ref,
+                       timeout=timeout, env=fetch_env)
         if fetched.returncode == 0:
             commit = _resolve(root, "FETCH_HEAD", timeout)
     if commit is None:
         raise UsageError(f"--base {ref}: no such branch, tag or commit in {root.name}.",
                          "Name a ref of the same repository (e.g. main, origin/main, a sha); "
                          "fetch it first if it exists only on the remote.")
-    archive = _git(root, "archive", "--format=tar", commit, timeout=timeout, binary=True)
-    if archive.returncode != 0 or len(archive.stdout) > _MAX_ARCHIVE_BYTES:
-        raise RunnerError(STAGE, f"--base {ref}: git archive of {commit[:12]} failed.",
-                          "Check the repository, or compare with a stored report (--baseline).",
-                          detail=(archive.stderr or b"").decode(errors="replace")[-2000:])
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(dest, filter="data")  # no absolute paths, links out, or devices
+    _export(root, ref, commit, dest, timeout)
     relative = source.resolve().relative_to(root)
     folder = dest / relative
     if not folder.is_dir():
@@ -94,9 +86,32 @@ def check_out_base(source: Path, ref: str, dest: Path, *, timeout: float,
     return BaseCheckout(dest, folder, commit, changed_lines(root, commit, timeout))
 
 
+def _export(root: Path, ref: str, commit: str, dest: Path, timeout: float) -> None:
+    """`git archive` of `commit` into a file beside `dest` (never held in memory), unpacked."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = dest.with_name(dest.name + ".tar")
+    cmd = ["git", "--no-optional-locks", "-c", f"safe.directory={root}", "-C", str(root),
+           "archive", "--format=tar", commit]
+    try:
+        with archive.open("wb") as out:
+            done = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, timeout=timeout,
+                                  check=False, stdin=subprocess.DEVNULL)
+        too_big = archive.stat().st_size > _MAX_ARCHIVE_BYTES
+        if done.returncode != 0 or too_big:
+            raise RunnerError(STAGE, f"--base {ref}: git archive of {commit[:12]} failed"
+                              + (" (larger than the archive cap)" if too_big else "") + ".",
+                              "Check the repository, or compare with a stored report "
+                              "(--baseline).", detail=done.stderr.decode(errors="replace")[-2000:])
+        with tarfile.open(archive) as tar:
+            tar.extractall(dest, filter="data")  # no absolute paths, links out, or devices
+    except subprocess.TimeoutExpired:
+        raise RunnerError(STAGE, f"git archive did not finish within {timeout:.0f} s.",
+                          "Compare with a stored report (--baseline).") from None
+    finally:
+        archive.unlink(missing_ok=True)
+
+
 def _resolve(root: Path, ref: str, timeout: float) -> str | None:
-    if ref.startswith("-"):
-        return None
     out = _git(root, "rev-parse", "--quiet", "--verify", f"{ref}^{{commit}}", timeout=timeout)
     return out.stdout.strip() or None if out.returncode == 0 else None
 

@@ -48,7 +48,7 @@ from runner.models import (
     ToolCall,
 )
 from runner.redact import Redactor
-from runner.repo import clone, read_repo_info, run_copy, working_folder
+from runner.repo import clone, fetch_env, read_repo_info, run_copy, working_folder
 from runner.report import junit, markdown, result
 from runner.servers import DynamicServerManager, McpCommand
 
@@ -387,8 +387,10 @@ class _Run:
         """Check the base out and start its run (or take its cached results)."""
         config = self.config
         assert config.base_ref is not None
-        fetch = procs.scrubbed_env({"GIT_TERMINAL_PROMPT": "0"}) if (
-            config.repo_url or config.base_auto) else None
+        # The run may fetch into a clone it made (with the clone's token), or into the action's
+        # checkout (with the credentials actions/checkout left); never into the user's folder.
+        fetch = (fetch_env(config.repo_url, config.token) if config.repo_url
+                 else fetch_env("", None) if config.base_auto else None)
         try:
             checkout = check_out_base(source, config.base_ref, self.workspace / "base",
                                       timeout=self.budget(config.timeouts.clone),

@@ -163,6 +163,12 @@ class _Git:
                            "Check the URL and the branch, pull request or commit.", detail=out)
 
 
+def fetch_env(url: str, token: str | None) -> dict[str, str]:
+    """The environment a later fetch from `url` runs with: no prompts, a token only as a header
+    in GIT_CONFIG_* (e.g. the PR's base, fetched into a clone the run made)."""
+    return _Git(url, token, 0.0).env
+
+
 def _last(output: str) -> str:
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     fatal = [line for line in lines if line.startswith(("fatal:", "error:", "remote:"))]
