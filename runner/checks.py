@@ -13,18 +13,22 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from runner.discovery.spec import response_schema, to_json_schema
-from runner.models import CheckResult, Endpoint, EndpointResult, Finding, ToolCall
+from runner.models import CheckResult, Endpoint, ToolCall
 
 Check = Callable[[ToolCall, Endpoint], CheckResult | None]
 CHECKS: dict[str, Check] = {}
 # A valid call answered with these is "not tested: needs auth", not a failure.
 _AUTH_STATUSES = (401, 403)
-# Intents of calls made to succeed: a schema-valid call, or a guess when the spec is synthesized.
-_MEANT_TO_SUCCEED = ("valid", "guess")
+# Intents of calls whose input satisfies the documented schema (and the runner's own login).
+_POSITIVE = ("valid", "boundary", "explore", "auth")
 # The runner's own sign-up/login requests (intent `auth`, runner/auth): a 4xx there is the
 # runner's guess failing (the notes say "automatic login did not work"), not the API's fault, so
 # only these checks judge it.
 _AUTH_REFUSED_CHECKS = ("response_received", "not_a_server_error")
+# Earlier names of checks, still accepted by --check.
+ALIASES = {"status_code_documented": "status_code_conformance",
+           "valid_input_accepted": "positive_data_acceptance",
+           "invalid_input_rejected": "negative_data_rejection"}
 
 
 def check(fn: Check) -> Check:
@@ -51,21 +55,40 @@ def not_a_server_error(call: ToolCall, endpoint: Endpoint) -> CheckResult | None
         return None
     if call.status_code >= 500:
         return _result("not_a_server_error", call, False,
-                       f"server error {call.status_code}: {_excerpt(call.body)}")
+                       f"server error {call.status_code}: {excerpt(call.body)}")
     return _result("not_a_server_error", call, True)
 
 
 @check
-def status_code_documented(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+def status_code_conformance(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """The status code (or its class, or `default`) appears in the operation's responses."""
     if call.status_code is None or not endpoint.responses:
         return None
     key, _ = response_schema(endpoint, call.status_code)
     if key is None:
         documented = ", ".join(sorted(endpoint.responses)) or "none"
-        return _result("status_code_documented", call, False,
+        return _result("status_code_conformance", call, False,
                        f"status {call.status_code} is not documented (documented: {documented})")
-    return _result("status_code_documented", call, True)
+    return _result("status_code_conformance", call, True)
+
+
+@check
+def response_headers_conformance(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """The headers the response documents as required are present."""
+    if call.status_code is None:
+        return None
+    key, _ = response_schema(endpoint, call.status_code)
+    documented = ((endpoint.responses.get(key) or {}).get("headers") or {}) if key else {}
+    required = [name for name, spec in documented.items()
+                if isinstance(spec, dict) and spec.get("required")]
+    if not required:
+        return None
+    sent = {k.lower() for k in call.headers}
+    missing = [name for name in required if name.lower() not in sent]
+    if missing:
+        return _result("response_headers_conformance", call, False,
+                       f"documented header(s) missing: {', '.join(missing)}")
+    return _result("response_headers_conformance", call, True)
 
 
 @check
@@ -112,51 +135,195 @@ def response_schema_conformance(call: ToolCall, endpoint: Endpoint) -> CheckResu
 
 
 @check
-def valid_input_accepted(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
-    """Arguments built to satisfy the schema get a success answer (2xx/3xx).
-
-    Not applied to guesses (synthesized spec): there a 4xx is a warning, see `guess_rejected`.
-    """
-    if (call.intent not in ("valid", "boundary", "auth") or call.status_code is None
-            or call.status_code >= 500):
+def positive_data_acceptance(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """Input built to satisfy the schema gets a success, or a 4xx the operation documents
+    (an undocumented 4xx is a warning unless --strict)."""
+    if call.intent not in _POSITIVE or call.status_code is None or call.status_code >= 500:
         return None
     if call.status_code in _AUTH_STATUSES:
         return None  # reported as "needs auth", not as a failure
-    if call.status_code >= 400:
-        return _result("valid_input_accepted", call, False,
+    key, _ = response_schema(endpoint, call.status_code)
+    if call.status_code >= 400 and key in (None, "default"):
+        return _result("positive_data_acceptance", call, False,
                        f"schema-valid input was rejected with {call.status_code}: "
-                       f"{_excerpt(call.body)}")
-    return _result("valid_input_accepted", call, True)
+                       f"{excerpt(call.body)}")
+    return _result("positive_data_acceptance", call, True)
 
 
 @check
-def invalid_input_rejected(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
-    """Input that breaks the schema or names a missing resource gets a 4xx, not a success."""
-    if call.intent not in ("invalid", "not_found") or call.status_code is None:
+def negative_data_rejection(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """Input that breaks the schema (wrong type, out of range, missing field...) gets a 4xx."""
+    if call.intent != "invalid" or call.status_code is None or "missing_header" in call.expect:
         return None
-    if 400 <= call.status_code < 500:
-        return _result("invalid_input_rejected", call, True)
-    return _result("invalid_input_rejected", call, False,
-                   f"{call.intent.replace('_', '-')} input answered {call.status_code}")
+    return _expect_4xx("negative_data_rejection", call,
+                       f"input that breaks the schema ({call.expect.get('broken', 'invalid')})")
 
 
-def needs_auth(call: ToolCall) -> bool:
-    return call.intent in _MEANT_TO_SUCCEED and call.status_code in _AUTH_STATUSES
-
-
-def guess_rejected(call: ToolCall) -> str | None:
-    """A warning when a guessed request (synthesized spec: the valid input is unknown) got a
-    4xx: maybe a bug, maybe only our guess; a person should look. A 5xx fails as usual."""
-    if call.intent != "guess" or call.status_code is None or call.status_code in _AUTH_STATUSES:
+@check
+def missing_required_header(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """A request without a required header gets a 4xx."""
+    if call.intent != "invalid" or call.status_code is None or "missing_header" not in call.expect:
         return None
-    if 400 <= call.status_code < 500:
-        return (f"a guessed request got {call.status_code}; the valid input is unknown "
-                f"(synthesized spec): check by hand ({call.call_id}: {_excerpt(call.body, 120)})")
+    return _expect_4xx("missing_required_header", call,
+                       f"a request without the required header {call.expect['missing_header']}")
+
+
+@check
+def unknown_id_rejection(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """An id that names no resource gets a 4xx."""
+    if call.intent != "not_found" or call.status_code is None:
+        return None
+    return _expect_4xx("unknown_id_rejection", call, "an id that names no resource")
+
+
+@check
+def ensure_resource_availability(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """A created resource is readable by its id / Location, with the fields sent, and is
+    listed in its collection."""
+    if call.intent != "after_create" or call.status_code is None:
+        return None
+    if call.status_code in _AUTH_STATUSES or call.status_code >= 500:
+        return None
+    if call.status_code >= 300:
+        return _result("ensure_resource_availability", call, False,
+                       f"the resource created by {call.expect.get('after', 'an earlier call')} "
+                       f"is not readable: {call.status_code}")
+    problem = _state_problem(call)
+    return _result("ensure_resource_availability", call, not problem, problem)
+
+
+@check
+def update_persisted(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """A read after a successful update shows the updated fields."""
+    if call.intent != "after_update" or call.status_code is None:
+        return None
+    if call.status_code >= 300:
+        return None  # readability is ensure_resource_availability's
+    problem = _state_problem(call)
+    return _result("update_persisted", call, not problem, problem)
+
+
+@check
+def use_after_free(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """After a successful delete, the resource answers 404/410 to reads, updates, deletes."""
+    if call.intent != "after_delete" or call.status_code is None:
+        return None
+    if call.status_code in (404, 410):
+        return _result("use_after_free", call, True)
+    if 200 <= call.status_code < 300:
+        return _result("use_after_free", call, False,
+                       f"the resource deleted by {call.expect.get('after', 'an earlier call')} "
+                       f"still answers {call.status_code}: {excerpt(call.body, 120)}")
+    return None  # a 4xx other than not-found says nothing about the deletion
+
+
+@check
+def ignored_auth(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """An operation that requires credentials refuses a request without them."""
+    if call.intent != "no_auth" or call.status_code is None:
+        return None
+    if 200 <= call.status_code < 300:
+        return _result("ignored_auth", call, False,
+                       f"answered {call.status_code} without credentials (it requires them"
+                       f"{': ' + call.expect['why'] if call.expect.get('why') else ''})")
+    return _result("ignored_auth", call, True)
+
+
+@check
+def object_level_authorization(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """Another user cannot read, change or delete a user's resource (OWASP API1, BOLA)."""
+    if call.intent != "other_user" or call.status_code is None:
+        return None
+    if 200 <= call.status_code < 300:
+        return _result("object_level_authorization", call, False,
+                       f"a second user got {call.status_code} on the resource of the first "
+                       f"({call.expect.get('after', 'an earlier call')})")
+    return _result("object_level_authorization", call, True)
+
+
+@check
+def paging_respected(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """A paging parameter (limit, per_page, page_size, size) bounds the number of items."""
+    if call.intent != "paging" or not _ok_json(call):
+        return None
+    items = items_of(call.body)
+    limit = int(call.expect.get("max_items", 0))
+    if items is None:
+        return None
+    if len(items) > limit:
+        return _result("paging_respected", call, False,
+                       f"{call.expect.get('param', 'limit')}={limit} answered {len(items)} items")
+    return _result("paging_respected", call, True)
+
+
+@check
+def filter_respected(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+    """A filter parameter named after a field of the items returns only matching items."""
+    if call.intent != "filter" or not _ok_json(call):
+        return None
+    items = items_of(call.body)
+    name, wanted = call.expect.get("field"), call.expect.get("value")
+    if items is None or not name:
+        return None
+    wrong = [i for i in items if isinstance(i, dict) and name in i
+             and _text(i[name]) != _text(wanted)]
+    if wrong:
+        return _result("filter_respected", call, False,
+                       f"{name}={_text(wanted)} also returned items with {name}="
+                       f"{_text(wrong[0][name])} ({len(wrong)} of {len(items)})")
+    return _result("filter_respected", call, True)
+
+
+def _expect_4xx(name: str, call: ToolCall, what: str) -> CheckResult:
+    if 400 <= call.status_code < 500:  # type: ignore[operator]
+        return _result(name, call, True)
+    return _result(name, call, False, f"{what} was answered {call.status_code}")
+
+
+def _ok_json(call: ToolCall) -> bool:
+    return bool(call.status_code and 200 <= call.status_code < 300 and call.body_is_json)
+
+
+def items_of(body: Any) -> list[Any] | None:
+    """The items of a collection answer: the list itself, or the list in a paging envelope."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in ("items", "data", "results", "records", "objects", "content"):
+            if isinstance(body.get(key), list):
+                return body[key]
     return None
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).lower()
+
+
+def _state_problem(call: ToolCall) -> str:
+    """What differs between the fields the agent expects (sent and echoed) and the answer."""
+    fields = call.expect.get("fields") or {}
+    contains = call.expect.get("contains")
+    body = call.body if call.body_is_json else None
+    if contains:
+        items = items_of(body) or []
+        name, value = contains
+        if not any(isinstance(i, dict) and i.get(name) == value for i in items):
+            return (f"the item created by {call.expect.get('after', 'an earlier call')} "
+                    f"({name}={value!r}) is not in the list ({len(items)} items)")
+        return ""
+    if fields and not isinstance(body, dict):
+        return "the answer is not an object to compare the fields with"
+    for name, sent in fields.items():
+        if isinstance(body, dict) and name in body and body[name] != sent:
+            return (f"{name} is {body[name]!r}, but "
+                    f"{call.expect.get('after', 'an earlier call')} set it to {sent!r}")
+    return ""
+
+
 def select(names: Iterable[str] = ()) -> dict[str, Check]:
-    chosen = list(names)
+    chosen = [ALIASES.get(n, n) for n in names]
     unknown = [n for n in chosen if n not in CHECKS]
     if unknown:
         from runner.errors import UsageError
@@ -185,69 +352,7 @@ def _media_matches(actual: str, documented: str) -> bool:
     return False
 
 
-def _excerpt(body: Any, limit: int = 200) -> str:
+def excerpt(body: Any, limit: int = 200) -> str:
     text = body if isinstance(body, str) else repr(body)
     text = " ".join(text.split())
     return text[:limit] + ("..." if len(text) > limit else "")
-
-
-
-def evaluate(
-    endpoints: list[Endpoint],
-    calls: list[ToolCall],
-    tool_names: dict[str, str],
-    checks: dict[str, Check],
-) -> list[EndpointResult]:
-    """Per-endpoint verdicts from the recorded calls alone."""
-    by_endpoint: dict[str, list[ToolCall]] = {}
-    for call in calls:
-        by_endpoint.setdefault(call.endpoint_key, []).append(call)
-    results = []
-    for endpoint in endpoints:
-        own = by_endpoint.get(endpoint.key, [])
-        result = EndpointResult(endpoint=endpoint, tool=tool_names.get(endpoint.key, ""),
-                                outcome="passed", calls=own)
-        for call in own:
-            result.checks.extend(run_checks(call, endpoint, checks))
-            warning = guess_rejected(call)
-            if warning:
-                result.warnings.append(warning)
-        valid = [c for c in own if c.intent in _MEANT_TO_SUCCEED]
-        if valid and all(needs_auth(c) for c in valid):
-            result.outcome = "skipped"
-            result.reason = (f"not tested: needs auth (answered {valid[0].status_code}); "
-                             "configure credentials for the API under test")
-            results.append(result)
-            continue
-        failed = [c for c in result.checks if not c.passed]
-        if not own:
-            result.outcome, result.reason = "error", "not exercised: no call reached this endpoint"
-        elif failed:
-            transport_only = all(c.check == "response_received" for c in failed)
-            result.outcome = "error" if transport_only else "failed"
-            result.reason = "; ".join(f"{c.check}: {c.message}" for c in failed[:3])
-        results.append(result)
-    return results
-
-
-def apply_findings(results: list[EndpointResult], findings: list[Finding]) -> list[str]:
-    """Attach the LLM agent's findings to their endpoints; return notes for the rest.
-
-    The outcome still comes from the hard checks, with one addition: an accepted `fail` finding
-    (it cites recorded calls of that endpoint) fails an endpoint the checks passed, with the
-    reason "agent finding: ...". Rejected findings and `pass`/`concern` verdicts never change an
-    outcome; they are shown with the endpoint.
-    """
-    by_key = {r.endpoint.key: r for r in results}
-    notes = []
-    for finding in findings:
-        result = by_key.get(finding.endpoint)
-        if result is None:
-            notes.append(f"rejected agent finding for {finding.endpoint!r}: {finding.rejection} "
-                         f"({finding.summary[:160]})")
-            continue
-        result.findings.append(finding)
-        if finding.accepted and finding.verdict == "fail" and result.outcome == "passed":
-            result.outcome = "failed"
-            result.reason = f"agent finding: {finding.summary}"
-    return notes

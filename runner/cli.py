@@ -234,6 +234,11 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
               "report path (default: OUTPUT_DIR/report.md).")
 @click.option("--check", "checks", multiple=True, metavar="NAME", help="Run only these checks "
               "(repeatable). Default: all. See `api-mcp-test checks`.")
+@click.option("--strict", is_flag=True, help="An undocumented 4xx to valid input fails the "
+              "operation (default: a warning).")
+@click.option("--examples", "examples_per_operation", type=int, metavar="N", help="Generated "
+              "inputs (hypothesis-jsonschema, seeded) per operation, besides the edge values. "
+              "Default: 0 for smoke, 6 for comprehensive.")
 @click.option("--call-timeout", type=float, default=30.0, show_default=True,
               help="Seconds one API call may take, whole response included.")
 @click.option("--start-timeout", type=float, default=60.0, show_default=True,
@@ -269,7 +274,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
          model: str | None, scenarios_path: Path | None, max_tokens: int | None,
          max_cost_usd: float | None, max_tools_per_session: int,
          max_result_chars: int | None, base_ref: str | None, baseline_report: Path | None,
-         fail_on: FailOn, fail_on_breaking: bool) -> None:
+         fail_on: FailOn, fail_on_breaking: bool, strict: bool,
+         examples_per_operation: int | None) -> None:
     """Test the API in PATH (default: the current folder) and write the reports.
 
     PATH may be a repository URL (https://, ssh://, git@host:org/api.git, file://): it is cloned
@@ -308,7 +314,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
             max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
             given=frozenset(given_options()), base_ref=base_ref,
-            baseline_report=baseline_report,
+            baseline_report=baseline_report, strict=strict,
+            examples_per_operation=examples_per_operation,
         )
         if base_ref and baseline_report:
             raise UsageError("Give --base or --baseline, not both.",

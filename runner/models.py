@@ -68,7 +68,11 @@ class RunConfig:
     app_env: dict[str, str] = field(default_factory=dict)
     checks: tuple[str, ...] = ()
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # Tool calls an agent may make; the deterministic agent's default grows with the API so
+    # every operation is called at least once (see call_budget).
     max_tool_calls: int = 200
+    strict: bool = False  # an undocumented 4xx to valid input fails (default: a warning)
+    examples_per_operation: int | None = None  # generated inputs per operation (None: by suite)
     anthropic_api_key: str | None = None  # for the model client only, never a child's env
     model_base_url: str | None = None  # e.g. a proxy or a local stand-in of the Messages API
     max_tokens: int | None = None  # LLM budget: input + output tokens over all sessions
@@ -233,10 +237,13 @@ class ToolCall:
     body_bytes: int = 0
     elapsed_ms: float = 0.0
     error: str | None = None  # transport error: timeout, connection refused, ...
-    # What the caller meant: valid | invalid | boundary | not_found, or guess when the spec is
-    # synthesized and the valid input is not known.
+    # What the caller meant: valid | invalid | boundary | explore | not_found; guess when the
+    # valid input is not known (synthesized spec, values only the API's emails carry); auth for
+    # the runner's own login requests; after_create | after_update | after_delete | no_auth |
+    # other_user | paging | filter for the state, auth and meaning probes (runner/checks.py).
     intent: str = "valid"
     agent: str = "deterministic"
+    expect: dict[str, Any] = field(default_factory=dict)  # what a probe's check compares with
 
     @property
     def endpoint_key(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from runner import auth as auth_mod
 from runner import baseline as baseline_mod
 from runner import checks as checks_mod
-from runner import envcache, environment, procs, trust
+from runner import envcache, environment, procs, trust, verdicts
 from runner.agent.calllog import CallLog
 from runner.apidiff import changed_operations, diff_endpoints
 from runner.base_checkout import check_out_base, touched_operations
@@ -245,6 +245,7 @@ class _Run:
         self.tool_names: dict[str, str] = {}
         self.calls: list[ToolCall] = []
         self.findings: list[Finding] = []
+        self.not_called: dict[str, str] = {}  # operations the agent left out, and why
         self.auth_calls: list[ToolCall] = []  # register/login requests the run made itself
         self.credentials: auth_mod.Credentials | None = None  # what the tools send
         # The PR's base (--base / --baseline): its results, or its run still going.
@@ -496,6 +497,7 @@ class _Run:
                     # Keep whatever was measured, even when the agent did not finish.
                     self.calls = self.auth_calls + agent.calls
                     self.findings = list(getattr(agent, "findings", []))
+                    self.not_called = dict(getattr(agent, "not_called", {}))
                     self.report.agent = getattr(agent, "label", agent.name)
                     if getattr(agent, "usage", None) is not None:
                         self.report.usage = agent.usage.as_dict()
@@ -561,9 +563,12 @@ class _Run:
             )
         from runner.agent.deterministic import DeterministicAgent
 
-        return DeterministicAgent(mcp, self.agent_spec(), self.tool_names, call_log, suite=config.suite,
+        spec = self.agent_spec()
+        return DeterministicAgent(mcp, spec, self.tool_names, call_log, suite=config.suite,
                                   call_timeout=config.timeouts.call,
-                                  max_calls=config.max_tool_calls, focus=frozenset(self.focus))
+                                  max_calls=call_budget(config, len(spec.endpoints)),
+                                  focus=frozenset(self.focus), credentials=self.credentials,
+                                  examples=config.examples_per_operation)
 
     # -- the project's settings: spec location, start command, auth (runner/config.py) ---------
 
@@ -707,10 +712,12 @@ class _Run:
             return
         with self.stage("checks") as timing:
             selected = checks_mod.select(self.config.checks)
-            self.report.results = checks_mod.evaluate(self.spec.endpoints, self.calls,
-                                                      self.tool_names, selected)
-            self.report.notes.extend(checks_mod.apply_findings(self.report.results,
-                                                               self.findings))
+            self.report.results = verdicts.evaluate(self.spec.endpoints, self.calls,
+                                                    self.tool_names, selected,
+                                                    strict=self.config.strict,
+                                                    not_called=self.not_called)
+            self.report.notes.extend(verdicts.apply_findings(self.report.results,
+                                                             self.findings))
             needs_auth = [r for r in self.report.results
                           if r.outcome == "skipped" and "needs auth" in r.reason]
             if needs_auth:
@@ -791,3 +798,12 @@ class _Run:
         # Last: it records a failure of the others.
         self.salvage("report", write, "json",
                      lambda report: json.dumps(result.to_dict(report), indent=2, default=str))
+
+
+def call_budget(config: RunConfig, operations: int) -> int:
+    """The deterministic agent's call budget: the one set (flag or config file), else the
+    default grown so every operation gets its first call and its probes."""
+    if "max_tool_calls" in config.given or config.max_tool_calls != RunConfig.max_tool_calls:
+        return config.max_tool_calls
+    per_operation = 40 if config.suite == "comprehensive" else 6
+    return max(config.max_tool_calls, operations * per_operation)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.checks import CHECKS, evaluate, run_checks, select
+from runner.checks import CHECKS, run_checks, select
 from runner.models import Endpoint, ToolCall
+from runner.verdicts import evaluate
 
 ITEM = {
     "type": "object",
@@ -37,14 +38,14 @@ def outcome(c: ToolCall) -> dict[str, bool]:
 def test_a_conforming_answer_passes_every_applicable_check() -> None:
     results = outcome(call(200, {"id": 1, "name": "a", "note": None}))
     assert results == {"response_received": True, "not_a_server_error": True,
-                       "status_code_documented": True, "content_type_conformance": True,
-                       "response_schema_conformance": True, "valid_input_accepted": True}
+                       "status_code_conformance": True, "content_type_conformance": True,
+                       "response_schema_conformance": True, "positive_data_acceptance": True}
 
 
 def test_server_error_fails_not_a_server_error() -> None:
     results = outcome(call(500, "Internal Server Error"))
     assert results["not_a_server_error"] is False
-    assert results["status_code_documented"] is False
+    assert results["status_code_conformance"] is False
 
 
 def test_schema_mismatch_names_the_field() -> None:
@@ -59,15 +60,16 @@ def test_wrong_content_type_fails() -> None:
     assert outcome(c)["content_type_conformance"] is False
 
 
-def test_valid_input_rejected_is_a_failure_but_auth_is_not() -> None:
-    assert outcome(call(422, {"detail": "bad"}))["valid_input_accepted"] is False
-    assert "valid_input_accepted" not in outcome(call(401, {"detail": "no"}))
+def test_valid_input_rejected_undocumented_fails_the_check_documented_passes() -> None:
+    assert outcome(call(400, {"detail": "bad"}))["positive_data_acceptance"] is False
+    assert outcome(call(404, {"detail": "gone"}))["positive_data_acceptance"] is True
+    assert "positive_data_acceptance" not in outcome(call(401, {"detail": "no"}))
 
 
 def test_not_found_probe_expects_4xx() -> None:
-    assert outcome(call(404, None, intent="not_found"))["invalid_input_rejected"] is True
+    assert outcome(call(404, None, intent="not_found"))["unknown_id_rejection"] is True
     assert outcome(call(200, {"id": 1, "name": "a"}, intent="not_found"))[
-        "invalid_input_rejected"] is False
+        "unknown_id_rejection"] is False
 
 
 def test_transport_error_is_reported_by_response_received() -> None:
@@ -84,7 +86,8 @@ def test_evaluate_turns_checks_into_outcomes() -> None:
     results = {r.endpoint.key: r for r in evaluate([GET_ITEM, other, auth], calls, {}, CHECKS)}
     assert results["GET /items/{id}"].outcome == "failed"
     assert "not_a_server_error" in results["GET /items/{id}"].reason
-    assert results["DELETE /items/{id}"].outcome == "error"
+    assert results["DELETE /items/{id}"].outcome == "skipped"
+    assert "budget" in results["DELETE /items/{id}"].reason
     assert results["GET /me"].outcome == "skipped"
     assert "needs auth" in results["GET /me"].reason
 
@@ -95,6 +98,7 @@ def test_select_rejects_unknown_names() -> None:
     from runner.errors import UsageError
 
     assert list(select(["not_a_server_error"])) == ["not_a_server_error"]
+    assert list(select(["valid_input_accepted"])) == ["positive_data_acceptance"]  # old name
     with pytest.raises(UsageError, match="Unknown check"):
         select(["nope"])
 
@@ -146,6 +150,9 @@ def test_a_guess_answered_2xx_or_401_has_no_warning() -> None:
     assert verdict(401)[:2] == ("skipped", [])  # needs auth, as for a valid call
 
 
-def test_a_valid_call_answered_4xx_still_fails() -> None:
+def test_a_valid_call_answered_an_undocumented_4xx_is_a_warning_unless_strict() -> None:
     (result,) = evaluate([SYNTHESIZED], [call(400, {"error": "no"})], {}, CHECKS)
-    assert result.outcome == "failed" and "valid_input_accepted" in result.reason
+    assert result.outcome == "passed"
+    assert any("positive_data_acceptance" in w for w in result.warnings)
+    (result,) = evaluate([SYNTHESIZED], [call(400, {"error": "no"})], {}, CHECKS, strict=True)
+    assert result.outcome == "failed" and "positive_data_acceptance" in result.reason

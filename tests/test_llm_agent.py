@@ -20,11 +20,11 @@ from runner.agent.llm import (
     estimate_cost,
     tool_groups,
 )
-from runner.checks import apply_findings
 from runner.errors import UsageError
 from runner.models import ApiSpec, Endpoint, EndpointResult, Finding
 from runner.report import markdown
 from runner.servers import McpCommand
+from runner.verdicts import apply_findings
 from tests.anthropic_api import ScriptedClaude, last_result_json, serve, tool_results, tool_use
 from tests.helpers import EXAMPLE, FIXTURES, processes_mentioning, run_cli
 from tests.test_cli import copy_app

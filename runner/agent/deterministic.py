@@ -1,173 +1,43 @@
 """The deterministic agent: a plain MCP client that exercises every tool from the schema alone.
 
-Order matters for a meaningful run: creates first (so later calls have real ids), then reads,
-updates, and deletes last, deepest first. Ids for path parameters come from earlier responses.
+The planner (runner/agent/planner.py) decides the order and the arguments; this module holds
+the MCP connection and the budget: every operation gets its first call before any extra call
+is made, so a budget never leaves an operation untested while others get a second call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import PaginatedRequestParams
 
+from runner.agent import probes
 from runner.agent.calllog import CallLog
-from runner.agent.values import boundary_values, value_for
-from runner.discovery.spec import resolve
+from runner.agent.planner import (
+    ArgumentBuilder,
+    IdPool,
+    PlannedCall,
+    call_order,
+    coerce,
+    ends_session,
+    first_intent,
+    is_empty_state_read,
+    norm,
+)
 from runner.models import ApiSpec, Endpoint, Suite, ToolCall
 from runner.servers import McpCommand
 
 if TYPE_CHECKING:
     from fastmcp import Client
 
-_METHOD_ORDER = {"POST": 0, "GET": 1, "HEAD": 1, "OPTIONS": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
-_MISSING_ID = 987654321
-_ID_CONTAINERS = ("items", "data", "results", "records", "objects", "content")
-
-
-@dataclass
-class PlannedCall:
-    endpoint: Endpoint
-    tool: str
-    arguments: dict[str, Any]
-    intent: str = "valid"
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def call_order(endpoints: list[Endpoint]) -> list[Endpoint]:
-    def key(endpoint: Endpoint) -> tuple[int, int, str]:
-        depth = endpoint.path.count("/")
-        rank = _METHOD_ORDER.get(endpoint.method, 1)
-        return (rank, -depth if endpoint.method == "DELETE" else depth, endpoint.path)
-
-    return sorted(endpoints, key=key)
-
-
-class IdPool:
-    """Values seen in earlier responses, to fill path parameters with ids that exist."""
-
-    def __init__(self) -> None:
-        self._by_collection: dict[str, list[Any]] = {}
-        self._by_name: dict[str, Any] = {}
-
-    def learn_from(self, endpoint: Endpoint, call: ToolCall) -> None:
-        """Learn from a call that succeeded with a JSON body."""
-        if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
-            self.learn(endpoint, call.body)
-
-    def learn(self, endpoint: Endpoint, body: Any) -> None:
-        objects = _objects_in(body)
-        if not objects:
-            return
-        collection = endpoint.path.rstrip("/")
-        if endpoint.method in ("GET", "PUT", "PATCH") and collection.endswith("}"):
-            collection = collection.rsplit("/", 1)[0]
-        for obj in objects:
-            self._by_collection.setdefault(collection, []).append(obj)
-            for field, value in obj.items():
-                if isinstance(value, (int, str)) and not isinstance(value, bool):
-                    self._by_name.setdefault(_norm(field), value)
-
-    def value_for_path_param(self, endpoint: Endpoint, name: str) -> Any | None:
-        template = endpoint.path
-        marker = "{" + name + "}"
-        if marker in template:
-            collection = template[: template.index(marker)].rstrip("/")
-            # The collection as created: its own path params replaced by nothing we know; match
-            # on the template, which is how it was learned.
-            for obj in reversed(self._by_collection.get(collection, [])):
-                for candidate in (name, "id", name.removesuffix("_id"), "uuid", "slug", "key"):
-                    for field, value in obj.items():
-                        if _norm(field) == _norm(candidate) and isinstance(value, (int, str)):
-                            return value
-        return self._by_name.get(_norm(name))
-
-
-def _objects_in(body: Any) -> list[dict[str, Any]]:
-    if isinstance(body, dict):
-        for container in _ID_CONTAINERS:
-            if isinstance(body.get(container), list):
-                return [o for o in body[container] if isinstance(o, dict)]
-        return [body]
-    if isinstance(body, list):
-        return [o for o in body if isinstance(o, dict)]
-    return []
-
-
-class ArgumentBuilder:
-    """Tool arguments from the tool's input schema, with examples from the OpenAPI operation."""
-
-    def __init__(self, spec: ApiSpec) -> None:
-        self.spec = spec
-
-    def api_schemas(self, endpoint: Endpoint) -> dict[str, tuple[str, dict[str, Any]]]:
-        """normalised tool-argument name -> (where, OpenAPI schema) for the operation."""
-        found: dict[str, tuple[str, dict[str, Any]]] = {}
-        for param in endpoint.parameters:
-            found[_norm(param.name)] = (param.location, param.schema)
-        if endpoint.request_body:
-            body = resolve(endpoint.request_body.get("schema") or {}, self.spec.openapi)
-            found.setdefault("body", ("body", body))
-            for prop, sub in (body.get("properties") or {}).items():
-                found.setdefault(_norm(prop), ("body", sub))
-                found.setdefault(_norm(prop) + "body", ("body", sub))
-        return found
-
-    def build(self, endpoint: Endpoint, input_schema: dict[str, Any], ids: IdPool,
-              api: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-        """`api` is `api_schemas(endpoint)`, computed once per endpoint by the caller."""
-        properties = input_schema.get("properties") or {}
-        required = set(input_schema.get("required") or [])
-        path_names = {_norm(p.name): p.name for p in endpoint.parameters if p.location == "path"}
-        arguments: dict[str, Any] = {}
-        for arg, arg_schema in properties.items():
-            where, schema = api.get(_norm(arg), ("", arg_schema))
-            if _norm(arg) in path_names:
-                known = ids.value_for_path_param(endpoint, path_names[_norm(arg)])
-                if known is not None:
-                    arguments[arg] = _coerce(known, arg_schema)
-                    continue
-            # Optional filters narrow results to nothing; a smoke call leaves them out unless
-            # the schema documents an example.
-            documented = any(k in schema for k in ("example", "examples"))
-            if arg not in required and where in ("query", "header", "cookie") and not documented:
-                continue
-            # A readOnly field (an id) is the server's to set: strict schemas reject it.
-            if arg not in required and where == "body" and schema.get("readOnly"):
-                continue
-            value = value_for(resolve(schema, self.spec.openapi) if schema else arg_schema, arg)
-            if value is None and arg not in required:
-                continue
-            arguments[arg] = _coerce(value, arg_schema)
-        return arguments
-
+    from runner.auth import Credentials
 
 def _endpoint_of(call: ToolCall) -> Endpoint:
     return Endpoint(method=call.method, path=call.path, operation_id=call.tool)
-
-
-def _coerce(value: Any, schema: dict[str, Any]) -> Any:
-    """Fit a value to the tool's declared type (examples are sometimes strings for ints; an id
-    seen as an int may be a string path parameter)."""
-    kind = schema.get("type")
-    if kind == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    try:
-        if kind == "integer" and isinstance(value, str):
-            return int(value)
-        if kind == "number" and isinstance(value, str):
-            return float(value)
-    except ValueError:
-        return value
-    return value
 
 
 class DeterministicAgent:
@@ -184,6 +54,8 @@ class DeterministicAgent:
         max_calls: int = 1000,
         known_calls: list[ToolCall] | None = None,
         focus: frozenset[str] = frozenset(),
+        credentials: Credentials | None = None,
+        examples: int | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -195,6 +67,14 @@ class DeterministicAgent:
         self.known_calls = known_calls or []  # earlier calls (another agent's) to learn ids from
         # Operations a pull request touched: called first, with the comprehensive plan.
         self.focus = focus
+        self.credentials = credentials  # to log in again after a session-ending operation
+        # Generated values per operation (hypothesis-jsonschema), by default the suite's.
+        self.examples = probes.EXAMPLES_PER_OPERATION.get(suite, 0) if examples is None \
+            else examples
+        self.not_called: dict[str, str] = {}  # operation -> why it was not called
+        self._ids = IdPool()
+        self._builder = ArgumentBuilder(spec)
+        self._pending: set[str] = set()
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
@@ -279,57 +159,161 @@ class DeterministicAgent:
             await self.close()
 
     async def exercise(self) -> list[ToolCall]:
+        """Safe collection reads on the empty state, then every operation in planner order
+        (creates, reads, updates, deletes) with its probes, then those that end the session."""
         assert self._session is not None, "connect() first"
-        builder = ArgumentBuilder(self.spec)
-        ids = IdPool()
+        self._builder = ArgumentBuilder(self.spec)
         by_key = {e.key: e for e in self.spec.endpoints}
         for known in self.known_calls:
-            ids.learn_from(by_key.get(known.endpoint_key) or _endpoint_of(known), known)
-        ordered = call_order(self.spec.endpoints)
-        ordered = ([e for e in ordered if e.key in self.focus]
-                   + [e for e in ordered if e.key not in self.focus])
-        for endpoint in ordered:
+            self._ids.learn_from(by_key.get(known.endpoint_key) or _endpoint_of(known), known)
+        order = []
+        planned_order = call_order(self.spec.endpoints)
+        # Operations a pull request touched come first (their session-ending ones still last).
+        planned_order = ([e for e in planned_order if e.key in self.focus and not ends_session(e)]
+                         + [e for e in planned_order
+                            if e.key not in self.focus or ends_session(e)])
+        for endpoint in planned_order:
             tool_name = self.tool_names.get(endpoint.key)
-            tool = self._tools.get(tool_name or "")
-            if tool is None:
+            if tool_name in self._tools:
+                order.append(endpoint)
+            else:
                 self.notes.append(f"{endpoint.key}: no MCP tool {tool_name!r} was listed")
-                continue
-            schema = tool.input_schema or {}
-            api = builder.api_schemas(endpoint)
-            arguments = builder.build(endpoint, schema, ids, api)
-            for planned in self._plan(endpoint, tool.name, arguments, schema, api):
-                if len(self.calls) >= self.max_calls:
-                    self.notes.append(f"stopped at the call budget ({self.max_calls} calls)")
-                    return self.calls
-                ids.learn_from(endpoint, await self._call(self._session, planned))
+        self._pending = {e.key for e in order}
+        for endpoint in order:
+            if is_empty_state_read(endpoint) and not ends_session(endpoint):
+                await self._first_call(endpoint, {"state": "empty"})
+        enders = [e for e in order if ends_session(e)]
+        for endpoint in order:
+            if not ends_session(endpoint):
+                await self._exercise(endpoint)
+        for number, endpoint in enumerate(enders):
+            # The previous one may have ended the session: a fresh login for the next.
+            if number and self.credentials is not None and self.credentials.offered:
+                await asyncio.to_thread(self.credentials.log_in)
+            await self._exercise(endpoint)
+        for key in self._pending:
+            self.not_called[key] = (f"not tested: the call budget ({self.max_calls} calls) ran "
+                                    "out before this operation; raise --max-tool-calls")
+        if self._pending:
+            self.notes.append(f"stopped at the call budget ({self.max_calls} calls): "
+                              f"{len(self._pending)} operation(s) not called")
         return self.calls
 
-    def _plan(
-        self, endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema: dict[str, Any],
-        api: dict[str, tuple[str, dict[str, Any]]],
-    ) -> list[PlannedCall]:
-        # A synthesized spec does not document the valid input: the first call is a guess.
-        intent = "guess" if self.spec.spec_source == "synthesized" else "valid"
-        planned = [PlannedCall(endpoint, tool, arguments, intent)]
-        if self.suite != "comprehensive" and endpoint.key not in self.focus:
-            return planned
-        path_args = [a for a in arguments if _norm(a) in
-                     {_norm(p.name) for p in endpoint.parameters if p.location == "path"}]
-        props = schema.get("properties") or {}
-        for arg in path_args:
-            if (props.get(arg) or {}).get("type") == "integer":
-                planned.append(PlannedCall(endpoint, tool, {**arguments, arg: _MISSING_ID},
-                                           "not_found"))
-        for arg, arg_schema in props.items():
-            if arg in path_args:
-                continue
-            _, documented = api.get(_norm(arg), ("", arg_schema))
-            for edge in boundary_values(documented):
-                planned.append(PlannedCall(endpoint, tool, {**arguments, arg: edge}, "boundary"))
-        # Not-found probes must run before the resource is deleted: order within the endpoint.
-        if endpoint.method == "DELETE":
-            planned.reverse()
-        return planned
+    def _arguments(self, endpoint: Endpoint) -> tuple[str, dict[str, Any], dict[str, Any],
+                                                      dict[str, tuple[str, dict[str, Any]]],
+                                                      str]:
+        tool = self._tools[self.tool_names[endpoint.key]]
+        schema = tool.input_schema or {}
+        api = self._builder.api_schemas(endpoint)
+        arguments, problems = self._builder.build(endpoint, schema, self._ids, api)
+        return tool.name, arguments, schema, api, first_intent(self.spec, endpoint, arguments,
+                                                               problems)
+
+    async def _first_call(self, endpoint: Endpoint, expect: dict[str, Any]) -> ToolCall | None:
+        tool, arguments, _, _, intent = self._arguments(endpoint)
+        return await self._send(PlannedCall(endpoint, tool, arguments, intent, expect))
+
+    async def _exercise(self, endpoint: Endpoint) -> None:
+        tool, arguments, schema, api, intent = self._arguments(endpoint)
+        extras = []
+        if self.suite == "comprehensive" or endpoint.key in self.focus:
+            extras = probes.input_calls(endpoint, tool, arguments, schema, api, self.examples)
+        main = PlannedCall(endpoint, tool, arguments, intent)
+        # Probes with other input must reach the resource before the delete removes it.
+        ordered = [*extras, main] if endpoint.method == "DELETE" else [main, *extras]
+        for planned in ordered:
+            call = await self._send(planned)
+            if call is None:
+                return
+            if planned is main:
+                await self._after(endpoint, main, call, api)
+
+    async def _after(self, endpoint: Endpoint, main: PlannedCall, call: ToolCall,
+                     api: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """State and meaning probes after the first call of an operation succeeded."""
+        if call.status_code is None or not 200 <= call.status_code < 300:
+            return
+        if endpoint.method == "GET" and "{" not in endpoint.path:
+            await self._meaning(endpoint, main)
+            return
+        if endpoint.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        item = probes.item_read(self.spec.endpoints, endpoint)
+        after = f"{endpoint.key} ({call.call_id})"
+        if item is None or self.tool_names.get(item.key) not in self._tools:
+            return
+        known = self._path_values(endpoint, main.arguments)
+        if endpoint.method == "POST":
+            created = probes.created_id(item, call)
+            if created is None:
+                return
+            param, field_name, value = created
+            fields = probes.echoed_fields(main.arguments, call, api)
+            await self._read(item, {**known, param: value}, "after_create",
+                             {"after": after, "fields": fields})
+            located = probes.location_params(item, call)
+            if located is not None:
+                await self._read(item, located, "after_create",
+                                 {"after": f"the Location header of {after}", "fields": fields})
+            listing = probes.collection_read(self.spec.endpoints, endpoint)
+            if listing is not None and listing.key in self.tool_names:
+                tool, arguments, _, _, _ = self._arguments(listing)
+                await self._send(PlannedCall(listing, tool, arguments, "after_create",
+                                             {"after": after, "contains": [field_name, value]}))
+        elif endpoint.method in ("PUT", "PATCH"):
+            fields = probes.echoed_fields(main.arguments, call, api)
+            await self._read(item, known, "after_update", {"after": after, "fields": fields})
+        else:
+            await self._read(item, known, "after_delete", {"after": after})
+            await self._send(PlannedCall(endpoint, main.tool, main.arguments, "after_delete",
+                                         {"after": after}))
+            collection = endpoint.path.rstrip("/").rsplit("/", 1)[0]
+            for value in list(known.values())[-1:]:
+                self._ids.forget(collection, value)
+
+    async def _meaning(self, endpoint: Endpoint, main: PlannedCall) -> None:
+        """Paging and filter parameters of a collection read that answered items."""
+        schema = self._tools[main.tool].input_schema or {}
+        paging = probes.paging_call(endpoint, main.tool, main.arguments, schema)
+        if paging is not None and len(self._ids.objects(endpoint.path)) >= 2:
+            await self._send(paging)
+        known = self._ids.objects(endpoint.path)
+        if known:
+            for planned in probes.filter_calls(endpoint, main.tool, main.arguments, schema,
+                                               known[-1]):
+                await self._send(planned)
+
+    def _path_values(self, endpoint: Endpoint, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Path parameter name -> value, from a call's tool arguments."""
+        by_norm = {norm(a): v for a, v in arguments.items()}
+        return {p.name: by_norm[norm(p.name)] for p in endpoint.parameters
+                if p.location == "path" and norm(p.name) in by_norm}
+
+    async def _read(self, item: Endpoint, values: dict[str, Any], intent: str,
+                    expect: dict[str, Any]) -> ToolCall | None:
+        """Call the item read with these path parameter values (by parameter name)."""
+        tool = self._tools[self.tool_names[item.key]]
+        schema = tool.input_schema or {}
+        by_norm = {norm(k): v for k, v in values.items()}
+        arguments = {}
+        for arg in probes.path_arguments(item, schema):
+            value = by_norm.get(norm(arg), by_norm.get(norm(arg).removesuffix("path")))
+            if value is None:
+                return None
+            arguments[arg] = coerce(value, (schema.get("properties") or {}).get(arg) or {})
+        return await self._send(PlannedCall(item, tool.name, arguments, intent, expect))
+
+    async def _send(self, planned: PlannedCall) -> ToolCall | None:
+        """Make the call if the budget allows: an operation's first call always has room
+        while any operation still waits for its first (None: no room)."""
+        first = planned.endpoint.key in self._pending
+        reserved = len(self._pending) - (1 if first else 0)
+        if len(self.calls) + reserved >= self.max_calls:
+            return None
+        self._pending.discard(planned.endpoint.key)
+        call = await self._call(self.session, planned)
+        self._ids.learn_from(planned.endpoint, call)
+        return call
 
     async def _call(self, session: ClientSession, planned: PlannedCall) -> ToolCall:
         # A tool error comes back as a result with is_error set, its message in the content.
@@ -353,6 +337,7 @@ class DeterministicAgent:
                 error=f"tool error: {text.strip()[:500] or 'no details'}",
             )
         recorded.intent = planned.intent
+        recorded.expect = planned.expect
         recorded.agent = self.name
         self.calls.append(recorded)
         return recorded

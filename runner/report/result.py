@@ -18,6 +18,7 @@ def call_summary(call: Any) -> dict[str, Any]:
         "call_id": call.call_id,
         "tool": call.tool,
         "intent": call.intent,
+        "expect": as_plain(getattr(call, "expect", {})) or None,
         "agent": call.agent,
         "arguments": as_plain(call.arguments),
         "url": call.url,

@@ -1,0 +1,182 @@
+"""Calls beyond the first valid one: edges and generated input (comprehensive), missing ids,
+and the probes that check state and meaning after a write (every suite).
+
+Each probe is a PlannedCall whose intent names the check that judges it (runner/checks.py) and
+whose `expect` carries what that check compares with, so a verdict needs no run context.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from runner.agent.generate import edges, explore
+from runner.agent.planner import PlannedCall, id_field, norm, objects_in
+from runner.models import Endpoint, ToolCall
+
+MISSING_ID = 987654321
+# Query parameters that bound the number of items in a collection answer.
+PAGING_PARAMS = ("limit", "per_page", "perpage", "page_size", "pagesize", "size", "max_results",
+                 "maxresults", "count", "top", "first")
+# Generated (hypothesis) values per operation, by suite: the documented default of --examples.
+EXAMPLES_PER_OPERATION = {"smoke": 0, "comprehensive": 6, "custom": 0}
+
+
+def path_arguments(endpoint: Endpoint, schema: dict[str, Any]) -> list[str]:
+    """The tool arguments that fill the operation's path parameters."""
+    names = {norm(p.name) for p in endpoint.parameters if p.location == "path"}
+    props = schema.get("properties") or {}
+    return [a for a in props if norm(a) in names or norm(a).removesuffix("path") in names]
+
+
+def input_calls(endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema: dict[str, Any],
+                api: dict[str, tuple[str, dict[str, Any]]], examples: int) -> list[PlannedCall]:
+    """Missing ids, edge values of each argument and generated bodies, every one checked
+    against the documented schema first."""
+    planned: list[PlannedCall] = []
+    path_args = path_arguments(endpoint, schema)
+    props = schema.get("properties") or {}
+    for arg in path_args:
+        if (props.get(arg) or {}).get("type") == "integer":
+            planned.append(PlannedCall(endpoint, tool, {**arguments, arg: MISSING_ID},
+                                       "not_found"))
+    for arg, arg_schema in props.items():
+        if arg in path_args:
+            continue
+        _, documented = api.get(norm(arg), ("", arg_schema))
+        for edge in edges(documented or arg_schema):
+            if arguments.get(arg, ...) != edge:
+                planned.append(PlannedCall(endpoint, tool, {**arguments, arg: edge}, "boundary",
+                                           {"varied": arg}))
+        if arg in arguments and arg not in (schema.get("required") or []):
+            without = {k: v for k, v in arguments.items() if k != arg}
+            planned.append(PlannedCall(endpoint, tool, without, "boundary", {"absent": arg}))
+    for drawn in _drawn_arguments(arguments, props, path_args, api, examples):
+        planned.append(PlannedCall(endpoint, tool, drawn, "explore"))
+    return planned
+
+
+def _drawn_arguments(arguments: dict[str, Any], props: dict[str, Any], path_args: list[str],
+                     api: dict[str, tuple[str, dict[str, Any]]], count: int) -> list[dict[str, Any]]:
+    """Whole argument sets drawn from the non-path arguments' schemas (one object schema, so
+    hypothesis varies them together); path arguments keep their known ids."""
+    if count <= 0:
+        return []
+    free = {a: (api.get(norm(a), ("", s))[1] or s) for a, s in props.items() if a not in path_args}
+    if not free:
+        return []
+    required = [a for a in free if a in arguments]
+    combined = {"type": "object", "properties": free, "required": required}
+    return [{**{a: arguments[a] for a in path_args if a in arguments}, **values}
+            for values in explore(combined, count)]
+
+
+def echoed_fields(arguments: dict[str, Any], call: ToolCall,
+                  api: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Body fields the write sent that its answer echoed with the same value: what a later
+    read must show (fields the server normalises are left out, so no false alarm)."""
+    body = call.body if call.body_is_json and isinstance(call.body, dict) else {}
+    found = {}
+    for arg, value in arguments.items():
+        where, _ = api.get(norm(arg), ("", {}))
+        if where != "body" or isinstance(value, (dict, list)):
+            continue
+        for name, answered in body.items():
+            if norm(name) in (norm(arg), norm(arg).removesuffix("body")) and answered == value:
+                found[name] = value
+    return found
+
+
+def item_read(endpoints: list[Endpoint], write: Endpoint) -> Endpoint | None:
+    """The GET of the single resource a write made or changed."""
+    path = write.path.rstrip("/")
+    for endpoint in endpoints:
+        if endpoint.method != "GET":
+            continue
+        candidate = endpoint.path.rstrip("/")
+        if write.method == "POST":
+            if candidate.startswith(path + "/{") and candidate.count("/") == path.count("/") + 1 \
+                    and candidate.endswith("}"):
+                return endpoint
+        elif candidate == path:
+            return endpoint
+    return None
+
+
+def collection_read(endpoints: list[Endpoint], create: Endpoint) -> Endpoint | None:
+    for endpoint in endpoints:
+        if endpoint.method == "GET" and endpoint.path.rstrip("/") == create.path.rstrip("/"):
+            return endpoint
+    return None
+
+
+def created_id(item: Endpoint, create_call: ToolCall) -> tuple[str, str, Any] | None:
+    """(path parameter of the item read, field of the answer, value) for a created resource."""
+    objects = objects_in(create_call.body) if create_call.body_is_json else []
+    last = re.findall(r"\{([^}]+)\}", item.path)
+    if not objects or not last:
+        return None
+    name = id_field(objects[0], last[-1])
+    return (last[-1], name, objects[0][name]) if name else None
+
+
+def location_params(item: Endpoint, call: ToolCall) -> dict[str, str] | None:
+    """Path parameters of the item read that a `Location` header of a create points at."""
+    location = {k.lower(): v for k, v in call.headers.items()}.get("location")
+    if not location:
+        return None
+    path = urlsplit(location).path.rstrip("/")
+    pattern = re.sub(r"\\\{([^}]+)\\\}", lambda m: f"(?P<{_group(m.group(1))}>[^/]+)",
+                     re.escape(item.path.rstrip("/")))
+    match = re.search(pattern + "$", path)
+    if not match:
+        return None
+    names = re.findall(r"\{([^}]+)\}", item.path)
+    return {name: match.group(_group(name)) for name in names}
+
+
+def _group(name: str) -> str:
+    return "p_" + re.sub(r"\W", "_", name)
+
+
+def paging_call(endpoint: Endpoint, tool: str, arguments: dict[str, Any],
+                schema: dict[str, Any]) -> PlannedCall | None:
+    """A collection read with its paging parameter at 1: at most one item may come back."""
+    for arg, arg_schema in (schema.get("properties") or {}).items():
+        if norm(arg) not in {norm(p) for p in PAGING_PARAMS}:
+            continue
+        if (arg_schema.get("type") not in ("integer", None)
+                and "integer" not in str(arg_schema.get("anyOf", ""))):
+            continue
+        return PlannedCall(endpoint, tool, {**arguments, arg: 1}, "paging",
+                           {"param": arg, "max_items": 1})
+    return None
+
+
+def filter_calls(endpoint: Endpoint, tool: str, arguments: dict[str, Any],
+                 schema: dict[str, Any], item: dict[str, Any]) -> list[PlannedCall]:
+    """A collection read with each query parameter that names a scalar field of a known item,
+    set to that item's value: only matching items may come back."""
+    planned = []
+    query = {norm(p.name) for p in endpoint.parameters if p.location == "query"}
+    fields = {norm(k): (k, v) for k, v in item.items()
+              if isinstance(v, (str, int, bool)) and v is not None}
+    for arg, arg_schema in (schema.get("properties") or {}).items():
+        if norm(arg) not in query or norm(arg) not in fields or norm(arg) in PAGING_PARAMS:
+            continue
+        if not _exact_match(arg_schema):
+            continue  # a free-text parameter may search rather than match
+        name, value = fields[norm(arg)]
+        if norm(name) in ("id", "pk"):
+            continue
+        planned.append(PlannedCall(endpoint, tool, {**arguments, arg: value}, "filter",
+                                   {"field": name, "value": value}))
+    return planned
+
+
+def _exact_match(schema: dict[str, Any]) -> bool:
+    """Booleans, integers and enums filter by equality; free text may search."""
+    text = json.dumps(schema)
+    return '"enum"' in text or '"boolean"' in text or '"integer"' in text
