@@ -232,7 +232,7 @@ def test_a_refused_auth_call_is_not_an_api_failure():
                         body_is_json=True, headers={"content-type": "application/json"},
                         intent=auth.INTENT)
     judged = {r.check: r.passed for r in checks.run_checks(accepted, endpoint, checks.select())}
-    assert judged["valid_input_accepted"] and judged["response_schema_conformance"]
+    assert judged["positive_data_acceptance"] and judged["response_schema_conformance"]
 
 
 # -- the headers file ---------------------------------------------------------------------------

@@ -275,7 +275,7 @@ def test_the_model_logs_out_and_in_and_later_calls_carry_the_new_credentials(
     assert anonymous["intent"] == "invalid" and anonymous["agent"] == "llm"
     bookmarks = result_for(report, "GET", "/bookmarks")
     assert bookmarks["outcome"] == "passed"
-    assert {"check": "invalid_input_rejected", "passed": True, "call_id": ids["anonymous"],
+    assert {"check": "negative_data_rejection", "passed": True, "call_id": ids["anonymous"],
             "message": ""} in bookmarks["checks"]
     # The model's login requests are calls of those operations, secrets masked.
     login = [c for c in calls_of(report, "POST", "/auth/login") if c["agent"] == "llm (log_in)"]
@@ -371,17 +371,18 @@ def test_comprehensive_intents_reach_the_checks(tmp_path, fixture_python, claude
     checks = {(c["call_id"], c["check"]): c for r in report["test_results"]
               for c in r["checks"]}
     calls = {c["call_id"]: c for r in report["test_results"] for c in r["calls"]}
-    expected = {422: ("invalid", "invalid_input_rejected", True),
-                201: ("boundary", "valid_input_accepted", True),
-                404: ("not_found", "invalid_input_rejected", True),
-                200: ("not_found", "invalid_input_rejected", False)}
+    expected = {422: ("invalid", "negative_data_rejection", True),
+                201: ("boundary", "positive_data_acceptance", True),
+                404: ("not_found", "unknown_id_rejection", True),
+                200: ("not_found", "unknown_id_rejection", False)}
     for status, (intent, check, passed) in expected.items():
         call_id = by_status[status]
         assert calls[call_id]["intent"] == intent and calls[call_id]["agent"] == "llm"
         assert checks[(call_id, check)]["passed"] is passed, checks[(call_id, check)]
     get_todo = result_for(report, "GET", "/todos/{todo_id}")
     assert get_todo["outcome"] == "failed"
-    assert "invalid_input_rejected: not-found input answered 200" in get_todo["error"]
+    assert "unknown_id_rejection: an id that names no resource was answered 200" in \
+        get_todo["error"]
     assert result_for(report, "POST", "/todos")["outcome"] == "passed"
 
 
