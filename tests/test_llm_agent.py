@@ -299,7 +299,8 @@ def test_without_credentials_llm_calls_are_not_tested_rather_than_failed(
     proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
                               source=FIXTURES / "fastapi_env_login",
                               files={".api-mcp-test.yml": "app: main:app\n"})
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # made-up logins get 400
+    # A made-up login gets the 400 the operation documents: a fine answer, not a failure.
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     tools = {t["name"] for t in claude.requests[0]["tools"]}
     assert "log_in" not in tools and "log_out" not in tools
     prompt = system_prompt(claude.requests[0])
@@ -310,8 +311,11 @@ def test_without_credentials_llm_calls_are_not_tested_rather_than_failed(
         assert result["outcome"] == "skipped", result
         assert result["error"].startswith("not tested: needs auth (answered 401)")
         assert [c["agent"] for c in result["calls"]] == ["llm"]
-    failed = [r["endpoint"] for r in report["test_results"] if r["outcome"] == "failed"]
-    assert failed == ["/token"]
+    token = result_for(report, "POST", "/token")
+    assert token["outcome"] == "passed"
+    assert [c["status_code"] for c in token["calls"]] == [400]
+    assert {"positive_data_acceptance": True} == {
+        c["check"]: c["passed"] for c in token["checks"] if c["check"] == "positive_data_acceptance"}
     assert any("not tested: they answered 401/403" in n for n in report["notes"])
 
 
