@@ -326,7 +326,10 @@ def test_budget_and_scenarios_come_from_the_config_file(tmp_path, fixture_python
                                   "budget: {calls: 3, tokens: 100000, cost-usd: 5}\n",
              "paging.md": "# Ours\n## Paging\nList todos with every limit from 1 up.\n"}
     proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm", files=files)
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # the example's summary bug
+    # The budget ran out before the example's summary bug: the rest is skipped, saying why.
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = result_for(report, "GET", "/todos/{todo_id}/summary")
+    assert summary["outcome"] == "skipped" and "budget" in summary["error"]
     assert report["suite"] == "custom"  # scenarios in the config choose the custom suite
     assert "### Scenario 1\nPaging\nList todos with every limit" in system_prompt(
         claude.requests[0])
