@@ -13,6 +13,7 @@ import base64
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -241,7 +242,8 @@ RUN_COPY_IGNORED = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__p
 def run_copy(source: Path, dest: Path) -> Path:
     """Copy the local folder `source` to `dest` (in the run's workspace) for every later stage
     to work on: the app's runtime files (sqlite databases, logs, uploads) and the installer's
-    build files land there, never in the user's checkout. Symlinks are copied as links;
+    build files land there, never in the user's checkout. Symlinks are copied as links, FIFOs,
+    sockets and devices not at all;
     virtualenvs (any folder with a pyvenv.cfg) are left out. The copy is handed to the sandbox
     user (see procs)."""
     shutil.copytree(source, dest, symlinks=True, ignore=_not_copied)
@@ -250,8 +252,17 @@ def run_copy(source: Path, dest: Path) -> Path:
 
 
 def _not_copied(folder: str, names: list[str]) -> set[str]:
-    return {name for name in names if name in RUN_COPY_IGNORED
+    return {name for name in names if name in RUN_COPY_IGNORED or _special(folder, name)
             or os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))}
+
+
+def _special(folder: str, name: str) -> bool:
+    """FIFOs, sockets and devices are no part of a project: copying one would block or fail."""
+    try:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
 
 
 def working_folder(root: Path, working_directory: str | None) -> Path:
