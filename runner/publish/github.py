@@ -8,6 +8,7 @@ annotations; everything here truncates to fit and points at the full report inst
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import subprocess
 import uuid
@@ -189,6 +190,8 @@ def upsert_pr_comment(
     from github import Auth, Github, GithubException
     from github.GithubRetry import GithubRetry
 
+    # PyGithub logs every 403 at INFO, and GET /user answers an installation token 403 by design.
+    logging.getLogger("github").setLevel(logging.WARNING)
     body = f"{marker}\n{fit(markdown, COMMENT_LIMIT - len(marker) - 1, pointer)}"
     client = Github(base_url=api_url, auth=Auth.Token(token), timeout=int(timeout),
                     retry=GithubRetry(total=2))
