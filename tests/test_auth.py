@@ -122,6 +122,14 @@ def test_probe_prefers_the_users_own_resource():
                    {"b": {"type": "http", "scheme": "bearer"}})
     probe = plan.probe_operation(spec, set())
     assert probe is not None and probe.path == "/api/users/me"
+    # A synthesized spec declares no security: the user's own resource is still worth a try.
+    plain = spec_of({"/api/notes": {"get": {"responses": {"200": {"description": "ok"}}}},
+                     "/api/me/": {"get": {"responses": {"200": {"description": "ok"}}}}})
+    found = plan.probe_operation(plain, set())
+    assert found is not None and found.path == "/api/me/"
+    assert plan.probe_operation(spec_of({"/api/notes": {"get": guarded("b")}},
+                                        {"b": {"type": "http", "scheme": "bearer"}}),
+                                {"GET /api/notes"}) is None
 
 
 # -- the generated user in request bodies -------------------------------------------------------
@@ -177,6 +185,7 @@ def test_scheme_order_from_config_answer_and_spec():
     assert tokens.answer_scheme({"token_type": "bearer"}, "access_token") == "Bearer"
     assert tokens.answer_scheme({"key": "k"}, "key") == "Token"
     assert tokens.answer_scheme({"token": "t"}, "token") is None
+    assert tokens.answer_scheme({"token": "t"}, "token", "django") == "Token"  # authtoken
     assert tokens.schemes_to_try("Token", "Bearer", None) == ["Token"]
     assert tokens.schemes_to_try(None, None, "Token") == ["Token", "Bearer"]
     assert tokens.schemes_to_try(None, "Bearer", "") == ["Bearer", "", "Token"]
@@ -568,3 +577,26 @@ def test_config_accepts_a_basic_login_step(tmp_path: Path):
     config = apply_project_config(RunConfig(repo_path=tmp_path), set())
     assert config.auth is not None and config.auth.login == AuthStep(
         "POST", "/api/tokens", body={"username": "u", "password": "p"}, content="basic")
+
+
+@pytest.mark.slow
+def test_drf_token_auth_without_an_auth_section(tmp_path: Path, fixture_python: Path):
+    """DRF's obtain_auth_token answers `{"token": ...}` for `Authorization: Token`: found from
+    drf-spectacular's tokenAuth scheme, with only the settings gates configured."""
+    app = tmp_path / "django_token_auth"
+    shutil.copytree(FIXTURES / "django_token_auth", app,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    config = (app / ".api-mcp-test.yml").read_text()
+    (app / ".api-mcp-test.yml").write_text(config[:config.index("auth:")])
+    out = tmp_path / "out"
+    done = run_cli("test", str(app), "--python", str(fixture_python), "--agent",
+                   "deterministic", "--output-dir", str(out), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    record = report["auth"]
+    assert (record["source"], record["scheme"], record["token_field"]) == (
+        "automatic", "Token", "token")
+    assert steps(report) == [("register", "/api/register/", 201), ("login", "/api/token/", 200),
+                             ("check", "/api/me/", 200)]
+    assert 201 in statuses(report)["POST /api/entries/"]
+    assert report["summary"]["failed"] == 0 and report["summary"]["skipped"] == 0

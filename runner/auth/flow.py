@@ -142,8 +142,8 @@ def _obtain(auth: AuthConfig, session: _Session, result: AuthResult, automatic: 
         field_name, value = token
         header, spec_scheme = plan.token_scheme(spec)
         header = header if automatic else auth.header
-        for scheme in tokens.schemes_to_try(auth.scheme, tokens.answer_scheme(data, field_name),
-                                            spec_scheme):
+        answered = tokens.answer_scheme(data, field_name, spec.framework)
+        for scheme in tokens.schemes_to_try(auth.scheme, answered, spec_scheme):
             candidates.append(({header: f"{scheme} {value}" if scheme else value},
                                {"scheme": scheme or "(none)", "header": header,
                                 "token_field": field_name}))

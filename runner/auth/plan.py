@@ -171,11 +171,12 @@ def probe_operation(spec: ApiSpec, skip: set[str]) -> Endpoint | None:
              if e.method == "GET" and "{" not in e.path and e.key not in skip
              and not any(p.required for p in e.parameters)]
     secured_ones = [e for e in plain if e.security]
+    # The signed-in user's own resource first: it exists for a user made a moment ago (and
+    # without declared security, as in a synthesized spec, it is the one sure to need a login).
+    own = ("me", "user", "profile", "whoami", "account", "current")
     if secured_ones:
-        # The signed-in user's own resource first: it exists for a user made a moment ago.
-        own = ("me", "user", "profile", "whoami", "account")
         return next((e for e in secured_ones if _last_word(e.path) in own), secured_ones[0])
-    return None
+    return next((e for e in plain if _last_word(e.path) in own), None)
 
 
 def configure_hint(spec: ApiSpec | None) -> str:

@@ -101,13 +101,16 @@ def expiry(token: str) -> tuple[float, float] | None:
             float(expires))
 
 
-def answer_scheme(data: Any, field_name: str) -> str | None:
+def answer_scheme(data: Any, field_name: str, framework: str = "") -> str | None:
     """The scheme the login answer names (`token_type: bearer`), else a hint from the field:
-    DRF's authtoken and dj-rest-auth answer `{"key": ...}` for `Authorization: Token`."""
+    dj-rest-auth answers `{"key": ...}` and DRF's obtain_auth_token `{"token": ...}` (on
+    Django) for `Authorization: Token`."""
     token_type = data.get("token_type") if isinstance(data, dict) else None
     if isinstance(token_type, str) and token_type.strip():
         return token_type.strip().capitalize()
-    return "Token" if field_name == "key" else None
+    if field_name == "key" or (field_name == "token" and framework == "django"):
+        return "Token"
+    return None
 
 
 def schemes_to_try(configured: str | None, answered: str | None, spec: str | None) -> list[str]:
