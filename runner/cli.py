@@ -442,9 +442,10 @@ def discover(output: Path | None, **kwargs: Any) -> None:
 @click.option("--spec", "spec_file", type=click.Path(exists=True, path_type=Path),
               help="Generate from this OpenAPI file (JSON or YAML) instead of importing the app.")
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=".",
-              show_default=True, help="Folder to write mcp_server.py into.")
+              show_default=True, help="Folder to write the server into.")
 def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
-    """Write the FastMCP server (mcp_server.py) for the API in PATH or a spec file."""
+    """Write an MCP server for the API in PATH or a spec file, to ship: mcp_server.py (one tool
+    per operation), mcp_runtime.py and README.md (settings, credentials, client configuration)."""
     import tempfile
 
     from runner.mcpgen import MCPGenerator
@@ -465,11 +466,34 @@ def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
                 spec = _discover(workdir=Path(tmp), **kwargs)
         generator = MCPGenerator()
         output_dir.mkdir(parents=True, exist_ok=True)
-        path = generator.save_wrapper(generator.generate_mcp_wrapper(spec), output_dir)
+        path = generator.ship(spec, output_dir)
     except RunnerError as exc:
         _fail(exc)
     click.echo(f"{len(spec.endpoints)} tools written to {path}")
-    click.echo(f"run it: API_BASE_URL=http://127.0.0.1:8000 python {path}", err=True)
+    click.echo(f"run it: api-mcp-test serve {output_dir} --base-url http://127.0.0.1:8000 "
+               f"(see {output_dir / 'README.md'})", err=True)
+
+
+@main.command()
+@click.argument("server", type=click.Path(exists=True, path_type=Path))
+@click.option("--base-url", required=True, help="Base URL of the API the tools call.")
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio",
+              show_default=True, help="MCP transport: stdio, or streamable HTTP.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP transport: address.")
+@click.option("--port", type=int, default=8001, show_default=True, help="HTTP transport: port.")
+def serve(server: Path, base_url: str, transport: str, host: str, port: int) -> None:
+    """Run a generated MCP server (SERVER: the folder `generate` wrote, or its mcp_server.py)."""
+    path = server / "mcp_server.py" if server.is_dir() else server
+    if not path.is_file() or not (path.parent / "mcp_runtime.py").is_file():
+        from runner.errors import UsageError
+
+        _fail(UsageError(f"{server} holds no generated server (mcp_server.py with "
+                         "mcp_runtime.py beside it).",
+                         "Write one with: api-mcp-test generate PATH -o DIR"))
+    env = {**os.environ, "API_BASE_URL": base_url}
+    args = [sys.executable, str(path), "--transport", transport, "--host", host, "--port",
+            str(port)]
+    os.execve(sys.executable, args, env)  # the server owns stdin/stdout from here
 
 
 @main.command(name="checks")

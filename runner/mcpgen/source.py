@@ -78,8 +78,9 @@ class Argument:
 class ModuleBuilder:
     """Builds the module for one spec; schema aliases are shared by equal schemas."""
 
-    def __init__(self, spec: ApiSpec, tool_names: dict[str, str]) -> None:
+    def __init__(self, spec: ApiSpec, tool_names: dict[str, str], harness: bool) -> None:
         self.spec = spec
+        self.harness = harness
         self.tool_names = tool_names
         self.aliases: dict[str, tuple[str, ast.stmt]] = {}
 
@@ -203,7 +204,8 @@ class ModuleBuilder:
             decorator_list=[decorator], returns=self.returns(), type_params=[], lineno=0)
 
     def returns(self) -> ast.expr:
-        return subscript("dict", name("str"), name("Any"))
+        """The harness answers with a record of the call; a shipped tool with the API's body."""
+        return subscript("dict", name("str"), name("Any")) if self.harness else name("Any")
 
 
 def _docstring(text: str) -> str:
@@ -227,7 +229,7 @@ class _Fill(ast.NodeTransformer):
 
 def build_module(spec: ApiSpec, tool_names: dict[str, str], base_url: str | None,
                  harness: bool, credentials: ast.expr) -> str:
-    builder = ModuleBuilder(spec, tool_names)
+    builder = ModuleBuilder(spec, tool_names, harness)
     tools = [builder.tool(e) for e in spec.endpoints]
     title = one_line(spec.title or str((spec.openapi.get("info") or {}).get("title") or ""))
     title = title or "API"
