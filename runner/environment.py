@@ -142,10 +142,11 @@ def install_plan(repo: Path, dev: bool = False) -> InstallPlan | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
+    """A TOML file of the project (read with its rights: runner/untrusted.py), None when absent."""
+    if not untrusted.exists(path.parent, path, path.name):
         return None
     try:
-        return tomllib.loads(path.read_text(errors="replace"))
+        return tomllib.loads(untrusted.read_text(path.parent, path, path.name))
     except tomllib.TOMLDecodeError as exc:
         raise RunnerError("install", f"{path.name} is not valid TOML: {exc}.",
                           f"Fix {path.name}, or pass --install-command.") from exc
@@ -153,7 +154,8 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
 
 def _pipfile_lock(repo: Path, dev: bool) -> list[str]:
     try:
-        lock = json.loads((repo / "Pipfile.lock").read_text())
+        lock = json.loads(untrusted.read_text(repo, repo / "Pipfile.lock", "Pipfile.lock",
+                                              untrusted.SPEC_LIMIT))
     except ValueError as exc:
         raise RunnerError("install", f"Pipfile.lock is not valid JSON: {exc}.",
                           "Regenerate it with `pipenv lock`, or delete it.") from exc

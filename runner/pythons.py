@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from runner import procs
+from runner import procs, untrusted
 from runner.errors import RunnerError
 
 STAGE = "install"
@@ -49,8 +49,9 @@ def requested_python(root: Path, configured: str | None = None) -> PythonRequest
     if configured:
         return PythonRequest(configured.strip(), "`python` in the config file")
     pinned = root / ".python-version"
-    if pinned.is_file():
-        lines = [ln.strip() for ln in pinned.read_text(errors="replace").splitlines()]
+    if untrusted.exists(root, pinned, ".python-version"):
+        lines = [ln.strip() for ln in untrusted.read_text(root, pinned, ".python-version")
+                 .splitlines()]
         first = next((ln for ln in lines if ln and not ln.startswith("#")), "")
         if first:
             return PythonRequest(first, ".python-version")
@@ -70,10 +71,11 @@ def requested_python(root: Path, configured: str | None = None) -> PythonRequest
 
 
 def _toml(path: Path) -> dict:
-    if not path.is_file():
+    """A TOML file of the project (read with its rights: runner/untrusted.py), {} when absent."""
+    if not untrusted.exists(path.parent, path, path.name):
         return {}
     try:
-        return tomllib.loads(path.read_text(errors="replace"))
+        return tomllib.loads(untrusted.read_text(path.parent, path, path.name))
     except tomllib.TOMLDecodeError:
         return {}
 

@@ -189,3 +189,27 @@ def test_a_fifo_env_file_does_not_block_the_config(repo: Path) -> None:
     os.mkfifo(repo / ".env")
     with pytest.raises(UsageError, match="is a FIFO"):
         apply(repo)
+
+
+def test_install_and_discovery_read_project_files_with_its_rights(repo: Path) -> None:
+    """.python-version, pyproject.toml and Pipfile.lock (install) and the files discovery reads
+    like a developer (Dockerfile, Procfile, ...) are never followed out of the project."""
+    from runner import environment, pythons
+    from runner.discovery import entrypoints
+
+    outside = repo.parent / "outside.txt"
+    (repo / ".python-version").symlink_to(outside)
+    with pytest.raises(untrusted.Refused, match=".python-version .* outside the repository"):
+        pythons.requested_python(repo)
+    (repo / ".python-version").unlink()
+    (repo / "pyproject.toml").symlink_to(outside)
+    with pytest.raises(untrusted.Refused, match="pyproject.toml .* outside"):
+        environment.install_plan(repo)
+    (repo / "pyproject.toml").unlink()
+    (repo / "Dockerfile").symlink_to(outside)
+    os.mkfifo(repo / "Procfile")
+    assert entrypoints._read(repo / "Dockerfile") == ""
+    assert entrypoints._read(repo / "Procfile") == ""  # a FIFO: no read, no block
+    (repo / "Procfile").unlink()
+    (repo / "Procfile").write_text("web: uvicorn main:app\n")
+    assert entrypoints._read(repo / "Procfile") == "web: uvicorn main:app\n"

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from runner import untrusted
+from runner.errors import UsageError
+
 # Folders that hold no app code of the project's own.
 SKIP_DIRS = frozenset({
     "tests", "test", "docs", "node_modules", "site-packages", "build", "dist", "migrations",
@@ -372,11 +375,13 @@ def _exists(root: Path, entry: EntryPoint) -> bool:
 
 
 def _read(path: Path) -> str:
+    """The start of a project file, read with the project's rights (runner/untrusted.py: no
+    symlink out of its folder, no FIFO); "" when it cannot be."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
-    except OSError:
+        data = untrusted.read_bytes(path.parent, path, path.name, limit=MAX_FILE_BYTES)
+    except (OSError, UsageError):  # also one too large to be a project file
         return ""
+    return data.decode("utf-8", errors="replace")
 
 
 def describe(entries: Iterable[EntryPoint]) -> str:
