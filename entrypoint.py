@@ -170,7 +170,7 @@ def test(ctx: ActionContext) -> RunReport:
     Redactor.for_run(ctx.secrets, ctx.run.app_env).value(report)
     _guarded("print the results", lambda: print_table(report))
     if report.status == "failed" and report.error_detail:
-        tail = report.error_detail[-3000:]
+        tail = condense_tracebacks(report.error_detail)[-3000:]  # the app's, cut to one frame
         with github.group("log tail"), inert.stop_commands(github.emit):
             print(inert.terminal(tail), flush=True)
     return report

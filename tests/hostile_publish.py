@@ -180,6 +180,7 @@ def _inert_publish(outcome: Outcome) -> None:
 
 def _log_tail_fenced(outcome: Outcome) -> None:
     _inert_publish(outcome)
+    assert "Traceback" not in outcome.stdout + outcome.stderr  # the app's too: condensed
     start = re.search(r"^::stop-commands::([0-9a-f]{32})$", outcome.stdout, re.MULTILINE)
     assert start and f"::{start[1]}::" in outcome.stdout[start.end():]
 
