@@ -25,6 +25,7 @@ import yaml
 from runner import trust, untrusted
 from runner.errors import UsageError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, RunConfig
+from runner.openapi import check_operation_count
 
 CONFIG_FILES = (".api-mcp-test.yml", ".api-mcp-test.yaml")
 PYPROJECT_TABLE = "tool.api-mcp-test"
@@ -525,10 +526,13 @@ def matches(endpoint: Endpoint, selector: str) -> bool:
 
 
 def select_operations(spec: ApiSpec, include: tuple[str, ...], exclude: tuple[str, ...]) -> ApiSpec:
-    """The spec with only the operations `include` selects (all when empty), minus `exclude`."""
+    """The spec with only the operations `include` selects (all when empty), minus `exclude`;
+    more operations than a run can serve is a discovery error naming include/exclude."""
     if not include and not exclude:
+        check_operation_count(len(spec.endpoints))
         return spec
     chosen = [e for e in spec.endpoints
               if (not include or any(matches(e, s) for s in include))
               and not any(matches(e, s) for s in exclude)]
+    check_operation_count(len(chosen))
     return replace(spec, endpoints=chosen)

@@ -33,7 +33,6 @@ from runner.base_checkout import check_out_base, touched_operations
 from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
-from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError, StageTimeout, UsageError, unexpected
 from runner.limits import Watchdog, run_async, tail_text, within
 from runner.mcpgen import MCPGenerator
@@ -47,6 +46,8 @@ from runner.models import (
     TargetEnv,
     ToolCall,
 )
+from runner.openapi import endpoints_from_openapi
+from runner.openapi.validate import validate_document
 from runner.redact import Redactor
 from runner.repo import clone, fetch_env, read_repo_info, run_copy, working_folder
 from runner.report import junit, markdown, result
@@ -599,6 +600,8 @@ class _Run:
                                 version=str(info.get("version") or ""))
         self.spec = select_operations(self.spec, self.config.include, self.config.exclude)
         self.report.spec = self.spec
+        if self.spec.spec_source != "synthesized":
+            self.report.notes.extend(validate_document(self.spec.openapi))
         (self.output_dir / "openapi.json").write_text(json.dumps(self.spec.openapi, indent=2))
 
     def generate(self) -> Path:

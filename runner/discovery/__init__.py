@@ -17,15 +17,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from runner import procs, untrusted
+from runner import procs
 from runner.discovery.entrypoints import api_folders, read_entry_points
 from runner.discovery.messages import APP_HINT, probe_failure
-from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
 from runner.errors import RunnerError, StageTimeout
 from runner.limits import UnsafeFile, read_regular_file
 from runner.models import ApiSpec, TargetEnv
+from runner.openapi import document_from_file, document_from_value, endpoints_from_openapi
 
 PROBE = Path(__file__).with_name("probe")  # a package, copied into each run's workspace
 PROBE_NAME = "api_mcp_test_probe"  # its name there: no clash with the app's own modules
@@ -163,10 +161,9 @@ def install_probe(folder: Path) -> Path:
 
 def spec_from_result(result: dict[str, Any]) -> ApiSpec:
     """An `ApiSpec` from the probe's successful result (no document with --locate-only)."""
-    doc = result["openapi"] or {"openapi": "3.0.3", "info": {}, "paths": {}}
-    if isinstance(doc, dict) and str(doc.get("swagger", "")).startswith("2"):
-        doc = swagger2_to_openapi3(doc)
-    info = doc.get("info") or {} if isinstance(doc, dict) else {}
+    doc = document_from_value(result["openapi"] or {"openapi": "3.0.3", "info": {}, "paths": {}},
+                              f"of the app {result['app']}")
+    info = doc.get("info") or {}
     return ApiSpec(
         framework=result["framework"],
         app_locator=result["app"],
@@ -184,20 +181,6 @@ def spec_from_result(result: dict[str, Any]) -> ApiSpec:
 
 def load_spec_file(path: Path, root: Path | None = None) -> dict[str, Any]:
     """An OpenAPI document from a JSON or YAML file (Swagger 2.0 is converted to OpenAPI 3).
-    With `root`, the file is the repository's: read inside it with runner/untrusted.py."""
-    try:
-        text = (untrusted.read_text(root, path, "the spec file", untrusted.SPEC_LIMIT)
-                if root is not None else Path(path).read_text(encoding="utf-8"))
-        doc = json.loads(text) if Path(path).suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else untrusted.parse_error(exc)
-        raise RunnerError(
-            STAGE,
-            f"Could not read the spec file {path}: {reason}.",
-            "Give a readable OpenAPI document in JSON or YAML.",
-        ) from None
-    if not isinstance(doc, dict):
-        raise RunnerError(STAGE, f"The spec file {path} is not an OpenAPI document.", "")
-    if str(doc.get("swagger", "")).startswith("2"):
-        doc = swagger2_to_openapi3(doc)
-    return doc
+    With `root`, the file is the repository's: it and the files it references are read inside
+    it with runner/untrusted.py."""
+    return document_from_file(Path(path), root)

@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import yaml
 
-from runner.discovery.spec import swagger2_to_openapi3
 from runner.errors import RunnerError
+from runner.openapi import LimitExceeded, document_from_text
 
 STAGE = "discovery"
 WELL_KNOWN_PATHS = (
@@ -29,17 +28,16 @@ WELL_KNOWN_PATHS = (
 )
 
 
-def parse_spec(text: str) -> dict[str, Any] | None:
-    """An OpenAPI 3 document from JSON or YAML text, or None when it is not a spec."""
+def parse_spec(text: str, source: str = "the app serves") -> dict[str, Any] | None:
+    """An OpenAPI 3 document from JSON or YAML text, or None when it is not a spec; a document
+    over a cap (openapi/limits.py) is an error, not a "no spec here"."""
     try:
-        doc = yaml.safe_load(text)  # YAML is a superset of JSON
-    except yaml.YAMLError:
+        doc = document_from_text(text, source)
+    except LimitExceeded:
+        raise
+    except RunnerError:
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
-        return None
-    if str(doc.get("swagger", "")).startswith("2"):
-        return swagger2_to_openapi3(doc)
-    return doc if str(doc.get("openapi", "")).startswith("3") else None
+    return doc if isinstance(doc.get("paths"), dict) else None
 
 
 SPEC_FETCH_LIMIT = 32 << 20  # bytes of one served document

@@ -1,0 +1,61 @@
+"""The three ways a document reaches the runner (a value from the app, text from a URL, a file),
+one way out: bounded, Swagger 2 upgraded, checked to be an OpenAPI 3 document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runner.errors import RunnerError
+from runner.openapi.external import bundle
+from runner.openapi.limits import STAGE, Limits, in_force
+from runner.openapi.load import measure, parse, read_file
+from runner.openapi.swagger2 import upgrade
+
+
+def document_from_value(value: Any, source: str,
+                        limits: Limits | None = None) -> dict[str, Any]:
+    """A document the app produced (already parsed), bounded and upgraded."""
+    measure(value, source, in_force(limits))
+    return _prepared(value, source)
+
+
+def document_from_text(text: str | bytes, source: str,
+                       limits: Limits | None = None) -> dict[str, Any]:
+    """A document from JSON or YAML text (a served spec), bounded and upgraded."""
+    return _prepared(parse(text, source, in_force(limits)), source)
+
+
+def document_from_file(path: Path, root: Path | None = None,
+                       limits: Limits | None = None) -> dict[str, Any]:
+    """A document from a JSON or YAML file; references to other files are followed inside
+    `root` (default: the file's folder) and bundled into it."""
+    path, limits = Path(path), in_force(limits)
+    root = Path(root) if root is not None else path.resolve().parent
+    resolved = path.resolve()
+    source = (str(resolved.relative_to(root.resolve()))
+              if resolved.is_relative_to(root.resolve()) else str(path))
+    value = read_file(path, source, limits)
+    if isinstance(value, dict):
+        value = bundle(value, path, root, limits)
+    return _prepared(value, source)
+
+
+def _prepared(value: Any, source: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RunnerError(
+            STAGE,
+            f"The spec {source} is not an OpenAPI document (it is a JSON/YAML "
+            f"{type(value).__name__}, not an object).",
+            "Give an OpenAPI 3 (or Swagger 2.0) document.",
+        )
+    value = upgrade(value)
+    version = str(value.get("openapi", ""))
+    if not version.startswith("3"):
+        raise RunnerError(
+            STAGE,
+            f"The spec {source} is not an OpenAPI 3 or Swagger 2.0 document (its `openapi` field "
+            f"is {version or 'missing'}).",
+            "Give an OpenAPI 3.x or Swagger 2.0 document.",
+        )
+    return value
