@@ -51,9 +51,9 @@ sys.path.insert(0, str(REPO))
 
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
-from runner.discovery.spec import endpoints_from_openapi
 from runner.mcpgen import generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec
+from runner.openapi import endpoints_from_openapi
 from runner.servers import McpCommand
 
 # A stdio server running FastMCP.from_openapi on a spec file, for the like-for-like comparison.

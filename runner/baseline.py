@@ -24,9 +24,9 @@ from typing import Any
 
 from runner import procs
 from runner.apidiff import diff_endpoints
-from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError, UsageError
 from runner.models import ApiChange, BaselineStatus, EndpointResult, RunConfig, RunReport
+from runner.openapi import endpoints_from_openapi
 
 _FAILING = ("failed", "error")
 # A stored report is read whole; one of a real API is a few MB at most.

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from runner.discovery.spec import response_schema, to_json_schema
 from runner.models import CheckResult, Endpoint, ToolCall
+from runner.openapi import response_errors, response_schema
 
 Check = Callable[[ToolCall, Endpoint], CheckResult | None]
 CHECKS: dict[str, Check] = {}
@@ -112,16 +111,15 @@ def content_type_conformance(call: ToolCall, endpoint: Endpoint) -> CheckResult 
 
 @check
 def response_schema_conformance(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
-    """A JSON body validates against the documented response schema (JSON Schema 2020-12)."""
+    """A JSON body validates against the documented response schema, in its document's dialect
+    (OpenAPI 3.0 or 3.1 / JSON Schema 2020-12)."""
     if call.status_code is None or not call.body_is_json or call.body_truncated:
         return None
     _, schema = response_schema(endpoint, call.status_code)
     if not schema:
         return None
-    json_schema = to_json_schema(schema)
     try:
-        validator = Draft202012Validator(json_schema)
-        errors = sorted(validator.iter_errors(call.body), key=lambda e: list(e.absolute_path))
+        errors = response_errors(call.body, schema, endpoint.openapi_version)
     except SchemaError as exc:
         return _result("response_schema_conformance", call, False,
                        f"documented schema is invalid: {exc.message}")

@@ -454,7 +454,7 @@ def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
     try:
         if spec_file:
             from runner.discovery import load_spec_file
-            from runner.discovery.spec import endpoints_from_openapi
+            from runner.openapi import endpoints_from_openapi
 
             doc = load_spec_file(spec_file)
             info = doc.get("info") or {}

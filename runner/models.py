@@ -177,6 +177,7 @@ class Endpoint:
     responses: dict[str, Any] = field(default_factory=dict)  # status -> response object
     source: dict[str, Any] | None = None  # {"file": str, "line": int} when discovery knows it
     security: bool = False  # the operation declares a security requirement
+    openapi_version: str = ""  # of its document: the dialect of its schemas ("" = 2020-12)
 
     @property
     def key(self) -> str:

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from runner.apidiff import changed_operations, diff_endpoints
-from runner.discovery.spec import endpoints_from_openapi
+from runner.openapi import endpoints_from_openapi
 
 
 def _doc() -> dict[str, Any]:

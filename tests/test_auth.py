@@ -28,9 +28,9 @@ import pytest
 from runner import auth, checks, procs
 from runner.auth import plan, tokens
 from runner.auth.user import credential_kind, login_name
-from runner.discovery.spec import endpoints_from_openapi
 from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, ToolCall
+from runner.openapi import endpoints_from_openapi
 from tests.helpers import FIXTURES, REPO, processes_mentioning, run_cli
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.checks import CHECKS, run_checks, select
+from runner.checks import CHECKS, response_schema_conformance, run_checks, select
 from runner.models import Endpoint, ToolCall
 from runner.verdicts import evaluate
 
@@ -104,22 +104,30 @@ def test_select_rejects_unknown_names() -> None:
 
 
 def test_a_property_named_example_is_still_checked() -> None:
-    from runner.discovery.spec import to_json_schema
+    from runner.openapi import to_json_schema
 
     schema = {"type": "object", "required": ["example"],
               "properties": {"example": {"type": "integer", "example": 3, "nullable": True}}}
-    converted = to_json_schema(schema)
-    assert converted["properties"]["example"] == {"type": ["integer", "null"]}
+    converted = to_json_schema(schema, "read")
+    assert converted["properties"]["example"] == {"type": ["integer", "null"], "examples": [3]}
 
 
 def test_a_write_only_property_is_not_required_in_a_response() -> None:
-    from runner.discovery.spec import to_json_schema
+    from runner.openapi import to_json_schema
 
     # drf-spectacular documents a serializer's write_only password as required and writeOnly.
     schema = {"type": "object", "required": ["username", "password"],
               "properties": {"username": {"type": "string"},
                              "password": {"type": "string", "writeOnly": True}}}
-    assert to_json_schema(schema)["required"] == ["username"]
+    assert to_json_schema(schema, "read")["required"] == ["username"]
+    endpoint = Endpoint(method="POST", path="/users", operation_id="create_user",
+                        openapi_version="3.0.3", responses={"201": {"content": {
+                            "application/json": {"schema": schema}}}})
+    ok = call(201, {"username": "ada"})
+    assert response_schema_conformance(ok, endpoint).passed  # type: ignore[union-attr]
+    leak = call(201, {"username": "ada", "password": "secret"})
+    result = response_schema_conformance(leak, endpoint)
+    assert result is not None and not result.passed and "write-only" in result.message
 
 
 # A synthesized spec: nothing documented but a default response, and the input is a guess.

@@ -17,9 +17,9 @@ import pytest
 
 from runner import auth, pythons
 from runner.config import apply_project_config, read_env_file, select_operations
-from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
 from runner.errors import RunnerError, UsageError
 from runner.models import ApiSpec, AuthConfig, RunConfig, Timeouts
+from runner.openapi import endpoints_from_openapi, swagger2_to_openapi3
 from tests.helpers import FIXTURES, processes_mentioning, run_cli
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from runner.discovery import APIDiscoveryService, load_spec_file
-from runner.discovery.spec import endpoints_from_openapi, swagger2_to_openapi3
 from runner.errors import RunnerError
 from runner.models import TargetEnv
+from runner.openapi import endpoints_from_openapi, swagger2_to_openapi3
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -20,9 +20,9 @@ import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
-from runner.discovery.spec import endpoints_from_openapi
 from runner.mcpgen import generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec
+from runner.openapi import endpoints_from_openapi
 from runner.redact import Redactor
 
 pytestmark = pytest.mark.slow

@@ -20,9 +20,9 @@ import yaml
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
-from runner.discovery.spec import endpoints_from_openapi
 from runner.mcpgen import MCPGenerator, generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec, Endpoint, ToolCall
+from runner.openapi import endpoints_from_openapi
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = "api_mcp_test_raw_request"

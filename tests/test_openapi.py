@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema.exceptions import SchemaError
 
 from runner.config import select_operations
 from runner.errors import RunnerError
@@ -21,6 +22,8 @@ from runner.openapi import (
     endpoints_from_openapi,
     limits_from_env,
     resolve,
+    response_errors,
+    to_json_schema,
 )
 from runner.openapi.limits import ENV_NAMES
 from runner.openapi.validate import validate_document
@@ -341,3 +344,89 @@ def test_large_documents_are_not_validated_and_say_so() -> None:
     doc = document_from_file(SPECS / "petstore-v3.yaml")
     (warning,) = validate_document(doc, limits=Limits(validated_nodes=100))
     assert "was not validated" in warning and ENV_NAMES["validated_nodes"] in warning
+
+
+# ---------------------------------------------------------------- one converter, two directions
+
+USER = {"type": "object", "required": ["id", "name", "password"], "properties": {
+    "id": {"type": "integer", "readOnly": True},
+    "name": {"type": "string", "title": "Name", "example": "ada", "x-order": 1},
+    "password": {"type": "string", "writeOnly": True},
+    "example": {"type": "integer", "nullable": True},
+}}
+
+
+def test_write_direction_never_requires_read_only() -> None:
+    converted = to_json_schema(USER, "write")
+    assert converted["required"] == ["name", "password"]
+    assert converted["properties"]["name"] == {"type": "string", "examples": ["ada"]}
+    assert converted["properties"]["example"] == {"type": ["integer", "null"]}
+
+
+def test_read_direction_never_requires_write_only() -> None:
+    assert to_json_schema(USER, "read")["required"] == ["id", "name"]
+
+
+def test_oas30_keywords_become_json_schema() -> None:
+    schema = {"allOf": [{"type": "object"}], "nullable": True}
+    assert to_json_schema(schema, "read") == {"anyOf": [{"allOf": [{"type": "object"}]},
+                                                         {"type": "null"}]}
+    bounded = {"type": "integer", "minimum": 1, "exclusiveMinimum": True,
+               "maximum": 9, "exclusiveMaximum": False}
+    assert to_json_schema(bounded, "write") == {"type": "integer", "exclusiveMinimum": 1,
+                                                "maximum": 9}
+
+
+def test_oas31_schemas_pass_through() -> None:
+    schema = {"type": ["string", "null"], "exclusiveMinimum": 3, "examples": ["a"],
+              "properties": {"title": {"const": 1}}}
+    assert to_json_schema(schema, "read") == schema
+    assert to_json_schema(None, "read") == {}
+
+
+# ---------------------------------------------------------------- response dialects
+
+
+def messages(body: Any, schema: dict[str, Any], version: str, **kw: Any) -> list[str]:
+    return [e.message for e in response_errors(body, schema, version, **kw)]
+
+
+def test_oas30_dialect() -> None:
+    assert messages(None, {"type": "string", "nullable": True}, "3.0.3") == []
+    assert messages(None, {"type": "string"}, "3.0.3")
+    # nullable beside allOf/$ref (as frameworks write it) admits null
+    assert messages(None, {"allOf": [{"type": "object"}], "nullable": True}, "3.0.3") == []
+    # boolean exclusiveMinimum is OAS 3.0 (draft 4), not a schema error
+    assert messages(5, {"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "3.0.3")
+    assert messages(6, {"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "3.0.3") == []
+    user = {"type": "object", "required": ["name", "password"], "properties": {
+        "name": {"type": "string"}, "password": {"type": "string", "writeOnly": True}}}
+    assert messages({"name": "ada"}, user, "3.0.3") == []
+    (leak,) = messages({"name": "ada", "password": "x"}, user, "3.0.3")
+    assert "write-only" in leak
+
+
+def test_oas30_discriminator_uses_the_components() -> None:
+    cat = {"type": "object", "required": ["kind", "lives"],
+           "properties": {"kind": {"type": "string"}, "lives": {"type": "integer"}}}
+    dog = {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}}
+    pet = {"oneOf": [cat, dog], "discriminator": {"propertyName": "kind"}}
+    components = {"schemas": {"cat": cat, "dog": dog}}
+    assert messages({"kind": "cat", "lives": 9}, pet, "3.0.3", components=components) == []
+    assert messages({"kind": "cat"}, pet, "3.0.3", components=components)
+    # without the components the discriminator is only a hint: plain oneOf
+    assert messages({"kind": "dog"}, pet, "3.0.3") == []
+
+
+def test_oas31_dialect() -> None:
+    assert messages(None, {"type": ["string", "null"]}, "3.1.0") == []
+    assert messages(3, {"type": "integer", "exclusiveMinimum": 3}, "3.1.0")
+    user = {"type": "object", "required": ["password"],
+            "properties": {"password": {"type": "string", "writeOnly": True}}}
+    assert messages({}, user, "3.1.0") == []
+    assert messages({}, {"type": "object", "required": ["id"]}, "") == ["'id' is a required property"]
+
+
+def test_an_invalid_documented_schema_is_a_schema_error() -> None:
+    with pytest.raises(SchemaError):
+        response_errors("x", {"type": "strin"}, "3.0.3")

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from runner.agent.values import schema_type
-from runner.discovery.spec import to_json_schema
+from runner.openapi import to_json_schema
 
 # Formats both jsonschema (checking) and hypothesis-jsonschema (generating) know; others
 # (OpenAPI's int32, binary, password) only document the value and are dropped.
@@ -32,7 +32,7 @@ DEFAULT_SEED = 20240
 def request_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
     """A resolved OpenAPI request schema as JSON Schema: readOnly properties (ids, timestamps)
     are the server's, unknown formats only describe."""
-    converted = to_json_schema(schema or {})
+    converted = to_json_schema(schema or {}, "write")
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):

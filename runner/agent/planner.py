@@ -14,7 +14,6 @@ from typing import Any
 
 from runner.agent.generate import conforms, explore
 from runner.agent.values import value_for
-from runner.discovery.spec import resolve
 from runner.models import ApiSpec, Endpoint, ToolCall
 
 _METHOD_ORDER = {"POST": 0, "GET": 1, "HEAD": 1, "OPTIONS": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
@@ -162,11 +161,11 @@ class ArgumentBuilder:
         """normalised tool-argument name -> (where, OpenAPI schema) for the operation."""
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         for param in endpoint.parameters:
-            schema = resolve(param.schema, self.spec.openapi) if param.schema else {}
+            schema = param.schema or {}  # resolved in discovery
             found[norm(param.name)] = (param.location, schema)
             found.setdefault(norm(param.name) + param.location, (param.location, schema))
         if endpoint.request_body:
-            body = resolve(endpoint.request_body.get("schema") or {}, self.spec.openapi)
+            body = endpoint.request_body.get("schema") or {}
             found.setdefault("body", ("body", body))
             for prop, sub in (body.get("properties") or {}).items():
                 found.setdefault(norm(prop), ("body", sub))

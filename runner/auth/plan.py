@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runner.discovery.spec import resolve
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint
 
 # Well-known operation names, matched on the last literal path segment, in order of preference.
@@ -58,10 +57,10 @@ def find_operation(spec: ApiSpec, names: tuple[str, ...]) -> Endpoint | None:
 
 
 def body_fields(spec: ApiSpec, endpoint: Endpoint | None) -> dict[str, Any]:
-    """The properties of the operation's (object) request body, `$ref`s resolved."""
+    """The properties of the operation's (object) request body (resolved in discovery)."""
     if endpoint is None or not endpoint.request_body:
         return {}
-    schema = resolve(endpoint.request_body.get("schema") or {}, spec.openapi)
+    schema = endpoint.request_body.get("schema") or {}
     properties = schema.get("properties") if isinstance(schema, dict) else None
     return properties if isinstance(properties, dict) else {}
 

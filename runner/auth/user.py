@@ -11,7 +11,6 @@ from typing import Any
 
 from runner import trust
 from runner.auth import plan
-from runner.discovery.spec import resolve
 from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthStep, Endpoint
 
@@ -74,7 +73,7 @@ def credentials_body(endpoint: Endpoint | None, spec: ApiSpec, user: ThrowawayUs
 
     schema: dict[str, Any] = {}
     if endpoint is not None and endpoint.request_body:
-        schema = resolve(endpoint.request_body.get("schema") or {}, spec.openapi)
+        schema = endpoint.request_body.get("schema") or {}  # resolved in discovery
     properties = schema.get("properties") or {}
     if not properties:  # no schema (synthesized spec): the usual names, both for a sign-up
         guess = {"username": user.username, "email": user.email, "password": user.password}
@@ -83,7 +82,7 @@ def credentials_body(endpoint: Endpoint | None, spec: ApiSpec, user: ThrowawayUs
     required = set(schema.get("required") or [])
     body: dict[str, Any] = {}
     for name, sub in properties.items():
-        sub = resolve(sub, spec.openapi) if isinstance(sub, dict) else {}
+        sub = sub if isinstance(sub, dict) else {}
         kind = credential_kind(name)
         if kind == "username" and (login_name == "email" or sub.get("format") == "email"):
             kind = "email"

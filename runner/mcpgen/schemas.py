@@ -20,38 +20,7 @@ DESCRIPTIVE_KEYS = frozenset([
 CONSTRAINT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
                    "minLength", "maxLength", "pattern", "format", "minItems", "maxItems",
                    "uniqueItems", "examples", "deprecated")
-# Keys whose values map names to schemas (so a property called "title" is not a keyword).
-NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
 SCALAR_TYPES = {"integer": "int", "number": "float", "string": "str", "boolean": "bool"}
-
-
-def clean_schema(node: Any, in_name_map: bool = False) -> Any:
-    """Resolved OpenAPI schema -> JSON Schema for a tool: `nullable` as a null type, `example`
-    as `examples`, OpenAPI 3.0's boolean exclusive bounds as numbers, titles, XML hints and
-    `x-` extensions dropped (names of properties kept)."""
-    if isinstance(node, list):
-        return [clean_schema(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if in_name_map:
-        return {k: clean_schema(v) for k, v in node.items()}
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("title", "xml", "nullable", "externalDocs") or key.startswith("x-"):
-            continue
-        if key == "example":
-            out.setdefault("examples", [value])
-            continue
-        out[key] = clean_schema(value, key in NAME_MAPS)
-    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        if isinstance(out.get(exclusive), bool) and out.pop(exclusive) and bound in out:
-            out[exclusive] = out.pop(bound)
-    if node.get("nullable") is True:
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-        elif "type" not in out:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
 
 
 def split_null(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -13,12 +13,12 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from runner.discovery.spec import resolve
 from runner.errors import RunnerError
 from runner.mcpgen import schemas
 from runner.mcpgen.names import argument_name, free_name, one_line, pascal_case
 from runner.mcpgen.schemas import ArgType, literal, name, or_none, subscript
 from runner.models import ApiSpec, Endpoint
+from runner.openapi import to_json_schema
 
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
 IDEMPOTENT_METHODS = ("PUT", "DELETE")
@@ -92,12 +92,12 @@ class ModuleBuilder:
         used: set[str] = set()
         for param in endpoint.parameters:
             arg_name = free_name(argument_name(param.name), used, "_" + param.location)
-            schema = schemas.clean_schema(resolve(param.schema, self.spec.openapi))
+            schema = to_json_schema(param.schema, "write")  # resolved in discovery
             args.append(self.argument(arg_name, param.name, param.location, param.required,
                                       schema, param.description, tool))
         body = endpoint.request_body
         if body is not None:
-            schema = schemas.clean_schema(resolve(body.get("schema") or {}, self.spec.openapi))
+            schema = to_json_schema(body.get("schema") or {}, "write")
             properties = (schema.get("properties")
                           if schema.get("type", "object") == "object" else None)
             if (isinstance(properties, dict) and properties

@@ -16,11 +16,14 @@ from runner.openapi.operations import (
     response_schema,
 )
 from runner.openapi.refs import Budget, pointer_get, resolve
+from runner.openapi.responses import response_errors
+from runner.openapi.schema import Direction, to_json_schema
 from runner.openapi.swagger2 import swagger2_to_openapi3, upgrade
 
 __all__ = [
     "DEFAULT_LIMITS",
     "Budget",
+    "Direction",
     "LimitExceeded",
     "Limits",
     "check_operation_count",
@@ -32,7 +35,9 @@ __all__ = [
     "pick_json_content",
     "pointer_get",
     "resolve",
+    "response_errors",
     "response_schema",
     "swagger2_to_openapi3",
+    "to_json_schema",
     "upgrade",
 ]

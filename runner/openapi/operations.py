@@ -77,6 +77,7 @@ def endpoints_from_openapi(doc: dict[str, Any], limits: Limits | None = None,
                                if isinstance(responses, dict) else {}),
                     source=op.get("x-source"),
                     security=bool(security) if security is not None else global_security,
+                    openapi_version=str(doc.get("openapi") or ""),
                 )
             )
     return endpoints
