@@ -85,7 +85,8 @@ def exceeded(cap: str, limits: Limits, source: str, found: str = "",
     limit = getattr(limits, cap)
     amount = found or f"more than {limit:,}"
     where = f" ({where})" if where else ""
-    message = (f"The OpenAPI document {source} has {amount} {_WHAT[cap]}{where}; the limit is "
+    name = f"The OpenAPI document {source}".rstrip()
+    message = (f"{name} has {amount} {_WHAT[cap]}{where}; the limit is "
                f"{limit:,}, so the run stops here instead of expanding it.")
     if cap == "operations":
         fix = ("Test a part of the API at a time with `include`/`exclude` in .api-mcp-test.yml "
