@@ -46,8 +46,7 @@ from runner.models import (
     TargetEnv,
     ToolCall,
 )
-from runner.openapi import endpoints_from_openapi
-from runner.openapi.validate import validate_document
+from runner.openapi import endpoints_from_openapi, validate_document
 from runner.redact import Redactor
 from runner.repo import clone, fetch_env, read_repo_info, run_copy, working_folder
 from runner.report import junit, markdown, result

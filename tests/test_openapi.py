@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -306,6 +308,16 @@ def test_petstore_loads() -> None:
     assert {"GET /pet/{petId}", "POST /store/order"} <= {e.key for e in endpoints}
 
 
+def test_yaml_reads_as_the_json_data_model() -> None:
+    doc = document_from_text("openapi: 3.0.3\ninfo: {title: t, version: 2024-01-31}\n"
+                             "paths:\n  /x:\n    get:\n      responses:\n"
+                             "        200: {description: ok}\n", "dates.yaml")
+    assert doc["info"]["version"] == "2024-01-31"  # not a date json.dumps cannot write
+    (endpoint,) = endpoints_from_openapi(doc)
+    assert list(endpoint.responses) == ["200"]
+    assert validate_document(doc) == []
+
+
 @pytest.mark.parametrize("text", ["- a list", "just text", '{"openapi": "2.1", "paths": {}}'])
 def test_not_an_openapi_document(text: str) -> None:
     with pytest.raises(RunnerError) as caught:
@@ -430,3 +442,43 @@ def test_oas31_dialect() -> None:
 def test_an_invalid_documented_schema_is_a_schema_error() -> None:
     with pytest.raises(SchemaError):
         response_errors("x", {"type": "strin"}, "3.0.3")
+
+
+# ---------------------------------------------------------------- through the CLI
+
+
+def generate(spec: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "runner.cli", "generate", "--spec", str(spec),
+                           "-o", str(out)], check=False, capture_output=True, text=True,
+                          timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_yaml_bomb_and_a_ref_explosion_with_exit_3(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS)
+    explosion = write(tmp_path / "explosion.json", ref_explosion(40))
+    for spec, words in ((bomb, "YAML aliases"), (explosion, "$refs are inlined")):
+        finished = generate(spec, tmp_path / "out")
+        assert finished.returncode == 3, finished.stderr
+        assert "[discovery]" in finished.stderr and words in finished.stderr
+        assert "Traceback" not in finished.stderr
+        assert not (tmp_path / "out" / "mcp_server.py").exists()
+
+
+@pytest.mark.slow
+def test_cli_generates_from_a_spec_split_across_files(tmp_path: Path) -> None:
+    write(tmp_path / "models" / "todo.yaml", {"Todo Item": {"type": "object", "properties": {
+        "title": {"type": "string"}, "sub": {"$ref": "#/Todo%20Item"}}}})
+    spec = write(tmp_path / "openapi.yaml", minimal({"/todos": {"post": {
+        "operationId": "create_todo",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "models/todo.yaml#/Todo%20Item"}}}},
+        "responses": {"201": {"description": "made"}}}}}))
+    finished = generate(spec, tmp_path / "out")
+    assert finished.returncode == 0, finished.stderr
+    source = (tmp_path / "out" / "mcp_server.py").read_text()
+    assert "async def create_todo(" in source
+    assert "title: str | None = None" in source  # from models/todo.yaml, "Todo%20Item"
+    assert "recursive reference to Todo Item" in source  # its self-reference, kept finite

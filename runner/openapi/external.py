@@ -8,6 +8,7 @@ rewritten to a local one, so the rest of the runner only ever sees `#/...` refer
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -21,19 +22,15 @@ BUNDLE_KEY = "x-api-mcp-test-files"
 
 def bundle(doc: Any, path: Path, root: Path, limits: Limits | None = None) -> Any:
     """`doc` (read from `path`) with the files it references, transitively, under `BUNDLE_KEY`."""
-    root, limits = root.resolve(), in_force(limits)
-    path = path.resolve()
     if not _refs_outside(doc):
         return doc
-    files: dict[str, Any] = {}
-    spent = [path.stat().st_size]
-    todo: list[tuple[str, Any, Path]] = []
-    out = _rewrite(doc, path, root, None, files, todo, limits, spent)
-    while todo:
-        key, value, file = todo.pop()
-        files[key] = _rewrite(value, file, root, key, files, todo, limits, spent)
-    out = {**out, BUNDLE_KEY: files}
-    measure(out, str(path.relative_to(root)) if path.is_relative_to(root) else str(path), limits)
+    bundler = _Bundler(root.resolve(), in_force(limits), path.resolve().stat().st_size)
+    out = bundler.rewrite(doc, path.resolve(), None)
+    while bundler.todo:
+        key, value, file = bundler.todo.pop()
+        bundler.files[key] = bundler.rewrite(value, file, key)
+    out = {**out, BUNDLE_KEY: bundler.files}
+    measure(out, bundler.name(path.resolve()), bundler.limits)
     return out
 
 
@@ -51,34 +48,48 @@ def _refs_outside(node: Any) -> bool:
     return False
 
 
-def _rewrite(node: Any, file: Path, root: Path, key: str | None, files: dict[str, Any],
-             todo: list[tuple[str, Any, Path]], limits: Limits, spent: list[int]) -> Any:
-    """`node` from `file` (bundled as `key`, None for the root document) with its references
-    made local; the files it names are queued in `todo` once each."""
-    if isinstance(node, list):
-        return [_rewrite(v, file, root, key, files, todo, limits, spent) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _rewrite(v, file, root, key, files, todo, limits, spent) for k, v in node.items()}
-    ref = node.get("$ref")
-    if isinstance(ref, str):
+@dataclass
+class _Bundler:
+    root: Path
+    limits: Limits
+    read_bytes: int  # all files read so far, against `Limits.document_bytes`
+    files: dict[str, Any] = field(default_factory=dict)  # bundle key -> rewritten document
+    todo: list[tuple[str, Any, Path]] = field(default_factory=list)  # read, not yet rewritten
+
+    def name(self, file: Path) -> str:
+        inside = file.is_relative_to(self.root)
+        return file.relative_to(self.root).as_posix() if inside else str(file)
+
+    def rewrite(self, node: Any, file: Path, key: str | None) -> Any:
+        """`node` from `file` (bundled as `key`, None for the root document) with its
+        references made local; each file it names is read once and queued."""
+        if isinstance(node, list):
+            return [self.rewrite(v, file, key) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: self.rewrite(v, file, key) for k, v in node.items()}
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            return out
         target, _, fragment = ref.partition("#")
-        if target:
-            other = _inside(file.parent / unquote(target), ref, root)
-            target_key = other.relative_to(root).as_posix()
-            if target_key not in files:
-                spent[0] += other.stat().st_size
-                if spent[0] > limits.document_bytes:
-                    raise exceeded("document_bytes", limits, str(file.relative_to(root)),
-                                   where="with the files it references")
-                files[target_key] = None  # reserved: each file is read once
-                todo.append((target_key, read_file(other, target_key, limits), other))
-        else:
-            target_key = key  # type: ignore[assignment]
+        target_key = self.read(file.parent / unquote(target), ref, file) if target else key
         if target_key is not None:
-            prefix = "#/" + BUNDLE_KEY + "/" + quote(target_key.replace("~", "~0").replace("/", "~1"))
-            out["$ref"] = prefix + (fragment if fragment.startswith("/") else "")
-    return out
+            escaped = quote(target_key.replace("~", "~0").replace("/", "~1"))
+            pointer = fragment if fragment.startswith("/") else ""  # "file.yaml" is all of it
+            out["$ref"] = f"#/{BUNDLE_KEY}/{escaped}{pointer}"
+        return out
+
+    def read(self, candidate: Path, ref: str, referrer: Path) -> str:
+        other = _inside(candidate, ref, self.root)
+        target_key = self.name(other)
+        if target_key not in self.files:
+            self.read_bytes += other.stat().st_size
+            if self.read_bytes > self.limits.document_bytes:
+                raise exceeded("document_bytes", self.limits, self.name(referrer),
+                               where="with the files it references")
+            self.files[target_key] = None  # reserved: each file is read once
+            self.todo.append((target_key, read_file(other, target_key, self.limits), other))
+        return target_key
 
 
 def _inside(candidate: Path, ref: str, root: Path) -> Path:

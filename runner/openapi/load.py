@@ -16,7 +16,23 @@ import yaml
 from runner.errors import RunnerError
 from runner.openapi.limits import STAGE, Limits, exceeded, in_force
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML as the JSON data model an OpenAPI document is: `200:` is the key "200" and
+    `version: 2024-01-31` the string it looks like (not a date that JSON cannot hold)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+        mapping = super().construct_mapping(node, deep)
+        return {key if isinstance(key, str) else json.dumps(key, default=str).strip('"'): value
+                for key, value in mapping.items()}
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse(text: str | bytes, source: str, limits: Limits | None = None) -> Any:

@@ -8,18 +8,22 @@ so a 3.0 document's responses are validated with `OAS30ReadValidator` on the sch
 
 from __future__ import annotations
 
-from typing import Any
-
-from jsonschema.exceptions import SchemaError, ValidationError
-from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
+from typing import TYPE_CHECKING, Any
 
 from runner.openapi.schema import to_json_schema
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 
 def response_errors(body: Any, schema: dict[str, Any], openapi_version: str,
                     components: dict[str, Any] | None = None) -> list[ValidationError]:
     """Where `body` breaks `schema` (resolved), shallowest first; SchemaError when the
     documented schema itself is invalid. `components` resolves a 3.0 discriminator's mapping."""
+    # Imported here: seconds on a loaded machine, paid only when a response is checked.
+    from jsonschema.exceptions import SchemaError, ValidationError
+    from openapi_schema_validator import OAS30ReadValidator, OAS31Validator
+
     if openapi_version.startswith("3.0"):
         root = _for_oas30(schema, keep_discriminator=bool(components))
         if isinstance(root, dict) and components:

@@ -6,20 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from openapi_spec_validator import (
-    OpenAPIV30SpecValidator,
-    OpenAPIV31SpecValidator,
-    OpenAPIV32SpecValidator,
-)
-
 from runner.openapi.limits import ENV_NAMES, Limits, in_force
 from runner.openapi.load import measure
 
 # Validation is slow (about a millisecond per value on a loaded machine): the first problems say
 # enough, and a very large document is not validated at all.
 MAX_REPORTED = 3
-_VALIDATORS = {"3.0": OpenAPIV30SpecValidator, "3.1": OpenAPIV31SpecValidator,
-               "3.2": OpenAPIV32SpecValidator}
+_VALIDATORS = {"3.0": "OpenAPIV30SpecValidator", "3.1": "OpenAPIV31SpecValidator",
+               "3.2": "OpenAPIV32SpecValidator"}
 
 
 def validate_document(doc: dict[str, Any], source: str = "",
@@ -28,8 +22,8 @@ def validate_document(doc: dict[str, Any], source: str = "",
     limits = in_force(limits)
     name = f"The OpenAPI document {source}".rstrip()
     version = str(doc.get("openapi", ""))
-    validator = _VALIDATORS.get(version[:3])
-    if validator is None:
+    validator_name = _VALIDATORS.get(version[:3])
+    if validator_name is None:
         return [(f"{name} declares OpenAPI {version or '(no version)'}, which api-mcp-test does "
                 "not validate; it is tested as OpenAPI 3.1.")]
     size, _ = measure(doc, source, limits)
@@ -37,6 +31,10 @@ def validate_document(doc: dict[str, Any], source: str = "",
         return [(f"{name} was not validated: it has {size:,} values, more than "
                 f"{limits.validated_nodes:,} (raise {ENV_NAMES['validated_nodes']} to "
                 "validate it).")]
+    # Imported here: a few seconds on a loaded machine, paid only by a run that validates.
+    import openapi_spec_validator
+
+    validator = getattr(openapi_spec_validator, validator_name)
     problems: list[str] = []
     count = 0
     try:
