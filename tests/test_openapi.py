@@ -292,6 +292,18 @@ def test_external_ref_through_a_symlink_out_of_the_repository(tmp_path: Path) ->
         document_from_file(spec, root=repo)
 
 
+def test_a_repository_spec_file_is_read_with_the_pull_requests_rights(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(tmp_path / "secret.yaml", minimal())
+    repo.mkdir()
+    (repo / "openapi.yaml").symlink_to(tmp_path / "secret.yaml")
+    with pytest.raises(RunnerError) as caught:
+        document_from_file(repo / "openapi.yaml", root=repo)
+    assert "secret" not in caught.value.message and "openapi.yaml" in caught.value.message
+    # the user's own file (no repository root) is theirs to point anywhere
+    assert document_from_file(repo / "openapi.yaml")["openapi"] == "3.0.3"
+
+
 def test_served_or_app_documents_do_not_follow_file_refs() -> None:
     doc = document_from_value(minimal({"/p": get_returning({"$ref": "pet.yaml#/Pet"})}), "app")
     with pytest.raises(RunnerError, match="reference to another document"):

@@ -29,15 +29,17 @@ def document_from_text(text: str | bytes, source: str,
 def document_from_file(path: Path, root: Path | None = None,
                        limits: Limits | None = None) -> dict[str, Any]:
     """A document from a JSON or YAML file; references to other files are followed inside
-    `root` (default: the file's folder) and bundled into it."""
+    `root` and bundled into it. With `root` the files are the repository's, read with the pull
+    request's rights (runner/untrusted.py); without, the file is the user's own and its
+    references stay inside its folder."""
     path, limits = Path(path), in_force(limits)
-    root = Path(root) if root is not None else path.resolve().parent
+    repository = Path(root) if root is not None else None
+    folder = (repository or path.resolve().parent).resolve()
     resolved = path.resolve()
-    source = (str(resolved.relative_to(root.resolve()))
-              if resolved.is_relative_to(root.resolve()) else str(path))
-    value = read_file(path, source, limits)
+    source = str(resolved.relative_to(folder)) if resolved.is_relative_to(folder) else str(path)
+    value = read_file(path, source, limits, repository)
     if isinstance(value, dict):
-        value = bundle(value, path, root, limits)
+        value = bundle(value, path, folder, limits, repository is not None)
     return _prepared(value, source)
 
 

@@ -20,11 +20,14 @@ from runner.openapi.load import measure, read_file
 BUNDLE_KEY = "x-api-mcp-test-files"
 
 
-def bundle(doc: Any, path: Path, root: Path, limits: Limits | None = None) -> Any:
-    """`doc` (read from `path`) with the files it references, transitively, under `BUNDLE_KEY`."""
+def bundle(doc: Any, path: Path, root: Path, limits: Limits | None = None,
+           untrusted: bool = False) -> Any:
+    """`doc` (read from `path`) with the files it references, transitively, under `BUNDLE_KEY`;
+    `untrusted`: they are the pull request's, read with its rights (runner/untrusted.py)."""
     if not _refs_outside(doc):
         return doc
-    bundler = _Bundler(root.resolve(), in_force(limits), path.resolve().stat().st_size)
+    bundler = _Bundler(root.resolve(), in_force(limits), path.resolve().stat().st_size,
+                       root if untrusted else None)
     out = bundler.rewrite(doc, path.resolve(), None)
     while bundler.todo:
         key, value, file = bundler.todo.pop()
@@ -53,6 +56,7 @@ class _Bundler:
     root: Path
     limits: Limits
     read_bytes: int  # all files read so far, against `Limits.document_bytes`
+    untrusted_root: Path | None  # read through runner/untrusted.py inside this folder
     files: dict[str, Any] = field(default_factory=dict)  # bundle key -> rewritten document
     todo: list[tuple[str, Any, Path]] = field(default_factory=list)  # read, not yet rewritten
 
@@ -88,7 +92,9 @@ class _Bundler:
                 raise exceeded("document_bytes", self.limits, self.name(referrer),
                                where="with the files it references")
             self.files[target_key] = None  # reserved: each file is read once
-            self.todo.append((target_key, read_file(other, target_key, self.limits), other))
+            value = read_file(other, target_key, self.limits, self.untrusted_root,
+                              "a file the spec references")
+            self.todo.append((target_key, value, other))
         return target_key
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from runner import untrusted
 from runner.errors import RunnerError
 from runner.openapi.limits import STAGE, Limits, exceeded, in_force
 
@@ -52,17 +53,25 @@ def parse(text: str | bytes, source: str, limits: Limits | None = None) -> Any:
         raise exceeded("depth", limits, source) from None
     except yaml.YAMLError as exc:
         raise RunnerError(
-            STAGE,
-            f"The OpenAPI document {source} is neither JSON nor YAML: {_first_line(exc)}.",
+            STAGE,  # where, never the text: it could be anything a symlink pointed at
+            f"The OpenAPI document {source} is neither JSON nor YAML: "
+            f"{untrusted.parse_error(exc)}.",
             "Check the file with a YAML or JSON linter; the spec must be one OpenAPI document.",
         ) from None
     measure(value, source, limits)
     return value
 
 
-def read_file(path: Path, source: str | None = None, limits: Limits | None = None) -> Any:
-    """The value of a JSON/YAML file, read no further than the size cap."""
+def read_file(path: Path, source: str | None = None, limits: Limits | None = None,
+              root: Path | None = None, what: str = "the spec file") -> Any:
+    """The value of a JSON/YAML file, read no further than the size cap. With `root`, the file
+    is the repository's: read inside it with the pull request's rights (runner/untrusted.py)."""
     source, limits = source or str(path), in_force(limits)
+    if root is not None:
+        data = untrusted.read_bytes(root, path, what, limits.document_bytes + 1)
+        if len(data) > limits.document_bytes:
+            raise exceeded("document_bytes", limits, source)
+        return parse(data, source, limits)
     try:
         with open(path, "rb") as handle:
             data = handle.read(limits.document_bytes + 1)
@@ -122,7 +131,3 @@ def measure(value: Any, source: str, limits: Limits | None = None) -> tuple[int,
         if len(active) > limits.depth:
             raise exceeded("depth", limits, source)
     return sizes.get(id(value), (1, 0))
-
-
-def _first_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
