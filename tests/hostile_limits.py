@@ -19,13 +19,10 @@ from tests.corpus import Case, Outcome, many_operations, pids_dir
 LIMITED = ("--start-timeout", "20", "--call-timeout", "5", "--discovery-timeout", "30",
            "--timeout", "120")
 MCPGEN_OWNER = "bounded by the `mcpgen` work (#12.6), not landed yet"
-OPENAPI_OWNER = "bounded by the `openapi` work (#12.6), not landed yet"
 # Today a clean failed stage (no traceback, see test_no_traceback_ever); a pass once the
-# generator never puts app text into code unescaped (#12.14) and schemas convert at any depth.
+# generator never puts app text into code unescaped (#12.14).
 APP_TEXT_IN_CODE = ("exit 3 [mcpgen] 'does not compile' until the `mcpgen` work (#12.14, no "
                     "untrusted text spliced into code) lands")
-DEEP = ("exit 3 [discovery] RecursionError until the `openapi` work (one schema converter, "
-        "#13.4) and the `mcpgen` work (#12.15 deep JSON) land")
 
 
 def _app(repo: Path, body: str, prologue: str = "", config: str = "") -> None:
@@ -338,10 +335,11 @@ LIMIT_CASES = [
          check=_app_was_tested, xfail=APP_TEXT_IN_CODE),
     Case("lone surrogate in a summary", 0, None, (), build=lone_surrogate, args=LIMITED,
          check=_app_was_tested, xfail=APP_TEXT_IN_CODE),
-    Case("schema nested 250 deep", 0, None, (), build=deep_schema(250), args=LIMITED,
-         check=_app_was_tested, xfail=DEEP),
-    Case("schema nested 400 deep", 0, None, (), build=deep_schema(400), args=LIMITED,
-         check=_app_was_tested, xfail=DEEP),
+    # Refused by the nesting cap (runner/openapi/limits.py, raised by API_MCP_TEST_MAX_SPEC_DEPTH).
+    Case("schema nested 250 deep", 3, "discovery", ("levels of nesting",),
+         build=deep_schema(250), args=LIMITED),
+    Case("schema nested 400 deep", 3, "discovery", ("levels of nesting",),
+         build=deep_schema(400), args=LIMITED),
     # Exit 0 when the machine is quick enough, else a clean [servers]/[agent] time limit: the
     # no-traceback and time-limit checks hold either way (test_no_traceback_ever).
     Case("5,000 operations", 0, None, (), build=five_thousand,
@@ -356,9 +354,8 @@ LIMIT_CASES = [
     Case("setsid daemons started by the app, as the action", 0, None, (), build=daemon_at_start,
          action=True, inputs=(("timeout-minutes", "2"),), check=_daemons_and_tested),
     Case("YAML alias bomb in a 1 KB spec", 3, "discovery", ("alias",), build=alias_bomb,
-         args=LIMITED, xfail=OPENAPI_OWNER),
-    Case("$ref explosion", 3, "discovery", ("$ref",), build=ref_explosion, args=LIMITED,
-         xfail=OPENAPI_OWNER),
+         args=LIMITED),
+    Case("$ref explosion", 3, "discovery", ("$ref",), build=ref_explosion, args=LIMITED),
     Case("generated server of hundreds of MB", 3, "mcpgen", ("generated",),
          build=huge_generated_server, args=LIMITED, xfail=MCPGEN_OWNER),
 ]
