@@ -22,9 +22,9 @@ import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
-from runner.discovery.spec import endpoints_from_openapi
 from runner.mcpgen import MCPGenerator, generate_mcp_wrapper
 from runner.models import ApiSpec
+from runner.openapi import endpoints_from_openapi
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden" / "todo-api" / "mcp_server.py"
