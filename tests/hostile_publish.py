@@ -163,7 +163,8 @@ def _inert_publish(outcome: Outcome) -> None:
     from markdown_it import MarkdownIt
 
     comment = (outcome.comment or "").split("\n", 1)[-1]  # after our marker
-    for text in (comment, outcome.summary):
+    published = [comment, outcome.summary] if outcome.case.action else []
+    for text in [*published, (outcome.out / "report.md").read_text()]:
         html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
         outside = re.sub(r"<(pre|code)>.*?</\1>", "", html, flags=re.DOTALL)
         for forbidden in ("<img", "<!--", "@octocat", "@octo-org", "https://evil"):
@@ -197,6 +198,8 @@ def _nothing_tested(outcome: Outcome) -> None:
 
 
 PUBLISH_CASES = [
+    Case("hostile title, summary, body and log", 1, None, (), build=hostile_text_everywhere,
+         check=_inert_publish),
     Case("hostile title, summary, body and log, as the action", 1, None, (),
          build=hostile_text_everywhere, action=True, inputs=(("timeout-minutes", "3"),),
          check=_inert_publish),
