@@ -164,3 +164,92 @@ def test_a_valid_call_answered_an_undocumented_4xx_is_a_warning_unless_strict() 
     assert any("positive_data_acceptance" in w for w in result.warnings)
     (result,) = evaluate([SYNTHESIZED], [call(400, {"error": "no"})], {}, CHECKS, strict=True)
     assert result.outcome == "failed" and "positive_data_acceptance" in result.reason
+
+
+def probe(intent: str, status: int, body: Any = None, **expect: Any) -> dict[str, bool]:
+    c = call(status, body, intent=intent)
+    c.expect = {"after": "POST /items (c-0)", **expect}
+    return outcome(c)
+
+
+def test_use_after_free_fails_when_a_deleted_resource_still_answers() -> None:
+    assert probe("after_delete", 404)["use_after_free"] is True
+    assert probe("after_delete", 200, {"id": 1, "name": "a"})["use_after_free"] is False
+    assert "use_after_free" not in probe("after_delete", 400)
+
+
+def test_a_created_resource_must_be_readable_with_the_fields_sent() -> None:
+    item = {"id": 1, "name": "a"}
+    assert probe("after_create", 200, item, fields={"name": "a"})[
+        "ensure_resource_availability"] is True
+    assert probe("after_create", 200, item, fields={"name": "b"})[
+        "ensure_resource_availability"] is False
+    assert probe("after_create", 404, {"detail": "no"})["ensure_resource_availability"] is False
+    assert probe("after_create", 200, [item], contains=["id", 1])[
+        "ensure_resource_availability"] is True
+    assert probe("after_create", 200, [item], contains=["id", 2])[
+        "ensure_resource_availability"] is False
+
+
+def test_an_update_must_show_in_a_later_read() -> None:
+    assert probe("after_update", 200, {"id": 1, "name": "new"}, fields={"name": "new"})[
+        "update_persisted"] is True
+    assert probe("after_update", 200, {"id": 1, "name": "old"}, fields={"name": "new"})[
+        "update_persisted"] is False
+
+
+def test_auth_probes_must_be_refused() -> None:
+    assert probe("no_auth", 401)["ignored_auth"] is True
+    assert probe("no_auth", 200, {"id": 1, "name": "a"})["ignored_auth"] is False
+    assert probe("other_user", 404)["object_level_authorization"] is True
+    assert probe("other_user", 200, {"id": 1, "name": "a"})[
+        "object_level_authorization"] is False
+
+
+def test_paging_and_filters_bound_the_items() -> None:
+    two = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    assert probe("paging", 200, two, max_items=1, param="limit")["paging_respected"] is False
+    assert probe("paging", 200, two[:1], max_items=1)["paging_respected"] is True
+    assert probe("filter", 200, two, field="name", value="a")["filter_respected"] is False
+    assert probe("filter", 200, {"items": two[:1]}, field="name", value="a")[
+        "filter_respected"] is True
+
+
+def test_negative_input_must_get_a_4xx_and_a_missing_header_has_its_own_check() -> None:
+    assert probe("invalid", 422)["negative_data_rejection"] is True
+    assert probe("invalid", 201, {"id": 1, "name": "a"}, broken="name: too long")[
+        "negative_data_rejection"] is False
+    result = probe("invalid", 200, {"id": 1, "name": "a"}, missing_header="X-Key")
+    assert result["missing_required_header"] is False and "negative_data_rejection" not in result
+
+
+def test_documented_required_response_headers_must_be_present() -> None:
+    created = Endpoint(method="POST", path="/items", operation_id="create",
+                       responses={"201": {"description": "made", "headers": {
+                           "Location": {"required": True, "schema": {"type": "string"}}}}})
+    c = call(201, {"id": 1})
+    assert {r.check: r.passed for r in run_checks(c, created, CHECKS)}[
+        "response_headers_conformance"] is False
+    c.headers["location"] = "/items/1"
+    assert {r.check: r.passed for r in run_checks(c, created, CHECKS)}[
+        "response_headers_conformance"] is True
+
+
+def test_a_404_or_409_after_the_runs_own_writes_is_explained_not_failed() -> None:
+    loan = Endpoint(method="POST", path="/books/{id}/loan", operation_id="loan",
+                    responses={"200": {"description": "ok"}})
+    write = ToolCall(call_id="c-0", tool="loan", method="POST", path="/books/{id}/loan",
+                     arguments={}, status_code=200)
+    again = ToolCall(call_id="c-1", tool="loan", method="POST", path="/books/{id}/loan",
+                     arguments={}, status_code=409, body={"detail": "on loan"}, body_is_json=True)
+    (result,) = evaluate([loan], [write, again], {}, CHECKS, strict=True)
+    assert result.outcome == "passed"
+    assert any("explained by the run's own earlier calls" in w for w in result.warnings)
+    (result,) = evaluate([loan], [again], {}, CHECKS, strict=True)
+    assert result.outcome == "failed"
+
+
+def test_operations_the_budget_left_out_are_skipped_with_the_reason() -> None:
+    (result,) = evaluate([GET_ITEM], [], {}, CHECKS, not_called={
+        "GET /items/{id}": "not tested: the call budget (10 calls) ran out"})
+    assert result.outcome == "skipped" and "budget (10 calls)" in result.reason

@@ -218,9 +218,15 @@ class DeterministicAgent:
         extras = []
         if self.suite == "comprehensive" or endpoint.key in self.focus:
             extras = probes.input_calls(endpoint, tool, arguments, schema, api, self.examples)
+        if endpoint.method in ("PUT", "PATCH"):
+            arguments = probes.varied(arguments, api, "-updated")  # an update that shows
         main = PlannedCall(endpoint, tool, arguments, intent)
         # Probes with other input must reach the resource before the delete removes it.
         ordered = [*extras, main] if endpoint.method == "DELETE" else [main, *extras]
+        if endpoint.method == "POST" and intent == "valid" and not ends_session(endpoint):
+            # A second, different resource: paging and filters need more than one item.
+            ordered.insert(1, PlannedCall(endpoint, tool, probes.varied(arguments, api, "-2"),
+                                          intent))
         for planned in ordered:
             call = await self._send(planned)
             if call is None:
@@ -307,12 +313,13 @@ class DeterministicAgent:
         """Make the call if the budget allows: an operation's first call always has room
         while any operation still waits for its first (None: no room)."""
         first = planned.endpoint.key in self._pending
-        reserved = len(self._pending) - (1 if first else 0)
+        reserved = 0 if first else len(self._pending)
         if len(self.calls) + reserved >= self.max_calls:
             return None
         self._pending.discard(planned.endpoint.key)
         call = await self._call(self.session, planned)
-        self._ids.learn_from(planned.endpoint, call)
+        if planned.intent in ("valid", "guess"):  # a probe's narrowed answer teaches nothing
+            self._ids.learn_from(planned.endpoint, call)
         return call
 
     async def _call(self, session: ClientSession, planned: PlannedCall) -> ToolCall:

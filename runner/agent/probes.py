@@ -180,3 +180,26 @@ def _exact_match(schema: dict[str, Any]) -> bool:
     """Booleans, integers and enums filter by equality; free text may search."""
     text = json.dumps(schema)
     return '"enum"' in text or '"boolean"' in text or '"integer"' in text
+
+
+def varied(arguments: dict[str, Any], api: dict[str, tuple[str, dict[str, Any]]],
+           suffix: str) -> dict[str, Any]:
+    """The same body with other values where the schema allows (text gets a suffix, an enum
+    its next value), so a second create or an update is told apart from the first."""
+    from runner.agent.generate import conforms
+
+    changed = dict(arguments)
+    for arg, value in arguments.items():
+        where, schema = api.get(norm(arg), ("", {}))
+        if where != "body" or not schema:
+            continue
+        options = schema.get("enum") or []
+        if value in options and len(options) > 1:
+            candidate: Any = options[(options.index(value) + 1) % len(options)]
+        elif isinstance(value, str) and not schema.get("format") and not schema.get("pattern"):
+            candidate = value + suffix
+        else:
+            continue
+        if conforms(candidate, schema):
+            changed[arg] = candidate
+    return changed

@@ -1,0 +1,225 @@
+"""The deterministic agent's planner: call order, the id pool, the argument builder, the probes
+it plans, and the generated values (every one checked against its schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.agent import probes
+from runner.agent.generate import conforms, edges, explore, violations
+from runner.agent.planner import (
+    ArgumentBuilder,
+    IdPool,
+    call_order,
+    ends_session,
+    first_intent,
+    needs_unknowable,
+)
+from runner.models import ApiSpec, Endpoint, Parameter, ToolCall
+
+
+def ep(method: str, path: str, op: str = "", **extra: Any) -> Endpoint:
+    return Endpoint(method=method, path=path, operation_id=op or f"{method}{path}", **extra)
+
+
+def keys(endpoints: list[Endpoint]) -> list[str]:
+    return [e.key for e in endpoints]
+
+
+def test_creates_first_deletes_last_deepest_first_and_session_enders_after_all() -> None:
+    endpoints = [ep("DELETE", "/todos/{id}"), ep("POST", "/auth/logout"), ep("GET", "/todos"),
+                 ep("DELETE", "/todos/{id}/comments/{cid}"), ep("POST", "/todos"),
+                 ep("POST", "/auth/password/change"), ep("DELETE", "/users/me"),
+                 ep("PUT", "/todos/{id}")]
+    assert keys(call_order(endpoints)) == [
+        "POST /todos", "GET /todos", "PUT /todos/{id}", "DELETE /todos/{id}/comments/{cid}",
+        "DELETE /todos/{id}", "POST /auth/logout", "POST /auth/password/change",
+        "DELETE /users/me"]
+
+
+def test_session_ending_operations_are_recognised_by_their_words() -> None:
+    for method, path in [("POST", "/api/logout/"), ("POST", "/token/revoke"),
+                         ("POST", "/auth/password/reset/"), ("POST", "/token/refresh"),
+                         ("DELETE", "/account"), ("POST", "/sign_out")]:
+        assert ends_session(ep(method, path)), path
+    for method, path in [("GET", "/logout-history"), ("DELETE", "/todos/{id}"),
+                         ("POST", "/todos")]:
+        assert not ends_session(ep(method, path)), path
+
+
+def test_values_the_agent_cannot_know_make_the_call_a_guess() -> None:
+    spec = ApiSpec("fastapi", "main:app", {}, [])
+    reset = ep("POST", "/auth/password/reset/confirm/")
+    assert needs_unknowable(reset, {"new_password": "x"})
+    assert needs_unknowable(ep("POST", "/users/activate"), {})
+    assert needs_unknowable(ep("POST", "/x"), {"uid": "1", "token": "t"})
+    assert first_intent(spec, ep("POST", "/change"), {"old_password": "p"}, []) == "guess"
+    assert first_intent(spec, ep("POST", "/todos"), {"title": "t"}, []) == "valid"
+    assert first_intent(spec, ep("POST", "/todos"), {"code": 1}, ["code: no value"]) == "guess"
+
+
+def test_id_pool_uses_the_collection_and_forgets_deleted_ids() -> None:
+    pool = IdPool()
+    create = ep("POST", "/todos")
+    item = ep("GET", "/todos/{todo_id}")
+    pool.learn(create, {"id": 7, "title": "a"})
+    pool.learn(create, {"id": 8, "title": "b"})
+    assert pool.value_for_path_param(item, "todo_id") == 8
+    pool.forget("/todos", 8)
+    assert pool.value_for_path_param(item, "todo_id") == 7
+    pool.learn(ep("GET", "/things"), {"items": [{"uuid": "u-1"}]})
+    assert pool.value_for_path_param(ep("GET", "/things/{thing_uuid}"), "thing_uuid") == "u-1"
+
+
+def test_argument_builder_never_calls_a_value_valid_that_breaks_the_pattern() -> None:
+    body = {"type": "object", "required": ["isbn", "title"],
+            "properties": {"isbn": {"type": "string", "pattern": "^[0-9]{3}-[0-9]{10}$"},
+                           "title": {"type": "string", "maxLength": 5},
+                           "id": {"type": "integer", "readOnly": True}}}
+    create = ep("POST", "/books", request_body={"schema": body, "required": True})
+    spec = ApiSpec("fastapi", "main:app", {}, [create])
+    builder = ArgumentBuilder(spec)
+    tool_schema = {"properties": {"isbn": {"type": "string"}, "title": {"type": "string"},
+                                  "id": {"type": "integer"}}, "required": ["isbn", "title"]}
+    arguments, problems = builder.build(create, tool_schema, IdPool(), builder.api_schemas(create))
+    assert problems == [] and "id" not in arguments
+    assert conforms(arguments["isbn"], body["properties"]["isbn"])
+    assert len(arguments["title"]) <= 5
+
+
+def test_path_ids_come_from_earlier_answers() -> None:
+    item = ep("GET", "/todos/{todo_id}",
+              parameters=(Parameter("todo_id", "path", True, {"type": "integer"}),))
+    spec = ApiSpec("fastapi", "main:app", {}, [item])
+    pool = IdPool()
+    pool.learn(ep("POST", "/todos"), {"id": 3})
+    builder = ArgumentBuilder(spec)
+    arguments, _ = builder.build(item, {"properties": {"todo_id": {"type": "integer"}},
+                                        "required": ["todo_id"]}, pool, builder.api_schemas(item))
+    assert arguments == {"todo_id": 3}
+
+
+def test_generated_values_are_reproducible_and_valid() -> None:
+    schema = {"type": "object", "required": ["name"],
+              "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 8},
+                             "size": {"type": "integer", "minimum": 0, "maximum": 9}}}
+    first = explore(schema, 4)
+    assert first and first == explore(schema, 4)
+    assert all(conforms(v, schema) and set(v) <= {"name", "size"} for v in first)
+
+
+def test_edges_stay_inside_the_schema_and_cover_the_usual_suspects() -> None:
+    text = edges({"type": "string", "maxLength": 5})
+    assert "" in text and " " in text and "xxxxx" in text and "😀🎉" in text
+    assert all(len(v) <= 5 for v in text)
+    assert edges({"type": "string", "minLength": 1, "maxLength": 5}).count("") == 0
+    assert edges({"type": "integer", "minimum": 1, "maximum": 10}) == [1, 10]
+    assert edges({"type": "string", "enum": ["a", "b"]}) == ["a", "b"]
+    assert None in edges({"type": ["string", "null"], "maxLength": 3})
+    assert edges({"type": "array", "items": {"type": "integer"}})[:2] == [[], [1]]
+
+
+def test_violations_each_break_the_schema() -> None:
+    schema = {"type": "integer", "minimum": 1, "maximum": 10}
+    found = dict(violations(schema))
+    assert found["below minimum"] == 0 and found["above maximum"] == 11
+    assert all(not conforms(v, schema) for _, v in violations(schema))
+
+
+def call(method: str, path: str, status: int, body: Any = None, **extra: Any) -> ToolCall:
+    return ToolCall(call_id="c-1", tool="t", method=method, path=path, arguments={},
+                    status_code=status, body=body, body_is_json=body is not None, **extra)
+
+
+def test_probes_find_the_item_read_the_location_and_the_created_id() -> None:
+    endpoints = [ep("POST", "/tags"), ep("GET", "/tags"), ep("GET", "/tags/{tag_id}"),
+                 ep("PUT", "/tags/{tag_id}")]
+    item = probes.item_read(endpoints, endpoints[0])
+    assert item is not None and item.path == "/tags/{tag_id}"
+    assert probes.item_read(endpoints, endpoints[3]) == item
+    created = call("POST", "/tags", 201, {"id": 4, "label": "x"},
+                   headers={"location": "http://127.0.0.1:1/tags/5"})
+    assert probes.created_id(item, created) == ("tag_id", "id", 4)
+    assert probes.location_params(item, created) == {"tag_id": "5"}
+
+
+def test_echoed_fields_leave_out_what_the_server_normalised() -> None:
+    api = {"title": ("body", {"type": "string"}), "tags": ("body", {"type": "array"}),
+           "email": ("body", {"type": "string"})}
+    answer = call("POST", "/x", 201, {"title": "a", "email": "a@example.com", "tags": ["t"]})
+    sent = {"title": "a", "email": "A@example.com", "tags": ["t"]}
+    assert probes.echoed_fields(sent, answer, api) == {"title": "a"}
+
+
+def test_paging_and_filter_probes_only_for_bounded_and_exact_parameters() -> None:
+    listing = ep("GET", "/items", parameters=(
+        Parameter("limit", "query", False, {"type": "integer"}),
+        Parameter("category", "query", False, {"enum": ["a", "b"]}),
+        Parameter("q", "query", False, {"type": "string"})))
+    schema = {"properties": {"limit": {"type": "integer"}, "category": {"enum": ["a", "b"]},
+                             "q": {"type": "string"}}}
+    paging = probes.paging_call(listing, "list_items", {}, schema)
+    assert paging is not None and paging.arguments == {"limit": 1}
+    filters = probes.filter_calls(listing, "list_items", {}, schema,
+                                  {"id": 1, "category": "b", "q": "free text"})
+    assert [(f.arguments, f.expect) for f in filters] == [
+        ({"category": "b"}, {"field": "category", "value": "b"})]
+
+
+def test_varied_changes_text_and_enums_within_the_schema() -> None:
+    api = {"title": ("body", {"type": "string", "maxLength": 20}),
+           "kind": ("body", {"enum": ["a", "b"]}),
+           "code": ("body", {"type": "string", "pattern": "^[a-z]+$"})}
+    assert probes.varied({"title": "t", "kind": "a", "code": "x"}, api, "-2") == {
+        "title": "t-2", "kind": "b", "code": "x"}
+
+
+class _Tool:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.input_schema = {"properties": {"item_id": {"type": "integer"}},
+                             "required": ["item_id"]}
+
+
+def agent_over(count: int, max_calls: int, suite: str = "comprehensive"):
+    """A DeterministicAgent over `count` operations whose calls are answered here (no server):
+    what the budget lets through is the subject."""
+    import asyncio
+    from pathlib import Path
+
+    from runner.agent.calllog import CallLog
+    from runner.agent.deterministic import DeterministicAgent
+    from runner.servers import McpCommand
+
+    endpoints = [ep("GET", f"/r{n}/{{item_id}}", f"op{n}", parameters=(
+        Parameter("item_id", "path", True, {"type": "integer", "minimum": 1}),))
+        for n in range(count)]
+    spec = ApiSpec("fastapi", "main:app", {}, endpoints)
+    names = {e.key: e.operation_id for e in endpoints}
+
+    class Answered(DeterministicAgent):
+        async def _call(self, session: Any, planned: Any) -> ToolCall:
+            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
+                            method=planned.endpoint.method, path=planned.endpoint.path,
+                            arguments=planned.arguments, status_code=404, intent=planned.intent)
+            self.calls.append(made)
+            return made
+
+    agent = Answered(McpCommand("python", [], {}, None), spec, names,  # type: ignore[arg-type]
+                     CallLog(Path("/nonexistent")), suite=suite, max_calls=max_calls)
+    agent._tools = {name: _Tool(name) for name in names.values()}
+    agent._session = object()  # type: ignore[assignment]
+    asyncio.run(agent.exercise())
+    return agent
+
+
+def test_every_operation_gets_its_first_call_before_any_extra_call() -> None:
+    agent = agent_over(30, 30)
+    assert {c.path for c in agent.calls} == {f"/r{n}/{{item_id}}" for n in range(30)}
+    assert agent.not_called == {}
+
+
+def test_operations_a_budget_leaves_out_are_named_with_the_reason() -> None:
+    agent = agent_over(30, 10)
+    assert len(agent.calls) == 10 and len(agent.not_called) == 20
+    assert all("call budget (10 calls)" in why for why in agent.not_called.values())
