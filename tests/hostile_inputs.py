@@ -100,6 +100,12 @@ INPUT_CASES = [
          build=_repo(links={"pyproject.toml": RUNNER_ENVIRON}), args=FAST),
     Case("FIFO in place of .env", 0, None, (), build=_fifo_env, args=FAST,
          check=_completed_with_calls),
+    # As the action: the workflow grants one variable; the PR's config reaches for the runner's.
+    Case("action: config reaches past allow-env", 2, "config",
+         ("${GITHUB_TOKEN}", "${ACTIONS_ID_TOKEN_REQUEST_TOKEN}", "did not grant"),
+         build=_repo("auth:\n  login: {operation: POST /token, json: {u: '${API_TOKEN}', "
+                     "t: '${GITHUB_TOKEN}', o: '${ACTIONS_ID_TOKEN_REQUEST_TOKEN}'}}\n"),
+         action=True, inputs=(("allow-env", "API_TOKEN"),)),
     Case("spec URL redirects to another origin", 3, "discovery",
          ("/moved-spec", "redirects are not followed"),
          build=_repo("spec: /moved-spec\n"), args=FAST),
