@@ -341,6 +341,8 @@ class RunReport:
     auth: dict[str, Any] = field(default_factory=dict)  # how credentials were obtained (no secrets)
     baseline: Baseline | None = None  # what the results were compared with (a PR's base)
     api_changes: list[ApiChange] = field(default_factory=list)  # base spec -> this spec
+    # Whether a model can call each tool right from its description (mcpgen.readiness.assess).
+    mcp_readiness: dict[str, Any] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -35,7 +35,7 @@ from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
 from runner.errors import RunnerError, StageTimeout, UsageError, unexpected
 from runner.limits import Watchdog, run_async, tail_text, within
-from runner.mcpgen import MCPGenerator
+from runner.mcpgen import MCPGenerator, readiness
 from runner.models import (
     ApiSpec,
     Baseline,
@@ -607,6 +607,7 @@ class _Run:
         assert self.spec is not None
         generator = MCPGenerator()
         self.tool_names = generator.tool_names(self.spec)
+        self.report.mcp_readiness = readiness.assess(self.spec, self.tool_names)
         source = generator.generate_mcp_wrapper(self.spec)
         compiles(source)
         saved = generator.save_wrapper(source, self.output_dir)

@@ -175,6 +175,8 @@ def render(report: RunReport, footer: str = "") -> str:
     if report.usage:
         usage = ", ".join(f"{k}: {v}" for k, v in report.usage.items())
         headline += f"\n\nmodel usage: {inert.text(usage, 600)}"
+    if report.mcp_readiness:
+        headline += f"\n\n{inert.text(report.mcp_readiness.get('summary', ''), 300)}"
     stage_failure = ""
     if report.status == "failed" and report.error_detail:
         tail = report.error_detail[-_LOG_TAIL:]

@@ -1,0 +1,90 @@
+"""MCP readiness per tool: can a model call it right from what the tool says about itself?
+
+Four questions per tool, each worth a quarter of its score: a meaningful name of at most 64
+characters that no clash changed; a description; every parameter described; every scalar
+parameter constrained (enum, format, pattern, bounds, lengths or examples).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from runner.discovery.spec import resolve
+from runner.mcpgen.names import base_tool_name
+from runner.mcpgen.schemas import clean_schema, split_null
+from runner.models import ApiSpec, Endpoint
+
+MAX_CLIENT_NAME = 64
+CONSTRAINING = ("enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum",
+                "exclusiveMaximum", "minLength", "maxLength", "multipleOf", "examples")
+SCALARS = ("string", "integer", "number")
+
+
+@dataclass(frozen=True)
+class ToolReadiness:
+    tool: str
+    endpoint: str
+    score: int  # 0..100
+    fully_described: bool  # a description, and every parameter described
+    problems: list[str] = field(default_factory=list)
+    undocumented: list[str] = field(default_factory=list)  # parameters without a description
+    unconstrained: list[str] = field(default_factory=list)  # scalars with no constraint
+
+
+def _parameters(endpoint: Endpoint, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(name, cleaned schema, description) of every parameter and body property."""
+    found = [(p.name, clean_schema(resolve(p.schema, doc)), p.description)
+             for p in endpoint.parameters]
+    body = endpoint.request_body
+    if body is not None:
+        schema = clean_schema(resolve(body.get("schema") or {}, doc))
+        properties = schema.get("properties")
+        if isinstance(properties, dict) and properties:
+            found += [(name, prop if isinstance(prop, dict) else {}, "")
+                      for name, prop in properties.items()]
+        else:
+            found.append(("body", schema, ""))
+    return found
+
+
+def assess_tool(endpoint: Endpoint, tool: str, doc: dict[str, Any]) -> ToolReadiness:
+    problems = []
+    if len(tool) > MAX_CLIENT_NAME:
+        problems.append(f"name longer than {MAX_CLIENT_NAME} characters")
+    if not endpoint.operation_id.strip():
+        problems.append("no operationId: the name is made from the method and path")
+    elif tool != base_tool_name(endpoint):
+        problems.append(f"name changed to {tool!r} to avoid a clash")
+    described = bool(endpoint.summary.strip() or endpoint.description.strip())
+    if not described:
+        problems.append("no summary or description")
+    undocumented, unconstrained = [], []
+    parameters = _parameters(endpoint, doc)
+    for name, schema, description in parameters:
+        inner, _ = split_null(schema)
+        if not (description.strip() or str(inner.get("description") or "").strip()):
+            undocumented.append(name)
+        if inner.get("type") in SCALARS and not any(k in inner for k in CONSTRAINING):
+            unconstrained.append(name)
+    count = len(parameters)
+    parts = [not any("name" in p for p in problems), described,
+             1 - len(undocumented) / count if count else 1.0,
+             1 - len(unconstrained) / count if count else 1.0]
+    score = round(100 * sum(float(p) for p in parts) / len(parts))
+    return ToolReadiness(tool, endpoint.key, score, described and not undocumented, problems,
+                         undocumented, unconstrained)
+
+
+def assess(spec: ApiSpec, tool_names: dict[str, str]) -> dict[str, Any]:
+    """The readiness of every tool and a one-line summary, as report.json holds them."""
+    tools = [assess_tool(e, tool_names[e.key], spec.openapi) for e in spec.endpoints
+             if e.key in tool_names]
+    full = sum(t.fully_described for t in tools)
+    undocumented = sum(len(t.undocumented) for t in tools)
+    summary = f"MCP readiness: {full}/{len(tools)} tools fully described"
+    if undocumented:
+        summary += f"; {undocumented} parameter{'s' if undocumented != 1 else ''} undocumented"
+    return {"summary": summary,
+            "score": round(sum(t.score for t in tools) / len(tools)) if tools else 0,
+            "tools": [asdict(t) for t in tools]}
