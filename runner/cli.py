@@ -405,7 +405,8 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
     env = environment.prepare(config.repo_path, python=config.python, install=config.install,
                               install_command=config.install_command, timeout=install_timeout,
                               log_path=workdir / "install.log", dev=dev_requirements,
-                              python_version=config.python_version)
+                              python_version=config.python_version,
+                              extra=config.install_extra)
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
     spec = service.discover(env, app=config.app, app_env=config.app_env,
                             workdir=workdir / "discovery")

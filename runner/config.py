@@ -158,8 +158,22 @@ def clean_python(value: Any, root: Path) -> Fields:
 
 
 def clean_install(value: Any, root: Path) -> Fields:
+    """`install: false`, `install: "command"`, or `install: {extra: [...], command: ...}`:
+    packages added or pinned on top of the automatic install (`extra: ["bcrypt<4"]`)."""
     if isinstance(value, bool):
         return {"install": value}
+    if isinstance(value, dict):
+        unknown = set(value) - {"extra", "command"}
+        if unknown:
+            raise UsageError(f"`install` has unknown keys: {', '.join(sorted(map(str, unknown)))}.",
+                             'Write install: {extra: ["bcrypt<4"], command: "pip install ."}.')
+        found: Fields = {"install": True}
+        if "extra" in value:
+            found["install_extra"] = _strings("install.extra", value["extra"], '["bcrypt<4"]')
+        if "command" in value:
+            found["install_command"] = _text("install.command", value["command"],
+                                             '"pip install -e .[api]"')
+        return found
     command = _text("install", value, 'install: "pip install -e .[api]" or install: false')
     return {"install": True, "install_command": command}
 
@@ -481,6 +495,7 @@ def apply_project_config(config: RunConfig, given: Collection[str] = (),
     if "install" in given or "install_command" in given:
         found.pop("install", None)
         found.pop("install_command", None)
+        found.pop("install_extra", None)
     settable = {f.name for f in fields(RunConfig)}
     updates = {k: v for k, v in found.items() if k in settable and k not in given}
     updates["auth"] = grant_references(updates.get("auth", config.auth), config.allow_env,

@@ -7,19 +7,23 @@ command, so a re-run with unchanged dependencies reuses the environment in well 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from runner import envcache, procs, pythons, untrusted
+from runner.dependencies import (
+    DEV_REQUIREMENTS,
+    IMPORTS_SOURCE,
+    InstallPlan,
+    install_plan,
+    portable_requirements,
+    uv_binary,
+)
 from runner.errors import RunnerError, UsageError
 from runner.models import TargetEnv
 
@@ -34,6 +38,7 @@ DEPENDENCY_FILES = (
     "Pipfile",
     "Pipfile.lock",
     "poetry.lock",
+    "pdm.lock",
     "uv.lock",
 )
 
@@ -59,173 +64,20 @@ def sandbox_uv_cache() -> dict[str, str]:
     return {"UV_CACHE_DIR": str(folder)}
 
 
-def uv_binary() -> str | None:
-    """uv ships with the runner (PyPI `uv`); fall back to one on PATH."""
-    try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
-
-
 def base_interpreter(repo: Path, requested: str | None = None,
                      log_path: Path | None = None) -> str:
     """The interpreter a new environment is built from: the one the project asks for (config
-    file, .python-version, requires-python, Pipfile), else the runner's own."""
+    file, .python-version, requires-python, Pipfile, the Dockerfile's base image), else the
+    runner's own."""
     request = pythons.requested_python(repo, requested)
     if request is None:
         return sys.executable
-    return pythons.find_interpreter(request, uv_binary(), log_path)
-
-
-# Dev requirements files, installed only with --dev-requirements.
-DEV_REQUIREMENTS = ("requirements-dev.txt", "requirements_dev.txt", "dev-requirements.txt")
-
-
-@dataclass(frozen=True)
-class InstallPlan:
-    """What installs the app's dependencies, read from its dependency files.
-
-    Requirement lines (from pyproject.toml, Pipfile, ...) are written to a file in the target
-    environment; nothing is written into the repository itself.
-    """
-
-    source: str  # the file the plan was read from, for notes and errors
-    requirement_files: tuple[str, ...] = ()  # requirements files, relative to the repo
-    requirements: tuple[str, ...] = ()  # PEP 508 requirement lines
-    uv_lock: bool = False  # export the locked set with `uv export --frozen`
-    build_project: bool = False  # install the project itself (built from a copy)
-
-
-def install_plan(repo: Path, dev: bool = False) -> InstallPlan | None:
-    """The first dependency declaration found (see the table in the README), or None."""
-    if (repo / "requirements.txt").is_file():
-        extra = [name for name in DEV_REQUIREMENTS if dev and (repo / name).is_file()]
-        return InstallPlan("requirements.txt", requirement_files=("requirements.txt", *extra))
-    pyproject = _read_toml(repo / "pyproject.toml")
-    if (repo / "uv.lock").is_file() and pyproject is not None and uv_binary():
-        return InstallPlan("uv.lock", uv_lock=True)
-    if (repo / "Pipfile.lock").is_file():
-        return InstallPlan("Pipfile.lock", requirements=tuple(_pipfile_lock(repo, dev)))
-    if (repo / "Pipfile").is_file():
-        pipfile = _read_toml(repo / "Pipfile") or {}
-        sections = ["packages", "dev-packages"] if dev else ["packages"]
-        return InstallPlan("Pipfile", requirements=tuple(
-            _pipfile_requirement(name, spec)
-            for section in sections for name, spec in (pipfile.get(section) or {}).items()))
-    if pyproject is not None:
-        project = pyproject.get("project") or {}
-        poetry = (pyproject.get("tool") or {}).get("poetry") or {}
-        if project and "dependencies" not in project.get("dynamic", ()):
-            lines = list(project.get("dependencies") or ())
-            if dev:
-                lines += (project.get("optional-dependencies") or {}).get("dev", [])
-                lines += [g for g in (pyproject.get("dependency-groups") or {}).get("dev", [])
-                          if isinstance(g, str)]
-            return InstallPlan("pyproject.toml (PEP 621)", requirements=tuple(lines))
-        if poetry.get("dependencies") is not None and not project:
-            tables = [poetry.get("dependencies") or {}]
-            if dev:
-                groups = poetry.get("group") or {}
-                tables += [poetry.get("dev-dependencies") or {},
-                           (groups.get("dev") or {}).get("dependencies") or {}]
-            return InstallPlan("pyproject.toml (Poetry)", requirements=tuple(
-                line for table in tables for name, spec in table.items()
-                if (line := _poetry_requirement(name, spec))))
-        if project or "build-system" in pyproject:
-            return InstallPlan("pyproject.toml (built)", build_project=True)
-    if (repo / "setup.py").is_file() or (repo / "setup.cfg").is_file():
-        return InstallPlan("setup.py" if (repo / "setup.py").is_file() else "setup.cfg",
-                           build_project=True)
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any] | None:
-    """A TOML file of the project (read with its rights: runner/untrusted.py), None when absent."""
-    if not untrusted.exists(path.parent, path, path.name):
-        return None
     try:
-        return tomllib.loads(untrusted.read_text(path.parent, path, path.name))
-    except tomllib.TOMLDecodeError as exc:
-        raise RunnerError("install", f"{path.name} is not valid TOML: {exc}.",
-                          f"Fix {path.name}, or pass --install-command.") from exc
-
-
-def _pipfile_lock(repo: Path, dev: bool) -> list[str]:
-    try:
-        lock = json.loads(untrusted.read_text(repo, repo / "Pipfile.lock", "Pipfile.lock",
-                                              untrusted.SPEC_LIMIT))
-    except ValueError as exc:
-        raise RunnerError("install", f"Pipfile.lock is not valid JSON: {exc}.",
-                          "Regenerate it with `pipenv lock`, or delete it.") from exc
-    sections = ["default", "develop"] if dev else ["default"]
-    return [_pipfile_requirement(name, spec)
-            for section in sections for name, spec in (lock.get(section) or {}).items()]
-
-
-def _pipfile_requirement(name: str, spec: Any) -> str:
-    """A Pipfile / Pipfile.lock entry as a PEP 508 line: "*", "==1.0" or a table."""
-    if isinstance(spec, str):
-        return name if spec.strip() in ("", "*") else f"{name}{spec}"
-    spec = dict(spec)
-    if spec.get("git"):
-        ref = f"@{spec['ref']}" if spec.get("ref") else ""
-        return f"{name} @ git+{spec['git']}{ref}"
-    if spec.get("path") or spec.get("file"):
-        return str(spec.get("path") or spec.get("file"))
-    extras = f"[{','.join(spec['extras'])}]" if spec.get("extras") else ""
-    version = spec.get("version", "*")
-    version = "" if version in ("", "*") else version
-    markers = spec.get("markers")
-    return f"{name}{extras}{version}" + (f"; {markers}" if markers else "")
-
-
-def _poetry_requirement(name: str, spec: Any) -> str | None:
-    """A [tool.poetry.dependencies] entry as a PEP 508 line (None for python and optionals)."""
-    if name.lower() == "python":
-        return None
-    if isinstance(spec, list):  # multiple constraints by marker: take the first
-        spec = spec[0] if spec else "*"
-    if isinstance(spec, str):
-        return f"{name}{_poetry_constraint(spec)}"
-    spec = dict(spec)
-    if spec.get("optional"):
-        return None
-    if spec.get("git"):
-        ref = spec.get("rev") or spec.get("tag") or spec.get("branch")
-        return f"{name} @ git+{spec['git']}" + (f"@{ref}" if ref else "")
-    if spec.get("path"):
-        return str(spec["path"])
-    if spec.get("url"):
-        return f"{name} @ {spec['url']}"
-    extras = f"[{','.join(spec['extras'])}]" if spec.get("extras") else ""
-    markers = spec.get("markers")
-    return (f"{name}{extras}{_poetry_constraint(spec.get('version', '*'))}"
-            + (f"; {markers}" if markers else ""))
-
-
-def _poetry_constraint(constraint: str) -> str:
-    """Poetry's version syntax (^1.2, ~1.2, 1.2.*, 1.2, >=1,<2) as a PEP 440 specifier."""
-    parts = [p.strip() for p in constraint.split(",") if p.strip()]
-    return ",".join(_poetry_single(p) for p in parts if p != "*")
-
-
-def _poetry_single(part: str) -> str:
-    if part.startswith("^"):
-        version = part[1:].strip()
-        numbers = [int(n) for n in version.split(".") if n.isdigit()]
-        first = next((i for i, n in enumerate(numbers) if n != 0), len(numbers) - 1)
-        upper = [*numbers[:first], numbers[first] + 1] if numbers else [1]
-        return f">={version},<{'.'.join(map(str, upper))}"
-    if part.startswith("~") and not part.startswith("~="):
-        version = part[1:].strip()
-        numbers = [int(n) for n in version.split(".") if n.isdigit()]
-        upper = [numbers[0], numbers[1] + 1] if len(numbers) > 1 else [numbers[0] + 1]
-        return f">={version},<{'.'.join(map(str, upper))}"
-    if part[0].isdigit():
-        return f"=={part}"
-    return part
+        return pythons.find_interpreter(request, uv_binary(), log_path)
+    except RunnerError:
+        if request.hint:
+            return sys.executable
+        raise
 
 
 def environment_key(repo: Path, interpreter: str, install_command: str | None,
@@ -275,12 +127,15 @@ def prepare(
     python_version: str | None = None,
     scope: str | None = None,
     boundary: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> TargetEnv:
     """Build (or reuse) the isolated environment the app runs in.
 
     Nothing is written into `repo`: generated requirement lists go into the environment's folder
     and projects that must be built are built from a copy. Environments are cached per trust
     domain (`scope`, default: the folder) and verified before reuse (runner/envcache.py).
+    `extra` (the config's `install: {extra: [...]}`) is installed on top of the automatic
+    install, so it can pin or add a package.
     """
     if python:
         env = use_existing(python, repo)
@@ -294,12 +149,20 @@ def prepare(
     source = ("install command" if install and install_command
               else plan.source if plan else "no dependency file" if install else "no install")
     scope = scope or envcache.scope_for(None, None, None, None, boundary or repo)
-    key = environment_key(repo, interpreter, install_command if install else "no-install", dev,
+    # What the files alone do not say (the config's extras, requirements read from imports).
+    unfiled = "\n".join((*extra, *(plan.requirements if plan and not plan.requirement_files
+                                    and plan.source == IMPORTS_SOURCE else ())))
+    key = environment_key(repo, interpreter,
+                          (install_command if install else "no-install") or unfiled or None, dev,
                           scope, boundary)
     envs = cache_root() / "envs"
     envcache.protect_root(envs)
     venv = envs / key
     target_python = venv / "bin" / "python"
+    if plan and plan.lock:
+        source += f" pinned by {plan.lock}"
+    if install and extra:
+        source += f" + extra {', '.join(extra)}"
     if envcache.verify(venv) and target_python.exists():
         return TargetEnv(python=target_python, root=repo, created=True, reused=True, source=source)
     if envcache.manifest_path(venv).exists():
@@ -313,7 +176,9 @@ def prepare(
     uv = uv_binary()
     env = procs.installer_env({"UV_NO_PROGRESS": "1", **sandbox_uv_cache()})
     if uv:
-        _install_step([uv, "venv", "--quiet", "--python", interpreter, str(venv)], repo, env,
+        # --seed: pip in the environment, for `install:` and `setup:` commands that call it.
+        _install_step([uv, "venv", "--quiet", "--seed", "--python", interpreter, str(venv)],
+                      repo, env,
                       timeout, log_path, f"creating the environment with Python {interpreter}")
         # Bytecode now, once: the app is imported at least twice per run (discovery, server)
         # with PYTHONDONTWRITEBYTECODE set, so it would otherwise be compiled on every import.
@@ -325,11 +190,15 @@ def prepare(
         pip = [str(target_python), "-m", "pip", "install", "--disable-pip-version-check"]
     _install_step([*pip, *SERVING_PACKAGES], repo, env, timeout, log_path, "installing uvicorn and a2wsgi")
     if install and install_command:
-        shell_env = {**env, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{env['PATH']}"}
+        shell_env = {**env, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{env['PATH']}",
+                     "PYTHONPATH": str(repo)}
         _install_step(["/bin/sh", "-c", install_command], repo, shell_env, timeout, log_path,
                       f"the install command `{install_command}`")
     elif plan:
         _install_plan(plan, repo, venv, pip, uv, env, timeout, log_path, dev)
+    if install and extra:
+        _install_step([*pip, *extra], repo, env, timeout, log_path,
+                      f"installing the config's extra packages ({', '.join(extra)})")
     envcache.record(venv)
     return TargetEnv(python=target_python, root=repo, created=True, source=source)
 
@@ -337,7 +206,15 @@ def prepare(
 def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv: str | None,
                   env: dict[str, str], timeout: float, log_path: Path, dev: bool) -> None:
     what = f"installing the app's dependencies from {plan.source}"
-    files = [str(repo / name) for name in plan.requirement_files]
+    files = []
+    for name in plan.requirement_files:
+        portable = portable_requirements(repo / name)
+        if portable is None:
+            files.append(str(repo / name))
+        else:  # without its Windows-only packages, in the environment's folder
+            copy = venv / f"api-mcp-test-{Path(name).name}"
+            copy.write_text(portable)
+            files.append(str(copy))
     if plan.uv_lock and uv:
         exported = venv / "api-mcp-test-uv-lock.txt"
         _install_step([uv, "export", "--frozen", "--no-hashes", "--no-emit-project",
@@ -349,9 +226,15 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
         listed = venv / "api-mcp-test-requirements.txt"
         listed.write_text("\n".join(plan.requirements) + "\n")
         files.append(str(listed))
+    constraints: list[str] = []
+    if plan.constraints:
+        pins = venv / "api-mcp-test-lock-pins.txt"
+        pins.write_text("\n".join(plan.constraints) + "\n")
+        constraints = ["-c", str(pins)]
+        what += f" pinned by {plan.lock}"
     if files:
-        _install_step([*pip, *(arg for f in files for arg in ("-r", f))], repo, env, timeout,
-                      log_path, what)
+        _install_step([*pip, *(arg for f in files for arg in ("-r", f)), *constraints], repo,
+                      env, timeout, log_path, what)
     if plan.build_project:
         # Building writes into the source tree (egg-info, build/): build a copy instead.
         with tempfile.TemporaryDirectory(prefix="api-mcp-test-build-") as tmp:
@@ -360,7 +243,7 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
                 ".git", ".venv", "venv", "node_modules", "__pycache__", "*.egg-info", "build",
                 "dist"))
             procs.hand_over(Path(tmp))
-            _install_step([*pip, str(copy)], repo, env, timeout, log_path, what)
+            _install_step([*pip, str(copy), *constraints], repo, env, timeout, log_path, what)
 
 
 def _install_step(
@@ -400,6 +283,9 @@ def target_shell_env(env: TargetEnv, extra: dict[str, str]) -> dict[str, str]:
     """A scrubbed environment for shell commands in the target environment: its interpreter's
     folder first on PATH (so `python`, `pip` and installed tools are the target's)."""
     shell_env = procs.scrubbed_env(extra)
+    # The app folder on the path, as for the app itself (`alembic upgrade head` imports app.*).
+    shell_env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(env.root),
+                                                            shell_env.get("PYTHONPATH"))))
     bin_dir = env.python.parent
     shell_env["PATH"] = f"{bin_dir}{os.pathsep}{shell_env['PATH']}"
     if (bin_dir.parent / "pyvenv.cfg").is_file():

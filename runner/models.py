@@ -56,6 +56,7 @@ class RunConfig:
     python: str | None = None
     install: bool = True
     install_command: str | None = None
+    install_extra: tuple[str, ...] = ()  # config `install: {extra: [...]}`: on top of the install
     suite: Suite = "smoke"
     agent: AgentKind = "auto"
     model: str | None = None

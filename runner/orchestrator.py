@@ -346,6 +346,7 @@ class _Run:
                 scope=config.cache_scope or envcache.scope_for(
                     config.repo_url, config.pr_number, config.branch, config.commit,
                     self.source_folder),
+                extra=config.install_extra,
             )
             timing.note = ("existing interpreter" if not env.created
                            else f"reused cached environment, {env.source}" if env.reused

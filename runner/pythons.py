@@ -42,6 +42,9 @@ class PythonRequest:
 
     request: str
     source: str
+    # A hint rather than a requirement (a Dockerfile's base image): when no such interpreter
+    # can be had, the runner's own is used, and the environment's note says so.
+    hint: bool = False
 
 
 def requested_python(root: Path, configured: str | None = None) -> PythonRequest | None:
@@ -67,7 +70,20 @@ def requested_python(root: Path, configured: str | None = None) -> PythonRequest
     for key in ("python_full_version", "python_version"):
         if isinstance(requires_section.get(key), str):
             return PythonRequest(requires_section[key].strip(), f"{key} in the Pipfile")
-    return None
+    return dockerfile_python(root)
+
+
+DOCKER_PYTHON = re.compile(r"^\s*FROM\s+(?:\S+/)?python:(\d+\.\d+)", re.IGNORECASE | re.MULTILINE)
+
+
+def dockerfile_python(root: Path) -> PythonRequest | None:
+    """`FROM python:3.8-slim` in the Dockerfile: the version the project is run with. Old pinned
+    requirements (greenlet 0.4, psycopg2 2.8) only build on the Python of their time."""
+    path = root / "Dockerfile"
+    if not path.is_file():
+        return None
+    match = DOCKER_PYTHON.search(path.read_text(errors="replace"))
+    return PythonRequest(match.group(1), "the Dockerfile's base image", hint=True) if match else None
 
 
 def _toml(path: Path) -> dict:

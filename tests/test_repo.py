@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from runner import environment
-from runner.environment import InstallPlan, install_plan
+from runner import dependencies, environment
+from runner.dependencies import InstallPlan, install_plan
 from runner.errors import RunnerError, UsageError
 from runner.repo import RepoManager, clone, is_remote, split_credentials, working_folder
 from tests.git_http import git_http_server
@@ -178,7 +178,7 @@ def test_install_plans_for_each_dependency_style(tmp_path: Path):
 
 
 def test_poetry_constraints_become_pep440():
-    convert = environment._poetry_requirement
+    convert = dependencies._poetry_requirement
     assert convert("a", "^1.2.3") == "a>=1.2.3,<2"
     assert convert("a", "^0.2.3") == "a>=0.2.3,<0.3"
     assert convert("a", "~1.2") == "a>=1.2,<1.3"

@@ -1,0 +1,111 @@
+"""Fast tests of what the app's environment is installed from (runner/dependencies.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.config import clean_install
+from runner.dependencies import (
+    IMPORTS_SOURCE,
+    install_plan,
+    lock_pins,
+    portable_requirements,
+    requirements_from_imports,
+)
+from runner.errors import UsageError
+from runner.pythons import requested_python
+
+POETRY_PYPROJECT = """[tool.poetry]
+name = "svc"
+version = "0.1.0"
+[tool.poetry.dependencies]
+python = "^3.8"
+uvicorn = "^0.11"
+passlib = {extras = ["bcrypt"], version = "^1.7"}
+"""
+POETRY_LOCK = """[[package]]
+name = "uvicorn"
+version = "0.11.8"
+category = "main"
+
+[[package]]
+name = "bcrypt"
+version = "3.2.2"
+
+[[package]]
+name = "mylib"
+version = "0.1.0"
+[package.source]
+type = "git"
+url = "https://example.invalid/mylib.git"
+"""
+
+
+def files(root: Path, contents: dict[str, str]) -> Path:
+    for name, text in contents.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_poetry_lock_pins_the_declared_install(tmp_path: Path) -> None:
+    files(tmp_path, {"pyproject.toml": POETRY_PYPROJECT, "poetry.lock": POETRY_LOCK})
+    plan = install_plan(tmp_path)
+    assert plan is not None and plan.source == "pyproject.toml (Poetry)"
+    assert plan.lock == "poetry.lock"
+    # Registry packages only: a git source is named by the declaration itself.
+    assert plan.constraints == ("uvicorn==0.11.8", "bcrypt==3.2.2")
+
+
+def test_pdm_lock_pins_a_requirements_file_too(tmp_path: Path) -> None:
+    files(tmp_path, {"requirements.txt": "flask\n",
+                     "pdm.lock": '[[package]]\nname = "flask"\nversion = "2.0.3"\n'})
+    assert lock_pins(tmp_path) == ("pdm.lock", ("flask==2.0.3",))
+    plan = install_plan(tmp_path)
+    assert plan is not None and plan.constraints == ("flask==2.0.3",)
+
+
+def test_requirements_derived_from_imports_when_nothing_is_declared(tmp_path: Path) -> None:
+    """Tutorial code: imports and INSTALLED_APPS strings, mapped to PyPI names; the project's
+    own modules and the standard library left out."""
+    files(tmp_path, {
+        "manage.py": "import os\nimport sys\nfrom django.core.management import execute_from_command_line\n",
+        "mysite/__init__.py": "",
+        "mysite/settings.py": "INSTALLED_APPS = ['django.contrib.admin', 'rest_framework', "
+                              "'corsheaders', 'polls']\n",
+        "polls/__init__.py": "",
+        "polls/views.py": "import yaml\nfrom rest_framework import viewsets\nfrom polls.models "
+                          "import Question\nfrom . import serializers\nimport jwt.exceptions\n",
+        "tools/build.py": "from setuptools import setup\n",
+    })
+    assert requirements_from_imports(tmp_path) == (
+        "django", "djangorestframework", "django-cors-headers", "PyYAML", "PyJWT")
+    plan = install_plan(tmp_path)
+    assert plan is not None and plan.source == IMPORTS_SOURCE
+
+
+def test_windows_only_packages_are_left_out(tmp_path: Path) -> None:
+    path = files(tmp_path, {"requirements.txt": "flask==3.0\npywin32==308\nWMI>=1.5 ; "
+                                                "python_version>'3'\nrequests\n"})
+    assert portable_requirements(path / "requirements.txt") == "flask==3.0\nrequests\n"
+    assert portable_requirements(files(tmp_path, {"r2.txt": "flask\n"}) / "r2.txt") is None
+
+
+def test_config_install_extra_and_command(tmp_path: Path) -> None:
+    assert clean_install({"extra": ["bcrypt<4", "email-validator"]}, tmp_path) == {
+        "install": True, "install_extra": ("bcrypt<4", "email-validator")}
+    assert clean_install({"command": "pip install -e ."}, tmp_path) == {
+        "install": True, "install_command": "pip install -e ."}
+    with pytest.raises(UsageError, match="unknown keys: pins"):
+        clean_install({"pins": ["x"]}, tmp_path)
+
+
+def test_dockerfile_base_image_is_a_python_hint(tmp_path: Path) -> None:
+    files(tmp_path, {"Dockerfile": "FROM python:3.8-slim AS base\nCMD uvicorn app:app\n"})
+    request = requested_python(tmp_path)
+    assert request is not None
+    assert (request.request, request.hint) == ("3.8", True)
+    files(tmp_path, {".python-version": "3.12\n"})
+    assert requested_python(tmp_path).hint is False  # type: ignore[union-attr]
