@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from runner.baseline import story as baseline_story
 from runner.config import apply_project_config
 from runner.errors import (
+    ExitCode,
     RunnerError,
     UsageError,
     condense_tracebacks,
@@ -178,6 +179,9 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
         click.option("--token", hidden=True),  # refused: see clone_token
         click.option("--working-directory", metavar="SUBDIR", help="The app's folder inside "
                      "the repository."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+                     metavar="FILE", help="Read the settings from FILE instead of the project's "
+                     ".api-mcp-test.yml (same keys; paths relative to the app's folder)."),
         click.option("--dev-requirements", is_flag=True, help="Also install development "
                      "dependencies (requirements-dev.txt, dev groups)."),
         click.option("--app", help="The app as module:attr (e.g. app.main:app); auto-detected "
@@ -265,6 +269,7 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
          token: str | None, token_file: Path | None, working_directory: str | None,
+         config_file: Path | None,
          dev_requirements: bool, app: str | None, python: str | None, no_install: bool,
          install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
          install_timeout: float, discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
@@ -302,6 +307,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
                             working_directory),
             dev_requirements=dev_requirements, app=app, python=python, install=not no_install,
             install_command=install_command, suite=suite,  # type: ignore[arg-type]
+            config_file=config_file,
             output_dir=output_dir, junit_path=junit_path, json_path=json_path,
             markdown_path=markdown_path, app_env=parse_app_env(app_env), checks=checks,
             allow_env=clean_grants(allow_env),
@@ -377,6 +383,7 @@ def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: 
 
 def _discover(path: str, branch: str | None, pr_number: int | None, commit: str | None,
               token: str | None, token_file: Path | None, working_directory: str | None,
+              config_file: Path | None,
               dev_requirements: bool, app: str | None, python: str | None, no_install: bool,
               install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
               install_timeout: float, discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
@@ -400,7 +407,8 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
     config = apply_project_config(
         RunConfig(repo_path=working_folder(root, working_directory), app=app, python=python,
                   install=not no_install, install_command=install_command,
-                  app_env=parse_app_env(app_env), allow_env=clean_grants(allow_env)),
+                  app_env=parse_app_env(app_env), allow_env=clean_grants(allow_env),
+                  config_file=config_file),
         given_options())
     env = environment.prepare(config.repo_path, python=config.python, install=config.install,
                               install_command=config.install_command, timeout=install_timeout,
@@ -409,16 +417,18 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
                               extra=config.install_extra)
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
     spec = service.discover(env, app=config.app, app_env=config.app_env,
-                            workdir=workdir / "discovery")
+                            workdir=workdir / "discovery",
+                            shown_root="/".join(filter(None, (path, working_directory))))
     return select_operations(spec, config.include, config.exclude)
 
 
 @main.command()
 @_target_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the OpenAPI "
-              "document (JSON) here.")
+              "document (JSON) here; without it, the document goes to stdout.")
 def discover(output: Path | None, **kwargs: Any) -> None:
-    """Find the app in PATH and print what it offers."""
+    """Find the app in PATH: what it offers (on stderr without -o), and its OpenAPI document
+    (to stdout, or to the -o file)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="api-mcp-test-") as tmp:
@@ -426,16 +436,49 @@ def discover(output: Path | None, **kwargs: Any) -> None:
             spec = _discover(workdir=Path(tmp), **kwargs)
         except RunnerError as exc:
             _fail(exc)
-    click.echo(f"framework: {spec.framework} ({spec.spec_source} spec)")
-    click.echo(f"app:       {inert.one_line(spec.app_locator)}")
-    click.echo(f"api:       {inert.one_line(f'{spec.title} {spec.version}', 200)}".rstrip())
-    click.echo(f"operations: {len(spec.endpoints)}")
+    to_stderr = output is None  # stdout carries the document alone, for pipes
+    click.echo(f"framework: {spec.framework} ({spec.spec_source} spec)", err=to_stderr)
+    click.echo(f"app:       {inert.one_line(spec.app_locator)}", err=to_stderr)
+    click.echo(f"api:       {inert.one_line(f'{spec.title} {spec.version}', 200)}".rstrip(),
+               err=to_stderr)
+    click.echo(f"operations: {len(spec.endpoints)}", err=to_stderr)
     for endpoint in spec.endpoints:
         click.echo(f"  {endpoint.method:<7} {inert.one_line(endpoint.path, 200)}  "
-                   f"{inert.one_line(endpoint.summary, 200)}")
+                   f"{inert.one_line(endpoint.summary, 200)}", err=to_stderr)
     if output:
         output.write_text(json.dumps(spec.openapi, indent=2))
         click.echo(f"spec written to {output}", err=True)
+    else:
+        click.echo(json.dumps(spec.openapi, indent=2))
+
+
+@main.command()
+@_target_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the "
+              "config (default: PATH/.api-mcp-test.yml; - for stdout).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+def init(output: Path | None, force: bool, **kwargs: Any) -> None:
+    """Write the .api-mcp-test.yml that makes a run of PATH work, from what discovery learns
+    (the app, the API's folder, settings the app needs, login operations, Python version).
+
+    Exit codes: 0 written and the app found; 3 written, but discovery still fails (the file's
+    comments say why)."""
+    from runner.discovery.guide import learn
+
+    target = output or Path(kwargs["path"]) / ".api-mcp-test.yml"
+    if str(target) != "-" and target.exists() and not force:
+        _fail(UsageError(f"{target} exists.", "Pass --force to overwrite it, or -o FILE."))
+    learned, text = learn(_discover, kwargs)
+    if str(target) == "-":
+        click.echo(text, nl=False)
+    else:
+        target.write_text(text)
+        click.echo(f"wrote {target}", err=True)
+    if learned.spec is None:
+        click.echo(f"discovery still fails: {learned.problem}", err=True)
+        sys.exit(int(ExitCode.STAGE))
+    click.echo(f"app {learned.spec.app_locator}: {len(learned.spec.endpoints)} operations; "
+               f"run `api-mcp-test test {kwargs['path']}`", err=True)
 
 
 @main.command()

@@ -105,6 +105,22 @@ def parse_env_file(text: str, name: str) -> dict[str, str]:
     return values
 
 
+def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
+    """A config file given with --config (outside the repository, the user's own)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--config {path}: {exc.strerror or exc}.",
+                         "Give the path of a YAML file with the keys of .api-mcp-test.yml.") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--config {path} is not valid YAML: {untrusted.parse_error(exc)}.",
+                         "Fix the file (see 'Configuration file' in the README).") from None
+    if not isinstance(data, dict | None):
+        raise UsageError(f"--config {path} must be a mapping of keys to values.",
+                         f"Allowed keys: {', '.join(CLEANERS)}.")
+    return data or {}, str(path)
+
+
 def read_env_file(path: Path, boundary: Path | None = None) -> dict[str, str]:
     """An env file of the repository (inside `boundary`, see untrusted; default its folder)."""
     text = untrusted.read_text(boundary or path.parent, path, "the env file")
@@ -456,7 +472,10 @@ def apply_project_config(config: RunConfig, given: Collection[str] = (),
     """
     folder = config.repo_path
     boundary = (boundary or folder).absolute()
-    raw, source = read_project_config(folder, boundary) if folder.is_dir() else ({}, None)
+    if config.config_file is not None:  # --config FILE: the user's own file, not the PR's
+        raw, source = read_config_file(config.config_file)
+    else:
+        raw, source = read_project_config(folder, boundary) if folder.is_dir() else ({}, None)
     problems: list[str] = []
     try:
         root = working_directory(folder, raw)

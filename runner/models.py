@@ -56,6 +56,7 @@ class RunConfig:
     python: str | None = None
     install: bool = True
     install_command: str | None = None
+    config_file: Path | None = None  # --config FILE instead of the project's .api-mcp-test.yml
     install_extra: tuple[str, ...] = ()  # config `install: {extra: [...]}`: on top of the install
     suite: Suite = "smoke"
     agent: AgentKind = "auto"
@@ -198,6 +199,9 @@ class ApiSpec:
     factory: bool = False  # app_locator names a factory to call
     server_env: dict[str, str] = field(default_factory=dict)  # e.g. DJANGO_SETTINGS_MODULE
     sqlite_databases: tuple[str, ...] = ()  # Django aliases served from a throwaway copy
+    # Django alias -> the project's sqlite file, which the throwaway copy starts from (what a
+    # setup step wrote there: a test user, fixtures).
+    sqlite_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def synthesized_note(self) -> str:

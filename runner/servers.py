@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 import time
@@ -28,6 +29,17 @@ class McpCommand:
 
 DJANGO_OVERRIDE_MODULE = "api_mcp_test_settings"
 PROBE_LIMIT = 10.0  # seconds one readiness request may take, whole answer included
+
+
+def seed_sqlite_copies(spec: ApiSpec, root: Path, folder: Path) -> None:
+    """Start each throwaway sqlite database from the project's own file when it exists inside
+    the run copy `root` (a `setup:` step made a test user there): the app is served from the
+    database setup wrote. `migrate` then brings it up to date."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for alias, path in spec.sqlite_files:
+        source = Path(path)
+        if source.is_file() and source.resolve().is_relative_to(root.resolve()):
+            shutil.copyfile(source, folder / f"db-{alias}.sqlite3")
 
 
 def django_settings_override(settings: str, sqlite_aliases: tuple[str, ...], folder: Path,
@@ -139,6 +151,7 @@ class DynamicServerManager:
             raise RunnerError("servers", "Django needs DJANGO_SETTINGS_MODULE to serve the app.",
                               "Pass it with --app-env DJANGO_SETTINGS_MODULE=project.settings.")
         module = django_settings_override(settings, spec.sqlite_databases, folder, debug)
+        seed_sqlite_copies(spec, env.root, folder)
         procs.hand_over(folder)  # the app creates its databases there
         paths = [str(folder), *filter(None, [child_env.get("PYTHONPATH")])]
         serving = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": os.pathsep.join(paths)}

@@ -176,6 +176,7 @@ def spec_from_result(result: dict[str, Any]) -> ApiSpec:
         factory=bool(result.get("factory")),
         server_env=dict(result.get("env") or {}),
         sqlite_databases=tuple(result.get("sqlite_databases") or ()),
+        sqlite_files=tuple(sorted((result.get("sqlite_files") or {}).items())),
     )
 
 

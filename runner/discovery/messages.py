@@ -21,6 +21,17 @@ ENV_ERRORS = ("KeyError", "ImproperlyConfigured", "UndefinedValueError", "Valida
               "environment variable", "not set", "must be set")
 
 
+class DiscoveryFailure(RunnerError):
+    """No app found: what was tried, for `api-mcp-test init` to write a config from."""
+
+    def __init__(self, message: str, hint: str, detail: str, errors: Sequence[dict[str, Any]],
+                 entries: Sequence[EntryPoint], folders: Sequence[str]) -> None:
+        super().__init__(STAGE, message, hint, detail)
+        self.errors = list(errors)
+        self.entries = list(entries)
+        self.folders = list(folders)
+
+
 def env_gates(errors: Sequence[dict[str, Any]]) -> list[str]:
     """Environment variables the app's settings refused to start without, from its errors."""
     names: list[str] = []
@@ -76,8 +87,11 @@ def next_step(shown: str, errors: Sequence[dict[str, Any]], folders: Sequence[st
                 f"{folders[0]} or write `working-directory: {folders[0]}` in .api-mcp-test.yml "
                 f"(`api-mcp-test init {shown}` writes it).")
     if errors:
-        return ("Fix the import error above (the output is in discovery.log), or name the app "
-                f"with `app:` in .api-mcp-test.yml (`api-mcp-test init {shown}`). " + APP_HINT)
+        return ("Fix the import error above (the output is in discovery.log). When a dependency "
+                "newer than the code broke it (nothing pins its version), pin it on top of the "
+                "install with `install: {extra: [\"package<version\"]}` in .api-mcp-test.yml; "
+                f"when the wrong module was tried, name the app with `app:` (`api-mcp-test init "
+                f"{shown}` writes the file).")
     return (f"Name the app with `app: module:attr` in .api-mcp-test.yml (`api-mcp-test init "
             f"{shown}` writes one), or pass --app module:attr.")
 
@@ -110,4 +124,5 @@ def probe_failure(result: dict[str, Any], shown: str, app: str | None, tail: str
                    f"Connexion) found in {shown}. No run script, Dockerfile, Procfile or "
                    f"source file names one; modules looked for: {candidates}; imported: "
                    f"{imported}.")
-    return RunnerError(STAGE, message, next_step(shown, errors, folders, entries), detail=detail)
+    return DiscoveryFailure(message, next_step(shown, errors, folders, entries), detail, errors,
+                            entries, folders)

@@ -268,6 +268,7 @@ class Prober:
         result = success("django", locator, False, interface, self.extra_env, source, doc,
                          self.searched, self.errors)
         result["sqlite_databases"] = django_adapter.sqlite_aliases(settings)
+        result["sqlite_files"] = django_adapter.sqlite_files(settings)
         return result
 
 

@@ -3,7 +3,8 @@
 Success: {"ok": true, "framework", "app" ("module:attr"), "factory", "interface" ("asgi" or
 "wsgi"), "env" (extra environment the server needs: PYTHONPATH, DJANGO_SETTINGS_MODULE),
 "spec_source" ("native", "synthesized", "file" or "none" with --locate-only), "openapi" (the
-document, or null), "sqlite_databases" (Django aliases), "searched", "errors"}.
+document, or null), "sqlite_databases" (Django aliases), "sqlite_files" (alias -> path),
+"searched", "errors"}.
 
 Failure: {"ok": false, "message", "candidates", "searched", "errors"}.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import sys
 
@@ -121,6 +122,18 @@ def sqlite_aliases(settings):
         for alias, config in databases.items()
         if "sqlite" in str((config or {}).get("ENGINE", ""))
     )
+
+
+def sqlite_files(settings):
+    """{alias: the sqlite file's path} for the sqlite databases: a setup step (a test user, a
+    fixture) writes there, and the throwaway copy the app is served with starts from it."""
+    databases = getattr(settings, "DATABASES", None) or {}
+    return {
+        alias: os.path.abspath(str(config.get("NAME")))
+        for alias, config in databases.items()
+        if "sqlite" in str((config or {}).get("ENGINE", "")) and config.get("NAME")
+        and str(config.get("NAME")) != ":memory:"
+    }
 
 
 DJANGO_REGEX_INT = ("[0-9]+", r"\d+")

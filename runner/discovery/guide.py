@@ -1,0 +1,167 @@
+"""`api-mcp-test init`: the `.api-mcp-test.yml` that would make the run work, written from what
+discovery learned (the app, the API's folder, settings the app refused to start without, login
+operations, the Python version), each line with a comment saying why it is there."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner import pythons
+from runner.dependencies import PYPI_NAMES
+from runner.discovery.messages import DiscoveryFailure, env_gates, missing_modules
+from runner.errors import RunnerError
+from runner.models import ApiSpec
+
+# Placeholder values for settings an app refused to start without (never real secrets).
+PLACEHOLDERS = (
+    (re.compile(r"DEBUG$"), "true"),
+    (re.compile(r"DATABASE_URL$|_DB_URL$|^DB_URL$"), "sqlite:///api-mcp-test.sqlite3"),
+    (re.compile(r"SECRET|_KEY$|TOKEN|PASSWORD"), "not-a-production-secret"),
+    (re.compile(r"ALLOWED_HOSTS$"), "127.0.0.1,localhost"),
+    (re.compile(r"_URL$|_URI$"), "http://127.0.0.1:9"),
+    (re.compile(r"PORT$"), "8000"),
+)
+LOGIN_PATH = re.compile(r"(?:^|/)(?:login|log-in|signin|sign-in|token|jwt/create|auth)(?:/|$)",
+                        re.IGNORECASE)
+REGISTER_PATH = re.compile(r"(?:^|/)(?:register|registration|signup|sign-up|users)/?$",
+                           re.IGNORECASE)
+
+
+def placeholder(name: str) -> str:
+    for pattern, value in PLACEHOLDERS:
+        if pattern.search(name):
+            return value
+    return "change-me"
+
+
+@dataclass
+class Learned:
+    """What `init` found out about a repository."""
+
+    shown: str  # the folder as the user named it
+    spec: ApiSpec | None = None  # the app, when found
+    working_directory: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # settings the app needed (placeholders)
+    extra: list[str] = field(default_factory=list)  # modules it imports but nothing installs
+    python: str | None = None  # a version the project names only as a hint (Dockerfile)
+    python_source: str = ""
+    problem: str | None = None  # what still stops the run, if anything
+    tried: list[str] = field(default_factory=list)  # candidates, for comments
+
+
+def config_text(learned: Learned) -> str:
+    """The commented YAML for `learned`."""
+    lines = [f"# .api-mcp-test.yml for {learned.shown}, written by `api-mcp-test init`.",
+             "# Every key is optional; see 'Configuration file' in the README."]
+    if learned.problem:
+        lines += ["#", "# Discovery did not succeed yet:"]
+        lines += [f"#   {part}" for part in _wrap(learned.problem)]
+    if learned.working_directory:
+        lines += ["", "# The API lives in a subfolder of the repository.",
+                  f"working-directory: {learned.working_directory}"]
+    spec = learned.spec
+    if spec is not None:
+        lines += ["", (f"# The {spec.framework} app discovery found ({len(spec.endpoints)} "
+                      "operations). Remove to let discovery choose."), f"app: {spec.app_locator}"]
+    elif learned.tried:
+        lines += ["", "# Candidates tried (uncomment the right one):"]
+        lines += [f"# app: {entry}" for entry in learned.tried[:5]]
+    if learned.python:
+        lines += ["", (f"# The Python {learned.python_source} names; old pinned requirements may "
+                      "only build on it."), f'python: "{learned.python}"']
+    if learned.extra:
+        listed = ", ".join(f'"{name}"' for name in learned.extra)
+        lines += ["", ("# Imported by the app but installed by nothing: added on top of the "
+                      "automatic install (check the PyPI names)."), "install:",
+                  f"  extra: [{listed}]"]
+    if learned.env:
+        lines += ["", ("# Settings the app refused to start without (placeholder values: not "
+                      "secrets; use ${NAME} with --allow-env NAME for real ones)."), "env:"]
+        lines += [f'  {name}: "{value}"' for name, value in learned.env.items()]
+    if spec is not None and spec.framework == "django":
+        lines += ["", ("# Serve the project with DEBUG on for the test run only (loopback hosts "
+                      "allowed)."), "django: {debug: true}"]
+    lines += _auth_lines(spec)
+    return "\n".join(lines) + "\n"
+
+
+def _auth_lines(spec: ApiSpec | None) -> list[str]:
+    if spec is None:
+        return []
+    posts = [e for e in spec.endpoints if e.method.upper() == "POST"]
+    logins = [e for e in posts if LOGIN_PATH.search(e.path.rstrip("/") + "/")
+              and "refresh" not in e.path and "verify" not in e.path]
+    registers = [e for e in posts if REGISTER_PATH.search(e.path)]
+    if not logins:
+        return []
+    login = logins[0]
+    lines = ["", ("# Login operations found; the run logs in by itself when it can. To be explicit "
+                 "(a sign-up, then a login with the same throwaway user):"), "# auth:"]
+    if registers:
+        lines.append(f"#   register: {{operation: {registers[0].method.upper()} "
+                     f"{registers[0].path}, json: {{username: \"${{user.username}}\", "
+                     f"password: \"${{user.password}}\"}}}}")
+    lines.append(f"#   login: {{operation: POST {login.path}, json: {{username: "
+                 f"\"${{user.username}}\", password: \"${{user.password}}\"}}}}")
+    others = ", ".join(f"POST {e.path}" for e in logins[1:4])
+    if others:
+        lines.append(f"#   (other login-like operations: {others})")
+    return lines
+
+
+def _wrap(text: str, width: int = 90) -> list[str]:
+    words, lines, current = text.split(), [], ""
+    for word in words:
+        if current and len(current) + len(word) + 1 > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return lines + ([current] if current else [])
+
+
+def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
+          attempts: int = 4) -> tuple[Learned, str]:
+    """Run `discover` (the CLI's install + discovery) until it finds the app or learns nothing
+    new: a failure naming settings the app needs is retried with placeholders for them, one
+    naming only API subfolders is retried in the first. Returns what was learned and the
+    config text."""
+    options = dict(options)
+    app_env = list(options.pop("app_env", ()))
+    learned = Learned(shown=str(options["path"]))
+    local = Path(str(options["path"]))
+    if local.is_dir():
+        request = pythons.requested_python(local)
+        if request is not None and request.hint:
+            learned.python, learned.python_source = request.request, request.source
+    for _ in range(attempts):
+        with tempfile.TemporaryDirectory(prefix="api-mcp-test-init-") as tmp:
+            try:
+                learned.spec = discover(workdir=Path(tmp), app_env=tuple(app_env), **options)
+                learned.problem = None
+                break
+            except DiscoveryFailure as exc:
+                learned.problem = exc.user_message()
+                learned.tried = [e.locator for e in exc.entries]
+                for module in missing_modules(exc.errors):
+                    name = PYPI_NAMES.get(module, module)
+                    if name not in learned.extra:
+                        learned.extra.append(name)
+                if exc.folders and not exc.entries and not options.get("working_directory"):
+                    options["working_directory"] = learned.working_directory = exc.folders[0]
+                    continue
+                gates = [name for name in env_gates(exc.errors) if name not in learned.env]
+                if not gates:
+                    break
+                for name in gates:
+                    learned.env[name] = placeholder(name)
+                    app_env.append(f"{name}={learned.env[name]}")
+            except RunnerError as exc:
+                learned.problem = exc.user_message()
+                break
+    return learned, config_text(learned)

@@ -1,0 +1,60 @@
+"""Fast tests of `api-mcp-test init`'s config text and of --config FILE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner.config import apply_project_config
+from runner.discovery.guide import Learned, config_text, placeholder
+from runner.errors import UsageError
+from runner.models import ApiSpec, Endpoint, RunConfig
+
+
+def spec(framework: str, *keys: str) -> ApiSpec:
+    endpoints = [Endpoint(k.split()[0], k.split()[1], k) for k in keys]
+    return ApiSpec(framework=framework, app_locator="project.wsgi:application", openapi={},
+                   endpoints=endpoints)
+
+
+def test_config_for_a_django_app_with_login_operations() -> None:
+    text = config_text(Learned(shown="~/journal", spec=spec(
+        "django", "GET /api/entries/", "POST /api/register/", "POST /api/token/",
+        "POST /api/token/refresh/")))
+    data = yaml.safe_load(text)
+    assert data == {"app": "project.wsgi:application", "django": {"debug": True}}
+    assert "#   register: {operation: POST /api/register/" in text
+    assert "#   login: {operation: POST /api/token/, json:" in text
+    assert "refresh" not in text.split("#   login:")[1]
+
+
+def test_config_for_a_failed_discovery_says_why_and_what_it_learned() -> None:
+    learned = Learned(shown="~/mono", working_directory="services/api",
+                      env={"DATABASE_URL": placeholder("DATABASE_URL"),
+                           "SECRET_KEY": placeholder("SECRET_KEY"), "DEBUG": placeholder("DEBUG")},
+                      extra=["python-jose"], python="3.8",
+                      python_source="the Dockerfile's base image",
+                      problem="[discovery] No usable web application in ~/mono: ...",
+                      tried=["app.api:app"])
+    text = config_text(learned)
+    assert "#   [discovery] No usable web application in ~/mono" in text
+    assert "# app: app.api:app" in text
+    assert yaml.safe_load(text) == {
+        "working-directory": "services/api", "python": "3.8",
+        "install": {"extra": ["python-jose"]},
+        "env": {"DATABASE_URL": "sqlite:///api-mcp-test.sqlite3",
+                "SECRET_KEY": "not-a-production-secret", "DEBUG": "true"}}
+
+
+def test_config_file_option_replaces_the_projects_file(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / ".api-mcp-test.yml").write_text("app: wrong:app\n")
+    mine = tmp_path / "mine.yml"
+    mine.write_text("app: right:app\ninstall: {extra: [\"bcrypt<4\"]}\n")
+    config = apply_project_config(RunConfig(repo_path=app, config_file=mine))
+    assert (config.app, config.install_extra) == ("right:app", ("bcrypt<4",))
+    with pytest.raises(UsageError, match="--config .*missing.yml"):
+        apply_project_config(RunConfig(repo_path=app, config_file=tmp_path / "missing.yml"))

@@ -1,0 +1,170 @@
+"""Real repositories as they are: a corpus of small repositories, each with one layout, lock
+or trap that stopped zero-config runs (issue 14), run end to end through the CLI.
+
+Each is written here (not copied from a real project). Where installs are not the point, the
+shared fixture environment is passed with --python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+FLASK_ITEMS = '''from flask import Flask, jsonify
+
+app = Flask(__name__)
+ITEMS = [{"id": 1, "name": "first"}]
+
+
+@app.get("/items")
+def list_items():
+    return jsonify(ITEMS)
+'''
+FASTAPI_PING = '''from fastapi import FastAPI
+
+app = FastAPI(title="layout")
+
+
+@app.get("/ping")
+def ping() -> dict:
+    return {"ok": True}
+'''
+
+# Layouts discovery must read zero-config: {name: (files, expected app locator)}.
+LAYOUTS = {
+    "uvicorn-run-in-main": ({
+        "main.py": "import uvicorn\n\nif __name__ == '__main__':\n"
+                   "    uvicorn.run('app.api:app', host='0.0.0.0', port=8000)\n",
+        "app/__init__.py": "", "app/api.py": FASTAPI_PING,
+    }, "app.api:app"),
+    "server-folder": ({"server/app.py": FLASK_ITEMS + "\nif __name__ == '__main__':\n"
+                                                      "    app.run()\n"}, "app:app"),
+    "run-sh-app-module": ({
+        "run.sh": "#!/bin/sh\nAPP_MODULE=${APP_MODULE:-service.http:api}\n"
+                  "exec gunicorn -k uvicorn.workers.UvicornWorker \"$APP_MODULE\"\n",
+        "service/__init__.py": "",
+        "service/http.py": FASTAPI_PING.replace("app = ", "api = ").replace("@app.", "@api."),
+    }, "service.http:api"),
+    "procfile": ({"Procfile": "web: gunicorn backend.wsgi:application\n",
+                  "backend/__init__.py": "",
+                  "backend/wsgi.py": FLASK_ITEMS.replace("app = Flask", "application = Flask")
+                  .replace("@app.", "@application.")}, "backend.wsgi:application"),
+    "dockerfile-cmd": ({"runserver.sh": "uvicorn main:app --reload\n",  # stale: no main.py
+                        "Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "api.main:app"]\n',
+                        "api/__init__.py": "", "api/main.py": FASTAPI_PING}, "api.main:app"),
+    "compose-command": ({"docker-compose.yml": "services:\n  web:\n    command: flask --app "
+                                               "webapp run --host 0.0.0.0\n",
+                         "webapp/__init__.py": "from flask import Flask\n\n\ndef create_app():\n"
+                                               "    app = Flask('w')\n    app.add_url_rule("
+                                               "'/items', 'items', lambda: {'items': []})\n"
+                                               "    return app\n"}, "webapp:create_app"),
+    "flask-with-manage-py": ({"manage.py": "from blog import create_app\napp = create_app()\n",
+                              "blog/__init__.py": "from flask import Flask\n\n\n"
+                                                  "def create_app():\n    app = Flask('b')\n"
+                                                  "    app.add_url_rule('/posts', 'posts', "
+                                                  "lambda: {'posts': []})\n    return app\n"},
+                             "blog:create_app"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_layout_is_tested_zero_config(layout: str, fixture_python: Path, tmp_path: Path) -> None:
+    files, locator = LAYOUTS[layout]
+    repo = make_repo(tmp_path / layout, files)
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["api_info"]["app"] == locator
+    assert report["summary"]["passed"] >= 1
+
+
+@pytest.mark.slow
+def test_monorepo_failure_names_the_api_folder(fixture_python: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "mono", {
+        "README.md": "A monorepo.\n",
+        "web/package.json": "{}",
+        "orders-api/requirements.txt": "fastapi\n",
+        "orders-api/orders/__init__.py": "",
+        "orders-api/orders/main.py": FASTAPI_PING,
+    })
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir",
+                   str(tmp_path / "out"), "-q", timeout=400)
+    assert done.returncode == 3
+    assert f"found in {repo}." in done.stderr  # the user's folder, not the run's copy
+    assert "--working-directory orders-api" in done.stderr
+    done = run_cli("test", str(repo), "--working-directory", "orders-api", "--python",
+                   str(fixture_python), "--output-dir", str(tmp_path / "out2"), "-q",
+                   timeout=400)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_install_without_dependency_file_extra_pin_and_setup_tools(tmp_path: Path) -> None:
+    """No dependency file: requirements come from the imports; `install.extra` pins on top;
+    `setup` commands see the target's pip and python first on PATH and the app folder on
+    PYTHONPATH (`import webapp` works from another folder)."""
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    repo = make_repo(tmp_path / "tutorial", {
+        "webapp.py": FLASK_ITEMS,
+        ".api-mcp-test.yml": "install:\n  extra: [\"itsdangerous==2.1.2\"]\nsetup:\n"
+                             f"  - pip --version > {seen}/pip.txt\n"
+                             "  - cd / && python -c 'import webapp, itsdangerous, sys; "
+                             f"print(sys.prefix, itsdangerous.__version__)' > {seen}/setup.txt\n",
+    })
+    out = tmp_path / "out"
+    cache = tmp_path / "cache"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(cache)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    install = next(s for s in report["stages"] if s["stage"] == "install")
+    assert "the imports (no dependency file)" in install["note"]
+    assert "extra itsdangerous==2.1.2" in install["note"]
+    venv = next(cache.rglob("pyvenv.cfg")).parent
+    assert str(venv) in (seen / "pip.txt").read_text()  # the target's pip, not the runner's
+    prefix, version = (seen / "setup.txt").read_text().split()
+    assert (Path(prefix), version) == (venv, "2.1.2")
+
+
+def make_repo(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if name.endswith(".sh"):
+            os.chmod(path, 0o755)
+    return root
+
+
+@pytest.mark.slow
+def test_django_user_made_by_setup_logs_in(fixture_python: Path, tmp_path: Path) -> None:
+    """The README's fixed test user made by a setup step: setup writes it into the project's
+    sqlite file, and the app is served from a throwaway copy of that file (not an empty one)."""
+    app = tmp_path / "journal"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "django_token_auth", app,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (app / ".api-mcp-test.yml").write_text(
+        "env: {DJANGO_SECRET_KEY: not-a-production-secret, DEBUG: 'false'}\n"
+        "setup:\n  - python manage.py migrate --noinput\n"
+        "  - python manage.py shell -c \"from django.contrib.auth.models import User; "
+        "User.objects.create_user('tester', password='tester-pass-123')\"\n"
+        "auth:\n  login: {operation: POST /api/token/, json: {username: tester, "
+        "password: tester-pass-123}}\n  token: $.token\n  scheme: Token\n")
+    out = tmp_path / "out"
+    done = run_cli("test", str(app), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=600)
+    report = json.loads((out / "report.json").read_text())
+    assert [(c["step"], c["status_code"]) for c in report["auth"]["calls"]] == [("login", 200)]
+    me = next(r for r in report["test_results"] if r["endpoint"] == "/api/me/")
+    assert me["calls"][0]["body"]["username"] == "tester", done.stderr
+    assert not (app / "journal.sqlite3").exists()  # the user's folder is untouched
