@@ -88,23 +88,28 @@ def test_layout_is_tested_zero_config(layout: str, fixture_python: Path, tmp_pat
 
 
 @pytest.mark.slow
-def test_monorepo_failure_names_the_api_folder(fixture_python: Path, tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "mono", {
-        "README.md": "A monorepo.\n",
-        "web/package.json": "{}",
-        "orders-api/requirements.txt": "fastapi\n",
-        "orders-api/orders/__init__.py": "",
-        "orders-api/orders/main.py": FASTAPI_PING,
-    })
-    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir",
-                   str(tmp_path / "out"), "-q", timeout=400)
-    assert done.returncode == 3
-    assert f"found in {repo}." in done.stderr  # the user's folder, not the run's copy
-    assert "--working-directory orders-api" in done.stderr
-    done = run_cli("test", str(repo), "--working-directory", "orders-api", "--python",
-                   str(fixture_python), "--output-dir", str(tmp_path / "out2"), "-q",
-                   timeout=400)
+def test_monorepo(fixture_python: Path, tmp_path: Path) -> None:
+    """One API in a subfolder is found zero-config; with two that fail to import, the message
+    names the user's folder and the API folders, and suggests working-directory."""
+    api = {"orders-api/requirements.txt": "fastapi\n", "orders-api/orders/__init__.py": "",
+           "orders-api/orders/main.py": FASTAPI_PING}
+    one = make_repo(tmp_path / "one", {"README.md": "A monorepo.\n", "web/package.json": "{}",
+                                       **api})
+    out = tmp_path / "out"
+    done = run_cli("test", str(one), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=400)
     assert done.returncode == 0, done.stderr
+    assert json.loads((out / "report.json").read_text())["api_info"]["app"] == "orders.main:app"
+    broken = {name: text.replace("from fastapi", "import not_installed_here\nfrom fastapi")
+              for name, text in api.items()}
+    two = make_repo(tmp_path / "two", {**broken, **{k.replace("orders-api", "billing-api"): v
+                                                    for k, v in broken.items()}})
+    done = run_cli("test", str(two), "--python", str(fixture_python), "--output-dir",
+                   str(tmp_path / "out2"), "-q", timeout=400)
+    assert done.returncode == 3
+    assert f"No usable web application in {two}: found orders.main" in done.stderr
+    assert "API folders (billing-api, orders-api)" in done.stderr
+    assert "--working-directory billing-api" in done.stderr
 
 
 @pytest.mark.slow

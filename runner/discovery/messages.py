@@ -67,7 +67,18 @@ def tried(error: dict[str, Any]) -> str:
 
 def next_step(shown: str, errors: Sequence[dict[str, Any]], folders: Sequence[str],
               entries: Sequence[EntryPoint]) -> str:
-    """The most useful thing to do next, for this repository."""
+    """The most useful thing to do next, for this repository (and, in a monorepo, which
+    folder to point the run at)."""
+    step = _fix(shown, errors)
+    if folders:
+        listed = ", ".join(folders)
+        step += (f" The repository holds API folders ({listed}): to test one, pass "
+                 f"--working-directory {folders[0]} or write `working-directory: {folders[0]}` "
+                 f"in .api-mcp-test.yml (`api-mcp-test init {shown}` writes it).")
+    return step.strip()
+
+
+def _fix(shown: str, errors: Sequence[dict[str, Any]]) -> str:
     gates = env_gates(errors)
     if gates:
         lines = ", ".join(f"{name}: ..." for name in gates)
@@ -81,11 +92,6 @@ def next_step(shown: str, errors: Sequence[dict[str, Any]], folders: Sequence[st
                 f"in the project's dependency file, or add them with `install: {{extra: "
                 f"[{names}]}}` in .api-mcp-test.yml (the PyPI name may differ from the import "
                 "name).")
-    if folders and not entries:
-        listed = ", ".join(folders)
-        return (f"The API seems to live in a subfolder ({listed}): pass --working-directory "
-                f"{folders[0]} or write `working-directory: {folders[0]}` in .api-mcp-test.yml "
-                f"(`api-mcp-test init {shown}` writes it).")
     if errors:
         return ("Fix the import error above (the output is in discovery.log). When a dependency "
                 "newer than the code broke it (nothing pins its version), pin it on top of the "
