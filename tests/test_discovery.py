@@ -472,3 +472,19 @@ def test_failed_candidate_is_named_with_its_origin(fixture_python: Path, tmp_pat
                               "(named by run.sh) but importing it failed: ModuleNotFoundError")
     assert str(tmp_path) not in message
     assert "install: {extra: [not_installed_anywhere]}" in caught.value.hint
+
+
+@pytest.mark.slow
+def test_probe_package_runs_on_python_37(tmp_path: Path) -> None:
+    """The probe runs in the app's interpreter, Python 3.7 included (no newer syntax)."""
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.7*/bin/python3.7")))
+    python = found[0] if found else shutil.which("python3.7")
+    if python is None:
+        pytest.skip("no Python 3.7 on this machine")
+    (tmp_path / "main.py").write_text("x = 1\n")
+    with pytest.raises(RunnerError, match="No web application .* found in"):
+        APIDiscoveryService(timeout=60).discover(
+            TargetEnv(python=Path(python), root=tmp_path, created=False))
