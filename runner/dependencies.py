@@ -292,7 +292,11 @@ def requirements_from_imports(repo: Path) -> tuple[str, ...]:
 def portable_requirements(path: Path) -> str | None:
     """The requirements file without its Windows-only packages (pywin32 ...), or None when it
     has none. Such a package makes the whole install unsatisfiable on Linux."""
-    lines = path.read_text(errors="replace").splitlines()
+    raw = path.read_bytes()
+    # `pip freeze > requirements.txt` in PowerShell writes UTF-16 (uv reads it; so do we).
+    text = (raw.decode("utf-16", errors="replace") if raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+            else raw.decode("utf-8-sig", errors="replace"))
+    lines = text.splitlines()
     kept = [line for line in lines
             if re.split(r"[\s<>=!~;\[]", line.strip(), maxsplit=1)[0].lower() not in WINDOWS_ONLY]
     return "\n".join(kept) + "\n" if len(kept) != len(lines) else None

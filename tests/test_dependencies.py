@@ -91,6 +91,9 @@ def test_windows_only_packages_are_left_out(tmp_path: Path) -> None:
                                                 "python_version>'3'\nrequests\n"})
     assert portable_requirements(path / "requirements.txt") == "flask==3.0\nrequests\n"
     assert portable_requirements(files(tmp_path, {"r2.txt": "flask\n"}) / "r2.txt") is None
+    windows = tmp_path / "frozen.txt"  # pip freeze in PowerShell: UTF-16 with a BOM, CRLF
+    windows.write_bytes("flask==3.0\r\npywin32==308\r\n".encode("utf-16"))
+    assert portable_requirements(windows) == "flask==3.0\n"
 
 
 def test_config_install_extra_and_command(tmp_path: Path) -> None:

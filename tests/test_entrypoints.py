@@ -155,6 +155,9 @@ def test_messages_name_missing_modules_env_gates_and_folders() -> None:
     assert missing_modules(errors) == ["jose"]
     assert env_gates(errors) == ["DATABASE_URL"]
     assert env_gates([{"error": "KeyError: 'SECRET_KEY'"}]) == ["SECRET_KEY"]
+    pydantic = ("ValidationError: 2 validation errors for Settings | db_url | field required "
+                "(type=value_error.missing) | API_KEY | Field required [type=missing]")
+    assert env_gates([{"error": pydantic}]) == ["DB_URL", "API_KEY"]
     step = next_step("~/code/shop", errors[:1], [], [])
     assert "install: {extra: [jose]}" in step
     assert "DATABASE_URL: ..." in next_step("~/code/shop", errors, [], [])

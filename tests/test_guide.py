@@ -58,3 +58,15 @@ def test_config_file_option_replaces_the_projects_file(tmp_path: Path) -> None:
     assert (config.app, config.install_extra) == ("right:app", ("bcrypt<4",))
     with pytest.raises(UsageError, match="--config .*missing.yml"):
         apply_project_config(RunConfig(repo_path=app, config_file=tmp_path / "missing.yml"))
+
+
+def test_example_settings_file_supplies_the_gates(tmp_path: Path) -> None:
+    from runner.discovery.guide import example_settings
+
+    (tmp_path / ".env.dev_example").write_text("# copy to .env\nSQLALCHEMY_URL=sqlite:///x.db\n"
+                                               "export APP_NAME='demo'\n")
+    assert example_settings(tmp_path, ["SQLALCHEMY_URL"]) == (
+        ".env.dev_example", {"SQLALCHEMY_URL": "sqlite:///x.db", "APP_NAME": "demo"})
+    assert example_settings(tmp_path, ["SECRET_KEY"]) is None
+    text = config_text(Learned(shown=".", env_file=".env.dev_example"))
+    assert yaml.safe_load(text) == {"env-files": [".env.dev_example"]}

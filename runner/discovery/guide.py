@@ -47,6 +47,7 @@ class Learned:
     spec: ApiSpec | None = None  # the app, when found
     working_directory: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # settings the app needed (placeholders)
+    env_file: str | None = None  # the project's example settings file that has them
     extra: list[str] = field(default_factory=list)  # modules it imports but nothing installs
     python: str | None = None  # a version the project names only as a hint (Dockerfile)
     python_source: str = ""
@@ -79,6 +80,9 @@ def config_text(learned: Learned) -> str:
         lines += ["", ("# Imported by the app but installed by nothing: added on top of the "
                       "automatic install (check the PyPI names)."), "install:",
                   f"  extra: [{listed}]"]
+    if learned.env_file:
+        lines += ["", "# The project's example settings, which name what the app needs.",
+                  f"env-files: [{learned.env_file}]"]
     if learned.env:
         lines += ["", ("# Settings the app refused to start without (placeholder values: not "
                       "secrets; use ${NAME} with --allow-env NAME for real ones)."), "env:"]
@@ -158,6 +162,12 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
                 gates = [name for name in env_gates(exc.errors) if name not in learned.env]
                 if not gates:
                     break
+                example = example_settings(local / (options.get("working_directory") or ""),
+                                           gates) if learned.env_file is None else None
+                if example is not None:  # its values, for this and every later attempt
+                    learned.env_file, values = example
+                    app_env[:0] = [f"{k}={v}" for k, v in values.items()]
+                    gates = [name for name in gates if name not in values]
                 for name in gates:
                     learned.env[name] = placeholder(name)
                     app_env.append(f"{name}={learned.env[name]}")
@@ -165,3 +175,25 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
                 learned.problem = exc.user_message()
                 break
     return learned, config_text(learned)
+
+
+EXAMPLE_SETTINGS = (".env.example", ".env.sample", ".env.template", ".env.dist", "example.env",
+                    "env.example", ".env.dev_example", ".env.local.example")
+
+
+def example_settings(folder: Path, names: list[str]) -> tuple[str, dict[str, str]] | None:
+    """(file, its NAME=VALUE settings) for the first example settings file in `folder` that
+    sets one of `names`, else None."""
+    candidates = [folder / name for name in EXAMPLE_SETTINGS]
+    candidates += sorted(p for p in folder.glob(".env*example*") if p not in candidates)
+    for path in candidates:
+        if not path.is_file():
+            continue
+        values = {}
+        for line in path.read_text(errors="replace").splitlines():
+            name, sep, value = line.strip().removeprefix("export ").partition("=")
+            if sep and name.strip() and not name.startswith("#"):
+                values[name.strip()] = value.strip().strip("'\"")
+        if any(name in values for name in names):
+            return path.name, values
+    return None

@@ -32,11 +32,18 @@ class DiscoveryFailure(RunnerError):
         self.folders = list(folders)
 
 
+# pydantic settings: "1 validation error for Settings | db_url | field required (...)".
+REQUIRED_FIELD = re.compile(r"\|\s*([A-Za-z_]\w*)\s*\|\s*[Ff]ield required")
+
+
 def env_gates(errors: Sequence[dict[str, Any]]) -> list[str]:
     """Environment variables the app's settings refused to start without, from its errors."""
     names: list[str] = []
     for error in errors:
         text = str(error.get("error", ""))
+        for field in REQUIRED_FIELD.findall(text):  # settings fields read DB_URL for db_url
+            if field.upper() not in names:
+                names.append(field.upper())
         if not any(marker in text for marker in ENV_ERRORS):
             continue
         for name in ENV_NAME.findall(text):

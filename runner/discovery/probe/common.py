@@ -15,9 +15,15 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def error_line(exc):
-    """`ExcType: last line of the message`."""
-    lines = str(exc).strip().splitlines()
-    return type(exc).__name__ + (": " + lines[-1].strip() if lines else "")
+    """`ExcType: message` on one line. A message of several lines (pydantic's "1 validation
+    error for Settings / db_url / field required") keeps them, joined by " | ", without the
+    documentation links."""
+    lines = [line.strip() for line in str(exc).strip().splitlines()
+             if line.strip() and not line.strip().startswith("For further information")]
+    text = " | ".join(lines)
+    if len(text) > 400:
+        text = text[:400] + "..."
+    return type(exc).__name__ + (": " + text if text else "")
 
 
 
