@@ -498,13 +498,21 @@ def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
     try:
         if spec_file:
             from runner.discovery import load_spec_file
-            from runner.openapi import endpoints_from_openapi
+            from runner.openapi import (
+                check_operation_count,
+                endpoints_from_openapi,
+                validate_document,
+            )
+            from runner.report import inert
 
             doc = load_spec_file(spec_file)
+            for warning in validate_document(doc, str(spec_file)):
+                click.echo(f"warning: {inert.terminal(warning)}", err=True)
             info = doc.get("info") or {}
             spec = ApiSpec(framework="spec-file", app_locator=str(spec_file), openapi=doc,
                            endpoints=endpoints_from_openapi(doc), spec_source="file",
                            title=str(info.get("title", "")), version=str(info.get("version", "")))
+            check_operation_count(len(spec.endpoints), source=str(spec_file))
         else:
             with tempfile.TemporaryDirectory(prefix="api-mcp-test-") as tmp:
                 spec = _discover(workdir=Path(tmp), **kwargs)

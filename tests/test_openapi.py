@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -459,10 +460,11 @@ def test_an_invalid_documented_schema_is_a_schema_error() -> None:
 # ---------------------------------------------------------------- through the CLI
 
 
-def generate(spec: Path, out: Path) -> subprocess.CompletedProcess[str]:
+def generate(spec: Path, out: Path,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "runner.cli", "generate", "--spec", str(spec),
                            "-o", str(out)], check=False, capture_output=True, text=True,
-                          timeout=300,
+                          timeout=300, env={**os.environ, **(env or {})},
                           cwd=Path(__file__).resolve().parents[1])
 
 
@@ -494,3 +496,16 @@ def test_cli_generates_from_a_spec_split_across_files(tmp_path: Path) -> None:
     assert "async def create_todo(" in source
     assert "title: str | None = None" in source  # from models/todo.yaml, "Todo%20Item"
     assert "recursive reference to Todo Item" in source  # its self-reference, kept finite
+
+
+@pytest.mark.slow
+def test_cli_warns_about_an_invalid_document_and_caps_operations(tmp_path: Path) -> None:
+    doc = minimal({f"/items/{i}": {"get": {"responses": {"200": {"content": {}}}}}
+                   for i in range(6)})
+    spec = write(tmp_path / "openapi.json", doc)
+    finished = generate(spec, tmp_path / "out")
+    assert finished.returncode == 0, finished.stderr
+    assert "warning: The OpenAPI document" in finished.stderr and "not valid" in finished.stderr
+    capped = generate(spec, tmp_path / "out2", {ENV_NAMES["operations"]: "5"})
+    assert capped.returncode == 3, capped.stderr
+    assert "has 6 operations" in capped.stderr and ENV_NAMES["operations"] in capped.stderr
