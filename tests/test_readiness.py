@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from runner.discovery.spec import endpoints_from_openapi
 from runner.mcpgen import MCPGenerator
 from runner.mcpgen.readiness import assess
 from runner.models import ApiSpec, RunReport
+from runner.openapi import endpoints_from_openapi
 from runner.report import markdown, result
 
 DOC = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from runner.discovery.spec import resolve
 from runner.mcpgen.names import base_tool_name
-from runner.mcpgen.schemas import clean_schema, split_null
+from runner.mcpgen.schemas import split_null
 from runner.models import ApiSpec, Endpoint
+from runner.openapi import to_json_schema
 
 MAX_CLIENT_NAME = 64
 CONSTRAINING = ("enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum",
@@ -32,13 +32,14 @@ class ToolReadiness:
     unconstrained: list[str] = field(default_factory=list)  # scalars with no constraint
 
 
-def _parameters(endpoint: Endpoint, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
-    """(name, cleaned schema, description) of every parameter and body property."""
-    found = [(p.name, clean_schema(resolve(p.schema, doc)), p.description)
+def _parameters(endpoint: Endpoint) -> list[tuple[str, dict[str, Any], str]]:
+    """(name, JSON Schema, description) of every parameter and body property (the endpoint's
+    schemas are resolved in discovery)."""
+    found = [(p.name, to_json_schema(p.schema, "write"), p.description)
              for p in endpoint.parameters]
     body = endpoint.request_body
     if body is not None:
-        schema = clean_schema(resolve(body.get("schema") or {}, doc))
+        schema = to_json_schema(body.get("schema") or {}, "write")
         properties = schema.get("properties")
         if isinstance(properties, dict) and properties:
             found += [(name, prop if isinstance(prop, dict) else {}, "")
@@ -48,7 +49,7 @@ def _parameters(endpoint: Endpoint, doc: dict[str, Any]) -> list[tuple[str, dict
     return found
 
 
-def assess_tool(endpoint: Endpoint, tool: str, doc: dict[str, Any]) -> ToolReadiness:
+def assess_tool(endpoint: Endpoint, tool: str) -> ToolReadiness:
     problems = []
     if len(tool) > MAX_CLIENT_NAME:
         problems.append(f"name longer than {MAX_CLIENT_NAME} characters")
@@ -60,7 +61,7 @@ def assess_tool(endpoint: Endpoint, tool: str, doc: dict[str, Any]) -> ToolReadi
     if not described:
         problems.append("no summary or description")
     undocumented, unconstrained = [], []
-    parameters = _parameters(endpoint, doc)
+    parameters = _parameters(endpoint)
     for name, schema, description in parameters:
         inner, _ = split_null(schema)
         if not (description.strip() or str(inner.get("description") or "").strip()):
@@ -78,7 +79,7 @@ def assess_tool(endpoint: Endpoint, tool: str, doc: dict[str, Any]) -> ToolReadi
 
 def assess(spec: ApiSpec, tool_names: dict[str, str]) -> dict[str, Any]:
     """The readiness of every tool and a one-line summary, as report.json holds them."""
-    tools = [assess_tool(e, tool_names[e.key], spec.openapi) for e in spec.endpoints
+    tools = [assess_tool(e, tool_names[e.key]) for e in spec.endpoints
              if e.key in tool_names]
     full = sum(t.fully_described for t in tools)
     undocumented = sum(len(t.undocumented) for t in tools)
