@@ -5,7 +5,8 @@ The runner is often root, and every path in the project's config (`.env`, `env-f
 read only when it is inside the repository (`root`), reached without following any symlink out
 of it, a regular file (a FIFO or a device would block or read something else), below a size cap,
 and readable by the sandbox user when there is one (see runner/procs.py). Each component is
-opened with `O_PATH | O_NOFOLLOW` relative to its parent's descriptor; symlinks are resolved by
+opened with `O_PATH | O_NOFOLLOW` (elsewhere than Linux: a non-blocking read-only open, which a
+symlink refuses with ELOOP) relative to its parent's descriptor; symlinks are resolved by
 hand and must stay inside `root`; the file is checked and read through one descriptor, so a file
 swapped for a symlink meanwhile is either refused or never seen. Errors name the file and the
 reason, never its contents.
@@ -26,6 +27,8 @@ SPEC_LIMIT = 32 << 20  # an OpenAPI document (the openapi package caps what it e
 _MAX_LINKS = 40
 _HINT = ("Keep the files the project's config names inside the repository, as regular files "
          "(symlinks only to files inside it).")
+# Linux opens a component without touching it (a FIFO or a device is never opened for reading).
+_O_PATH = getattr(os, "O_PATH", 0)
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
           stat.S_IFBLK: "a device", stat.S_IFDIR: "a folder"}
 
@@ -72,7 +75,7 @@ def _open_in(root: Path, path: str | Path, what: str) -> int | None:
     if not pending:
         raise Refused(f"{shown} names the repository folder itself, not a file.", _HINT)
     real_root = os.path.realpath(root)
-    stack = [os.open(real_root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)]
+    stack = [os.open(real_root, (_O_PATH or os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC)]
     links = 0
     try:
         while pending:
@@ -84,15 +87,13 @@ def _open_in(root: Path, path: str | Path, what: str) -> int | None:
                     raise Refused(f"{shown} leads outside the repository.", _HINT)
                 os.close(stack.pop())
                 continue
-            try:
-                fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=stack[-1])
-            except FileNotFoundError:
+            fd = _open_component(name, stack[-1])
+            if fd is None:
                 return None
-            except NotADirectoryError:
-                return None
-            info = os.fstat(fd)
-            if stat.S_ISLNK(info.st_mode):
-                os.close(fd)
+            info = os.fstat(fd) if fd >= 0 else None
+            if info is None or stat.S_ISLNK(info.st_mode):
+                if fd >= 0:
+                    os.close(fd)
                 links += 1
                 if links > _MAX_LINKS:
                     raise Refused(f"{shown} goes through too many symbolic links.", _HINT)
@@ -111,6 +112,7 @@ def _open_in(root: Path, path: str | Path, what: str) -> int | None:
                     target = os.path.relpath(target, real_root)
                 pending[:0] = [p for p in target.split("/") if p]
                 continue
+            assert info is not None
             if pending:
                 if not stat.S_ISDIR(info.st_mode):
                     os.close(fd)
@@ -135,6 +137,21 @@ def _open_in(root: Path, path: str | Path, what: str) -> int | None:
             os.close(fd_)
 
 
+def _open_component(name: str, dir_fd: int) -> int | None:
+    """A descriptor of `name` in `dir_fd` that follows no symlink; -1 for a symlink (found by
+    ELOOP where there is no O_PATH), None when there is nothing of that name."""
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC | (_O_PATH or os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not _O_PATH:
+            return -1
+        raise Refused(f"{name} cannot be opened ({errno.errorcode.get(exc.errno or 0, exc)}).",
+                      _HINT) from None
+
+
 def exists(root: Path, path: str | Path, what: str = "the file") -> bool:
     """Whether `path` names a file that `read_bytes` would read (Refused for one it would not)."""
     fd = _open_in(root, path, what)
@@ -151,8 +168,8 @@ def read_bytes(root: Path, path: str | Path, what: str, limit: int = FILE_LIMIT)
         raise Refused(f"{what} {path} does not exist in the repository.", _HINT)
     try:
         # Reopening the O_PATH descriptor reads the very inode that was checked.
-        fd = os.open(f"/proc/self/fd/{located}", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK
-                     | os.O_CLOEXEC)
+        fd = (os.open(f"/proc/self/fd/{located}", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK
+                      | os.O_CLOEXEC) if _O_PATH else os.dup(located))
     except OSError as exc:
         os.close(located)
         raise Refused(f"{what} {path} cannot be read ({errno.errorcode.get(exc.errno or 0, exc)}).",

@@ -17,6 +17,14 @@ from runner.models import RunConfig
 SECRET = "root-only-secret-4242"
 
 
+@pytest.fixture(params=["O_PATH", "portable"], autouse=True)
+def opening(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test both ways: Linux's O_PATH, and the open without it other systems get."""
+    if request.param == "portable":
+        monkeypatch.setattr(untrusted, "_O_PATH", 0)
+    return str(request.param)
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
