@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -257,13 +258,26 @@ def _install_step(
                           "Check that Python and uv are installed on this machine.") from exc
     if finished.returncode != 0:
         last = installer_error(finished.output) or f"exit code {finished.returncode}"
-        raise RunnerError(
-            "install",
-            f"Dependency installation failed while {what}: {last}",
-            "Fix the dependency declaration (requirements.txt, pyproject.toml, ...) or pass "
-            "--install-command, or prepare an environment yourself and pass --python.",
-            detail=finished.tail(40),
-        )
+        hint = ("Fix the dependency declaration (requirements.txt, pyproject.toml, ...) or pass "
+                "--install-command, or prepare an environment yourself and pass --python.")
+        if BUILD_FAILED.search(finished.output):
+            hint = (f"A pinned package has no wheel for this Python ({cmd_python(cmd)}) and does "
+                    "not build from source: old pins build on the Python of their time. Set "
+                    '`python: "3.8"` (or the version the project was written for) in '
+                    ".api-mcp-test.yml, or pin a newer release on top with `install: {extra: "
+                    '["package>=X"]}`. ' + hint)
+        raise RunnerError("install", f"Dependency installation failed while {what}: {last}",
+                          hint, detail=finished.tail(40))
+
+
+BUILD_FAILED = re.compile(r"Failed to build|failed to build|error: command '.*gcc|"
+                          r"returned non-zero exit status|Build backend failed")
+
+
+def cmd_python(cmd: Sequence[str]) -> str:
+    """The interpreter an install command targets, for messages."""
+    args = list(cmd)
+    return args[args.index("--python") + 1] if "--python" in args[:-1] else args[0]
 
 
 def installer_error(output: str) -> str:

@@ -70,3 +70,17 @@ def test_example_settings_file_supplies_the_gates(tmp_path: Path) -> None:
     assert example_settings(tmp_path, ["SECRET_KEY"]) is None
     text = config_text(Learned(shown=".", env_file=".env.dev_example"))
     assert yaml.safe_load(text) == {"env-files": [".env.dev_example"]}
+
+
+def test_a_module_kept_out_of_git_gets_a_setup_step() -> None:
+    from runner.discovery.messages import missing_modules, next_step
+
+    errors = [{"module": "wapp.settings", "error": "ModuleNotFoundError: No module named "
+               "'wapp.secrets'", "where": "wapp/settings.py:16", "origin": "manage.py"}]
+    assert missing_modules(errors, local=True) == ["wapp.secrets"]
+    assert missing_modules(errors) == []  # not a package to install
+    assert "create wapp/secrets.py with a `setup:` step" in next_step("~/w", errors, [], [])
+    text = config_text(Learned(shown="~/w", own_missing=["wapp.secrets"]))
+    assert yaml.safe_load(text)["setup"] == [
+        ("test -f wapp/secrets.py || printf 'SECRET_KEY = \"not-a-production-secret\"\\n' "
+        "> wapp/secrets.py")]

@@ -49,6 +49,7 @@ class Learned:
     env: dict[str, str] = field(default_factory=dict)  # settings the app needed (placeholders)
     env_file: str | None = None  # the project's example settings file that has them
     extra: list[str] = field(default_factory=list)  # modules it imports but nothing installs
+    own_missing: list[str] = field(default_factory=list)  # its own modules kept out of git
     python: str | None = None  # a version the project names only as a hint (Dockerfile)
     python_source: str = ""
     problem: str | None = None  # what still stops the run, if anything
@@ -80,6 +81,14 @@ def config_text(learned: Learned) -> str:
         lines += ["", ("# Imported by the app but installed by nothing: added on top of the "
                       "automatic install (check the PyPI names)."), "install:",
                   f"  extra: [{listed}]"]
+    if learned.own_missing:
+        lines += ["", ("# The project's own modules missing from the repository (kept out of git): "
+                      "made with placeholder values before the run. Fill in what they define."),
+                  "setup:"]
+        for module in learned.own_missing:
+            path = module.replace(".", "/") + ".py"
+            lines.append(f"  - test -f {path} || printf 'SECRET_KEY = \"not-a-production-secret\"\\n' "
+                         f"> {path}")
     if learned.env_file:
         lines += ["", "# The project's example settings, which name what the app needs.",
                   f"env-files: [{learned.env_file}]"]
@@ -152,6 +161,9 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
             except DiscoveryFailure as exc:
                 learned.problem = exc.user_message()
                 learned.tried = [e.locator for e in exc.entries]
+                for module in missing_modules(exc.errors, local=True):
+                    if module not in learned.own_missing:
+                        learned.own_missing.append(module)
                 for module in missing_modules(exc.errors):
                     name = PYPI_NAMES.get(module, module)
                     if name not in learned.extra:

@@ -52,13 +52,21 @@ def env_gates(errors: Sequence[dict[str, Any]]) -> list[str]:
     return names
 
 
-def missing_modules(errors: Sequence[dict[str, Any]]) -> list[str]:
-    """Top-level modules the app's imports could not find."""
+def missing_modules(errors: Sequence[dict[str, Any]], local: bool = False) -> list[str]:
+    """Top-level modules the app's imports could not find (`local`: instead, the project's own
+    modules that are not in the repository, such as a secrets.py kept out of git: dotted
+    names inside a package the failing file belongs to)."""
     found: list[str] = []
     for error in errors:
         match = MISSING_MODULE.search(str(error.get("error", "")))
-        if match and match.group(1).split(".")[0] not in found:
-            found.append(match.group(1).split(".")[0])
+        if not match:
+            continue
+        name = match.group(1)
+        where = str(error.get("where") or "")
+        own = "." in name and where.startswith(name.split(".")[0] + "/")
+        wanted = name if local else name.split(".")[0]
+        if own == local and wanted not in found:
+            found.append(wanted)
     return found
 
 
@@ -92,6 +100,13 @@ def _fix(shown: str, errors: Sequence[dict[str, Any]]) -> str:
         return (f"The app's settings need {', '.join(gates)} in the environment: set them under "
                 f"`env:` in .api-mcp-test.yml ({lines}); `api-mcp-test init {shown}` writes "
                 "that file.")
+    own = missing_modules(errors, local=True)
+    if own:
+        files = ", ".join(name.replace(".", "/") + ".py" for name in own)
+        return (f"The project's own module(s) {', '.join(own)} are not in the repository "
+                f"(kept out of git, like a secrets file?): create {files} with a `setup:` "
+                f"step in .api-mcp-test.yml (`api-mcp-test init {shown}` writes one with "
+                "placeholder values).")
     missing = missing_modules(errors)
     if missing:
         names = ", ".join(missing)
