@@ -74,8 +74,8 @@ def config_text(learned: Learned) -> str:
         lines += ["", "# Candidates tried (uncomment the right one):"]
         lines += [f"# app: {entry}" for entry in learned.tried[:5]]
     if learned.python:
-        lines += ["", (f"# The Python {learned.python_source} names; old pinned requirements may "
-                      "only build on it."), f'python: "{learned.python}"']
+        lines += ["", (f"# Python {learned.python}: {learned.python_source}; old pinned requirements "
+                      "may only build on the Python of their time."), f'python: "{learned.python}"']
     if learned.extra:
         listed = ", ".join(f'"{name}"' for name in learned.extra)
         lines += ["", ("# Imported by the app but installed by nothing: added on top of the "
@@ -185,6 +185,10 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
                     app_env.append(f"{name}={learned.env[name]}")
             except RunnerError as exc:
                 learned.problem = exc.user_message()
+                if exc.stage == "install" and '`python: "3.8"`' in exc.hint and not learned.python:
+                    # An old pin that only builds on the Python of its time: a guess to check.
+                    learned.python = "3.8"
+                    learned.python_source = "a guess, as the install failed building an old pin"
                 break
     return learned, config_text(learned)
 
