@@ -13,6 +13,7 @@ from typing import Any
 
 from runner import pythons
 from runner.dependencies import PYPI_NAMES
+from runner.discovery.entrypoints import DEPENDENCY_FILES
 from runner.discovery.messages import DiscoveryFailure, env_gates, missing_modules
 from runner.errors import RunnerError
 from runner.models import ApiSpec
@@ -168,7 +169,10 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
                     name = PYPI_NAMES.get(module, module)
                     if name not in learned.extra:
                         learned.extra.append(name)
-                if exc.folders and not exc.entries and not options.get("working_directory"):
+                # A monorepo: the API's folder, when nothing at the root says how to install it.
+                bare_root = not any((local / name).is_file() for name in DEPENDENCY_FILES)
+                if (exc.folders and (not exc.entries or bare_root)
+                        and not options.get("working_directory")):
                     options["working_directory"] = learned.working_directory = exc.folders[0]
                     continue
                 gates = [name for name in env_gates(exc.errors) if name not in learned.env]
