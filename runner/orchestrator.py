@@ -55,8 +55,9 @@ from runner.servers import DynamicServerManager, McpCommand
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-WATCHDOG_GRACE = 5.0  # seconds past --timeout before in-process work is interrupted (limits.py)
-CLOSE_LIMIT = 15.0  # seconds the agent may take to close the MCP connection
+SOURCE_LIMIT = 64 * 1024 * 1024  # characters of generated server source we compile and run
+WATCHDOG_GRACE = 3.0  # seconds past --timeout before in-process work is interrupted (limits.py)
+CLOSE_LIMIT = 5.0  # seconds the agent may take to close the MCP connection
 SPEC_FETCH_LIMIT = 10.0  # seconds (at least; the start timeout when longer) to read a served spec
 # Files the run writes into the output folder besides the reports; all are masked at the end.
 _WRITTEN = ("install.log", "discovery.log", "app.log", "mcp.log", "calls.jsonl", "openapi.json",
@@ -115,13 +116,21 @@ def check_agent_choice(config: RunConfig) -> None:
 
 def compiles(source: str) -> None:
     """Fail the mcpgen stage when the generated server is not valid Python, before it is
-    started (where it would only be a broken pipe in the MCP client)."""
+    started (where it would only be a broken pipe in the MCP client). Past SOURCE_LIMIT it is
+    not compiled at all: compiling hundreds of MB is one uninterruptible call."""
+    if len(source) > SOURCE_LIMIT:
+        raise RunnerError(
+            "mcpgen", f"The generated MCP server is {len(source) >> 20} MB, over the "
+            f"{SOURCE_LIMIT >> 20} MB limit (its schemas expand too far).",
+            "Test fewer operations (`include` / `exclude` in .api-mcp-test.yml), or share large "
+            "schemas less: each tool carries its schemas resolved.",
+        )
     try:
         compile(source, "mcp_server.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise RunnerError(
             "mcpgen", f"The generated MCP server does not compile: {type(exc).__name__}: "
-            f"{str(exc)[:300]}.",
+            f"{str(exc)[:300]}".encode("utf-8", "backslashreplace").decode("utf-8") + ".",
             "The generator must turn any spec into valid Python: this is a bug in api-mcp-test; "
             "please report it with openapi.json from the output folder.",
         ) from None
@@ -703,7 +712,7 @@ class _Run:
 
     async def _bounded(self, coro: Any) -> Any:
         try:
-            return await within(coro, self.budget(self.config.timeouts.run))
+            return await within(coro, self.budget(self.config.timeouts.run), grace=CLOSE_LIMIT)
         except TimeoutError:
             raise StageTimeout(
                 self.current_stage or "agent",

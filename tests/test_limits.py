@@ -257,3 +257,12 @@ def test_a_fifo_in_place_of_the_call_log_is_no_calls(tmp_path: Path) -> None:
 
     os.mkfifo(tmp_path / "calls.jsonl")
     assert CallLog(tmp_path / "calls.jsonl").all_calls() == []  # and it did not block
+
+
+def test_generated_source_over_the_limit_is_not_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner import orchestrator
+
+    monkeypatch.setattr(orchestrator, "SOURCE_LIMIT", 1000)
+    with pytest.raises(RunnerError) as caught:
+        compiles("x = 1\n" * 1000)
+    assert caught.value.stage == "mcpgen" and "over the" in caught.value.message
