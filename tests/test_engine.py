@@ -40,8 +40,26 @@ def test_smoke_finds_state_meaning_and_empty_state_bugs(tmp_path, fixture_python
         assert all(not failed for failed in found[path].values()), (path, found[path])
 
 
-def test_comprehensive_also_finds_the_non_ascii_crash(tmp_path, fixture_python):
+def test_comprehensive_also_finds_the_non_ascii_crash_and_accepted_invalid_input(tmp_path, fixture_python):
     found = run(tmp_path, fixture_python, "comprehensive")
     assert "not_a_server_error" in found["/items"]["POST"]
+    assert "negative_data_rejection" in found["/feedback"]["POST"]
     for path in CORRECT:
         assert all(not failed for failed in found[path].values()), (path, found[path])
+
+
+def test_an_operation_that_ignores_its_security_is_found_with_the_runs_own_user(
+        tmp_path, fixture_python):
+    app = copy_app(FIXTURES / "fastapi_planted_auth", tmp_path)
+    out = tmp_path / "out"
+    proc = run_cli("test", str(app), "--python", str(fixture_python), "--output-dir", str(out),
+                   timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    results = {(r["method"], r["endpoint"]): r for r in report["test_results"]}
+    stats = results[("GET", "/notes/stats")]
+    assert stats["outcome"] == "failed" and "ignored_auth" in stats["error"]
+    for key in (("GET", "/notes"), ("POST", "/notes")):
+        refused = [c for c in results[key]["calls"] if c["intent"] == "no_auth"]
+        assert refused and all(c["status_code"] == 401 for c in refused), results[key]
+        assert results[key]["outcome"] == "passed"

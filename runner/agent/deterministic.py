@@ -218,6 +218,10 @@ class DeterministicAgent:
         extras = []
         if self.suite == "comprehensive" or endpoint.key in self.focus:
             extras = probes.input_calls(endpoint, tool, arguments, schema, api, self.examples)
+            if probes.RAW_TOOL in self._tools and intent == "valid":
+                body = api.get("body", ("", None))[1] if endpoint.request_body else None
+                extras += probes.negative_calls(endpoint, arguments, api,
+                                                self._path_values(endpoint, arguments), body)
         if endpoint.method in ("PUT", "PATCH"):
             arguments = probes.varied(arguments, api, "-updated")  # an update that shows
         main = PlannedCall(endpoint, tool, arguments, intent)
@@ -239,6 +243,7 @@ class DeterministicAgent:
         """State and meaning probes after the first call of an operation succeeded."""
         if call.status_code is None or not 200 <= call.status_code < 300:
             return
+        await self._without_credentials(endpoint, main)
         if endpoint.method == "GET" and "{" not in endpoint.path:
             await self._meaning(endpoint, main)
             return
@@ -276,6 +281,22 @@ class DeterministicAgent:
             collection = endpoint.path.rstrip("/").rsplit("/", 1)[0]
             for value in list(known.values())[-1:]:
                 self._ids.forget(collection, value)
+
+    async def _without_credentials(self, endpoint: Endpoint, main: PlannedCall) -> None:
+        """An operation that declares security and answered with the run's credentials is
+        called once more without them: it must refuse (ignored_auth). Not for a delete (the
+        resource is gone) nor for the operations that end the session."""
+        credentials = self.credentials
+        if (credentials is None or not credentials.offered or not endpoint.security
+                or endpoint.method == "DELETE" or ends_session(endpoint)
+                or main.intent != "valid"):
+            return
+        credentials.log_out()
+        try:
+            await self._send(PlannedCall(endpoint, main.tool, main.arguments, "no_auth",
+                                         {"why": "the operation declares security"}))
+        finally:
+            credentials.restore()
 
     async def _meaning(self, endpoint: Endpoint, main: PlannedCall) -> None:
         """Paging and filter parameters of a collection read that answered items."""

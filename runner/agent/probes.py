@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from runner.agent.generate import edges, explore
+from runner.agent.generate import edges, explore, violations
 from runner.agent.planner import PlannedCall, id_field, norm, objects_in
 from runner.models import Endpoint, ToolCall
 
@@ -203,3 +203,77 @@ def varied(arguments: dict[str, Any], api: dict[str, tuple[str, dict[str, Any]]]
         if conforms(candidate, schema):
             changed[arg] = candidate
     return changed
+
+
+RAW_TOOL = "api_mcp_test_raw_request"
+
+
+def negative_calls(endpoint: Endpoint, arguments: dict[str, Any],
+                   api: dict[str, tuple[str, dict[str, Any]]], path_values: dict[str, Any],
+                   body_schema: dict[str, Any] | None, limit: int = 12) -> list[PlannedCall]:
+    """Requests that break the documented schema one way each (a missing required field, a
+    wrong type, out of range, a pattern/format/enum violation, an unknown property where
+    additionalProperties is false, a query value out of range), sent through the harness's
+    raw-request tool: each must get a 4xx (negative_data_rejection)."""
+    from runner.agent.generate import conforms
+
+    path = endpoint.path
+    for name, value in path_values.items():
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    query: dict[str, Any] = {}
+    body: dict[str, Any] = {}
+    for arg, value in arguments.items():
+        where, _ = api.get(norm(arg), ("", {}))
+        if where == "query":
+            query[_wire(endpoint, arg)] = value
+        elif where == "body" and norm(arg) == "body" and isinstance(value, dict):
+            body.update(value)
+        elif where == "body":
+            body[_prop(body_schema, arg)] = value
+    variants: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+    props = (body_schema or {}).get("properties") or {}
+    if body_schema and props:
+        for name in (body_schema.get("required") or [])[:3]:
+            if name in body:
+                variants.append((f"required field {name} missing", query,
+                                 {k: v for k, v in body.items() if k != name}))
+        for name, schema in props.items():
+            if isinstance(schema, dict) and not schema.get("readOnly"):
+                for why, bad in violations(schema)[:2]:
+                    variants.append((f"{name}: {why}", query, {**body, name: bad}))
+        if body_schema.get("additionalProperties") is False:
+            variants.append(("an unknown property where additionalProperties is false", query,
+                             {**body, "unexpected_field_x": 1}))
+    for param in endpoint.parameters:
+        if param.location != "query":
+            continue
+        for why, bad in violations(param.schema)[:2]:
+            if isinstance(bad, (dict, list)):
+                continue
+            variants.append((f"query {param.name}: {why}", {**query, param.name: bad},
+                             body if endpoint.request_body else None))
+    planned = []
+    for why, bad_query, bad_body in variants[:limit]:
+        if bad_body is not None and body_schema and conforms(bad_body, body_schema) \
+                and "query" not in why:
+            continue  # the variant happens to satisfy the schema (e.g. a default fills it)
+        raw = {"operation": endpoint.key, "method": endpoint.method, "path": path,
+               "query": bad_query or None, "intent": "invalid"}
+        if bad_body is not None and endpoint.request_body:
+            raw["json_body"] = bad_body
+        planned.append(PlannedCall(endpoint, RAW_TOOL, raw, "invalid", {"broken": why}))
+    return planned
+
+
+def _wire(endpoint: Endpoint, arg: str) -> str:
+    for param in endpoint.parameters:
+        if norm(param.name) in (norm(arg), norm(arg).removesuffix(param.location)):
+            return param.name
+    return arg
+
+
+def _prop(body_schema: dict[str, Any] | None, arg: str) -> str:
+    for name in ((body_schema or {}).get("properties") or {}):
+        if norm(name) in (norm(arg), norm(arg).removesuffix("body")):
+            return name
+    return arg
