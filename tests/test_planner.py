@@ -223,3 +223,21 @@ def test_operations_a_budget_leaves_out_are_named_with_the_reason() -> None:
     agent = agent_over(30, 10)
     assert len(agent.calls) == 10 and len(agent.not_called) == 20
     assert all("call budget (10 calls)" in why for why in agent.not_called.values())
+
+
+def test_negative_calls_break_the_schema_one_way_each_through_the_raw_tool() -> None:
+    body = {"type": "object", "required": ["rating"], "additionalProperties": False,
+            "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5}}}
+    post = ep("POST", "/shops/{shop_id}/feedback", request_body={"schema": body},
+              parameters=(Parameter("shop_id", "path", True, {"type": "integer"}),))
+    api = {"rating": ("body", body["properties"]["rating"]), "shopid": ("path", {})}
+    planned = probes.negative_calls(post, {"shop_id": 3, "rating": 2}, api, {"shop_id": 3}, body)
+    assert {p.tool for p in planned} == {probes.RAW_TOOL}
+    assert all(p.intent == "invalid" and p.arguments["path"] == "/shops/3/feedback"
+               for p in planned)
+    sent = {p.expect["broken"]: p.arguments.get("json_body") for p in planned}
+    assert sent["required field rating missing"] == {}
+    assert sent["rating: above maximum"] == {"rating": 6}
+    assert sent["an unknown property where additionalProperties is false"][
+        "unexpected_field_x"] == 1
+    assert all(not conforms(b, body) for b in sent.values())
