@@ -239,7 +239,7 @@ def negative_calls(endpoint: Endpoint, arguments: dict[str, Any],
                                  {k: v for k, v in body.items() if k != name}))
         for name, schema in props.items():
             if isinstance(schema, dict) and not schema.get("readOnly"):
-                for why, bad in violations(schema)[:2]:
+                for why, bad in violations(schema)[:3]:
                     variants.append((f"{name}: {why}", query, {**body, name: bad}))
         if body_schema.get("additionalProperties") is False:
             variants.append(("an unknown property where additionalProperties is false", query,
