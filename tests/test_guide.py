@@ -84,3 +84,38 @@ def test_a_module_kept_out_of_git_gets_a_setup_step() -> None:
     assert yaml.safe_load(text)["setup"] == [
         ("test -f wapp/secrets.py || printf 'SECRET_KEY = \"not-a-production-secret\"\\n' "
         "> wapp/secrets.py")]
+
+
+def test_learn_retries_with_what_each_failure_teaches(tmp_path: Path) -> None:
+    """init's loop: settings the app needs are retried with placeholders; a monorepo's bare
+    root moves to the API folder; a source build failure suggests an older Python."""
+    from runner.discovery.entrypoints import EntryPoint
+    from runner.discovery.guide import learn
+    from runner.discovery.messages import DiscoveryFailure
+    from runner.errors import RunnerError
+
+    calls: list[tuple[tuple[str, ...], str | None]] = []
+    found = spec("flask", "GET /items")
+
+    def discover(workdir: Path, app_env: tuple[str, ...], path: str,
+                 working_directory: str | None = None) -> ApiSpec:
+        calls.append((app_env, working_directory))
+        if working_directory is None:
+            raise DiscoveryFailure("m", "h", "", [], [EntryPoint("api.app:app", "x", "api")],
+                                   ["api"])
+        if not app_env:
+            raise DiscoveryFailure("m", "h", "", [{"error": "KeyError: 'SECRET_KEY'"}], [], [])
+        return found
+
+    learned, text = learn(discover, {"path": str(tmp_path)})
+    assert learned.spec is found and learned.problem is None
+    assert calls == [((), None), ((), "api"), (("SECRET_KEY=not-a-production-secret",), "api")]
+    assert yaml.safe_load(text)["working-directory"] == "api"
+
+    def broken_install(**_: object) -> ApiSpec:
+        raise RunnerError("install", "Dependency installation failed: psycopg2",
+                          'A pinned package ... Set `python: "3.8"` ...')
+
+    learned, text = learn(broken_install, {"path": str(tmp_path)})
+    assert learned.spec is None and yaml.safe_load(text) == {"python": "3.8"}
+    assert "a guess" in text
