@@ -233,6 +233,8 @@ class DynamicServerManager:
             "API_MCP_TEST_TIMEOUT": str(call_timeout),
             "FASTMCP_SHOW_CLI_BANNER": "false",
             "FASTMCP_CHECK_FOR_UPDATES": "off",
+            # Its runtime module sits beside it in the report folder: no __pycache__ there.
+            "PYTHONDONTWRITEBYTECODE": "1",
             **(extra_env or {}),
         }
         box = procs.sandbox()
