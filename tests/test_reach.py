@@ -173,3 +173,31 @@ def test_django_user_made_by_setup_logs_in(fixture_python: Path, tmp_path: Path)
     me = next(r for r in report["test_results"] if r["endpoint"] == "/api/me/")
     assert me["calls"][0]["body"]["username"] == "tester", done.stderr
     assert not (app / "journal.sqlite3").exists()  # the user's folder is untouched
+
+
+SPEC = {"openapi": "3.0.3", "info": {"title": "from the file", "version": "1"},
+        "paths": {"/ping": {"get": {"operationId": "ping", "responses": {
+            "200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object"}}}}}}}}}
+
+
+@pytest.mark.slow
+def test_spec_file_written_by_setup_wins_over_a_broken_native_spec(fixture_python: Path,
+                                                                   tmp_path: Path) -> None:
+    """`spec:` names a file a setup step writes (refused before setup until now), and the
+    app's own document, which raises, is never read."""
+    repo = make_repo(tmp_path / "api", {
+        "main.py": FASTAPI_PING + "\n\ndef broken():\n    raise RuntimeError('no spec')\n\n\n"
+                                  "app.openapi = broken\n",
+        "docs/spec.template.json": json.dumps(SPEC),
+        ".api-mcp-test.yml": "setup:\n  - cp docs/spec.template.json generated-openapi.json\n"
+                             "spec: generated-openapi.json\n",
+    })
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["api_info"]["title"] == "from the file"
+    assert report["api_info"]["spec_source"] == "file"
+    assert report["summary"]["passed"] == 1
