@@ -93,7 +93,11 @@ def publish_results(ctx: ActionContext, report: RunReport) -> None:
     pub = ctx.publish
     pointer = artifact_pointer(ctx)
     comment = github.CommentResult(None)
-    if pub.comment and pub.pr_number is not None:
+    if ctx.run.shard is not None:
+        # One comment for the whole matrix: the merge job posts it.
+        comment = github.CommentResult(None, f"No PR comment from shard {ctx.run.shard}: the "
+                                       "merge job (merge-reports) posts one for all shards.")
+    elif pub.comment and pub.pr_number is not None:
         comment = _guarded("post the PR comment", lambda: github.upsert_pr_comment(
             api_url=pub.api_url, token=pub.github_token, repository=pub.repository,
             pr_number=pub.pr_number, marker=pub.comment_marker,
@@ -156,8 +160,9 @@ def crashed(stage: str, exc: BaseException) -> RunReport:
 
 def test(ctx: ActionContext) -> RunReport:
     """Check out (when needed), run and print: always a report, whatever fails."""
-    from runner.cli import print_table, skip_exit_collection
+    from runner.cli import skip_exit_collection
     from runner.orchestrator import DynamicBackendOrchestrator
+    from runner.report import terminal
 
     stage = "repo"
     try:
@@ -168,11 +173,26 @@ def test(ctx: ActionContext) -> RunReport:
     except Exception as exc:  # noqa: BLE001 - published as a failed stage, never lost
         report = crashed(stage, exc)
     Redactor.for_run(ctx.secrets, ctx.run.app_env).value(report)
-    _guarded("print the results", lambda: print_table(report))
+    _guarded("print the results", lambda: print(terminal.render(report), end="", flush=True))
     if report.status == "failed" and report.error_detail:
         tail = condense_tracebacks(report.error_detail)[-3000:]  # the app's, cut to one frame
         with github.group("log tail"), inert.stop_commands(github.emit):
             print(inert.terminal(tail), flush=True)
+    return report
+
+
+def merged(ctx: ActionContext) -> RunReport:
+    """Merge mode (`merge-reports`): the shards' reports as one run, written to output-dir."""
+    from runner.report import merge, terminal
+
+    assert ctx.publish.merge_reports is not None
+    try:
+        found = merge.find_reports([ctx.publish.merge_reports])
+        report = merge.merge([merge.read(path) for path in found])
+        merge.write(report, ctx.run.output_dir)
+    except Exception as exc:  # noqa: BLE001 - published as a failed stage, never lost
+        report = crashed("merge", exc)
+    _guarded("print the results", lambda: print(terminal.render(report), end="", flush=True))
     return report
 
 
@@ -184,7 +204,7 @@ def run_action() -> int:
         return int(exc.exit_code)
     for secret in ctx.secrets:
         github.mask(secret)
-    report = test(ctx)
+    report = merged(ctx) if ctx.publish.merge_reports else test(ctx)
     publish_results(ctx, report)
     code = exit_code(report, ctx.publish.fail_on, ctx.publish.fail_on_breaking)
     print(f"api-mcp-test: {status(report)} (fail-on: {ctx.publish.fail_on}, exit {int(code)})",

@@ -25,7 +25,14 @@ from typing import Any
 from runner import procs
 from runner.apidiff import diff_endpoints
 from runner.errors import RunnerError, UsageError
-from runner.models import ApiChange, BaselineStatus, EndpointResult, RunConfig, RunReport
+from runner.models import (
+    ApiChange,
+    BaselineStatus,
+    Endpoint,
+    EndpointResult,
+    RunConfig,
+    RunReport,
+)
 from runner.openapi import endpoints_from_openapi
 
 _FAILING = ("failed", "error")
@@ -129,14 +136,14 @@ def status_of(result: EndpointResult, base: BaseResults, base_operations: set[st
     return "unchanged"
 
 
-def compare(report: RunReport, base: BaseResults) -> None:
-    """Give every result its baseline status and record the contract changes."""
-    operations = base.operations
+def compare(report: RunReport, base: BaseResults, operations: list[Endpoint]) -> None:
+    """Give every result its baseline status and record the contract changes between the base's
+    operations and `operations` (all of this run's, also when a shard tested a part)."""
+    base_operations = base.operations
     for result in report.results:
-        result.baseline = status_of(result, base, operations)
-    if base.openapi is not None and report.spec is not None:
-        report.api_changes = diff_endpoints(endpoints_from_openapi(base.openapi),
-                                            report.spec.endpoints)
+        result.baseline = status_of(result, base, base_operations)
+    if base.openapi is not None:
+        report.api_changes = diff_endpoints(endpoints_from_openapi(base.openapi), operations)
 
 
 def blocking(report: RunReport, fail_on_breaking: bool = True) -> tuple[list[EndpointResult],

@@ -12,7 +12,6 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from runner.baseline import story as baseline_story
 from runner.config import apply_project_config
 from runner.errors import (
     ExitCode,
@@ -20,12 +19,11 @@ from runner.errors import (
     UsageError,
     condense_tracebacks,
 )
-from runner.models import RunConfig, RunReport, Timeouts
-from runner.report import inert
+from runner.models import RunConfig, Timeouts
+from runner.report import inert, terminal
 from runner.report.verdict import FAIL_ON, FailOn, exit_code
+from runner.shard import parse_shard
 from runner.trust import clean_grants
-
-_MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 
 
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
@@ -45,34 +43,6 @@ def parse_app_env(pairs: tuple[str, ...]) -> dict[str, str]:
                              "Write it as --app-env DEBUG=1 (repeat the option for more).")
         env[name.strip()] = value
     return env
-
-
-def print_table(report: RunReport) -> None:
-    if not report.results:
-        if report.nothing_tested:
-            click.echo("Nothing was tested: the API has no operations to call.")
-        return
-    keys = {id(r): inert.one_line(r.endpoint.key, 120) for r in report.results}
-    width = max(len(k) for k in keys.values())
-    for r in report.results:
-        reason = f"  {r.reason}" if r.reason and r.outcome != "passed" else ""
-        if r.warnings and not reason:
-            reason = f"  warning: {r.warnings[0]}"
-        against_base = f"  [{r.baseline}]" if r.baseline not in (None, "unchanged") else ""
-        click.echo(f"{_MARKS[r.outcome]:<5} {keys[id(r)]:<{width}}  {inert.one_line(r.tool, 80)}"
-                   f"{inert.one_line(reason, 160)}{against_base}")
-    counts = report.counts
-    click.echo(f"\n{counts['passed']} passed, {counts['failed']} failed"
-               + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
-               + (f", {counts['error']} errors" if counts["error"] else "")
-               + f" ({report.success_rate}% of tested endpoints passed)")
-    if report.nothing_tested:
-        click.echo("Nothing was tested: no endpoint could be judged (see the reasons above).")
-    warned = sum(bool(r.warnings) for r in report.results)
-    if warned:
-        click.echo(f"{warned} endpoint(s) with warnings: see the report.")
-    if report.spec and report.spec.synthesized_note:
-        click.echo(report.spec.synthesized_note)
 
 
 TOKEN_FILE_LIMIT = 64 * 1024
@@ -266,6 +236,9 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
               "failures, failing new endpoints, breaking API changes); never.")
 @click.option("--fail-on-breaking/--no-fail-on-breaking", default=True, show_default=True,
               help="With --fail-on new-failures: a breaking API change fails the run.")
+@click.option("--shard", "shard_text", metavar="K/N", help="Test only shard K of N of the "
+              "operations (whole resources per shard, the same split in every job); "
+              "`api-mcp-test merge` combines the shards' reports.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
          token: str | None, token_file: Path | None, working_directory: str | None,
@@ -280,7 +253,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
          max_cost_usd: float | None, max_tools_per_session: int,
          max_result_chars: int | None, base_ref: str | None, baseline_report: Path | None,
          fail_on: FailOn, fail_on_breaking: bool, strict: bool,
-         examples_per_operation: int | None) -> None:
+         examples_per_operation: int | None, shard_text: str | None) -> None:
     """Test the API in PATH (default: the current folder) and write the reports.
 
     PATH may be a repository URL (https://, ssh://, git@host:org/api.git, file://): it is cloned
@@ -322,6 +295,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             given=frozenset(given_options()), base_ref=base_ref,
             baseline_report=baseline_report, strict=strict,
             examples_per_operation=examples_per_operation,
+            shard=parse_shard(shard_text) if shard_text is not None else None,
         )
         if base_ref and baseline_report:
             raise UsageError("Give --base or --baseline, not both.",
@@ -336,7 +310,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     cancel_on_signals()
     report = DynamicBackendOrchestrator(progress=_progress(quiet)).run(config)
     skip_exit_collection()
-    print_table(report)
+    click.echo(terminal.render(report), nl=False)
     if report.usage:
         usage = report.usage
         cost = usage.get("cost_usd_estimate")
@@ -349,9 +323,6 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             detail = inert.terminal(condense_tracebacks(report.error_detail)[-2000:])
             click.echo("--- log tail (full text in report.json) ---\n" + detail, err=True)
     click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
-    story = baseline_story(report)
-    if story:
-        click.echo(story)
     sys.exit(int(exit_code(report, fail_on, fail_on_breaking)))
 
 
@@ -546,6 +517,35 @@ def serve(server: Path, base_url: str, transport: str, host: str, port: int) -> 
     args = [sys.executable, str(path), "--transport", transport, "--host", host, "--port",
             str(port)]
     os.execve(sys.executable, args, env)  # the server owns stdin/stdout from here
+
+
+@main.command(name="merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output-dir", type=click.Path(path_type=Path), default="api-mcp-test-report",
+              show_default=True, help="Folder for the merged junit.xml, report.md and "
+              "report.json.")
+@click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="failures",
+              show_default=True, help="What fails the merged run (exit 1), as for `test`.")
+@click.option("--fail-on-breaking/--no-fail-on-breaking", default=True, show_default=True,
+              help="With --fail-on new-failures: a breaking API change fails the run.")
+def merge_command(reports: tuple[Path, ...], output_dir: Path, fail_on: FailOn,
+                  fail_on_breaking: bool) -> None:
+    """Merge the reports of a sharded run (`test --shard K/N`, one matrix job each) into one.
+
+    REPORTS are report.json files or folders holding them (searched recursively, e.g. the
+    downloaded artifacts). Every shard of one matrix must be there once.
+    """
+    from runner.report import merge
+
+    try:
+        found = merge.find_reports(list(reports))
+        report = merge.merge([merge.read(path) for path in found])
+    except RunnerError as exc:
+        _fail(exc)
+    written = merge.write(report, output_dir)
+    click.echo(terminal.render(report), nl=False)
+    click.echo(f"\nMerged {len(found)} shard report(s): {written}", err=True)
+    sys.exit(int(exit_code(report, fail_on, fail_on_breaking)))
 
 
 @main.command(name="checks")

@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 from runner.errors import UsageError
 from runner.models import AgentKind, RunConfig, Suite, Timeouts
 from runner.report.verdict import FAIL_ON, FailOn
+from runner.shard import Shard, parse_shard
 from runner.trust import clean_grants
 
 SUITES = ("smoke", "comprehensive")
@@ -58,6 +59,7 @@ class PublishConfig:
     step_summary_path: Path | None
     output_path: Path | None
     run_url: str | None  # the workflow run, where the report artifact is uploaded
+    merge_reports: Path | None = None  # merge mode: the shards' reports, instead of testing
 
     @property
     def comment_marker(self) -> str:
@@ -164,6 +166,16 @@ def clean_base(value: str, pr_base_sha: str | None) -> tuple[str | None, bool]:
     if text.startswith("-") or any(c.isspace() for c in text):
         raise UsageError(f"Input 'base' must be auto, none or a branch, tag or sha; got {text!r}.")
     return text, False
+
+
+def clean_shard(value: str) -> Shard | None:
+    return parse_shard(value, "Input 'shard'") if value.strip() else None
+
+
+def clean_merge_reports(value: str, workspace: Path) -> Path | None:
+    if not value.strip():
+        return None
+    return _relative_path("merge-reports", value, workspace, "")
 
 
 def clean_baseline_report(value: str, workspace: Path) -> Path | None:
@@ -341,12 +353,14 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         base_ref=base_ref,
         base_auto=base_auto,
         baseline_report=clean(clean_baseline_report, "baseline-report", workspace),
+        shard=clean(clean_shard, "shard"),
         given=frozenset(field for name, field in _OVERRIDES_CONFIG_FILE.items()
                         if read_input(environ, name).strip()),
     )
     comment = clean(clean_comment, "comment")
     fail_on = clean(clean_fail_on, "fail-on")
     fail_on_breaking = clean(clean_fail_on_breaking, "fail-on-breaking")
+    merge_reports = clean(clean_merge_reports, "merge-reports", workspace)
     token = clean(clean_github_token, "github-token")
     if problems:
         raise UsageError(" ".join(problems), "See the inputs table in the README.")
@@ -374,6 +388,7 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         output_path=_file(environ.get("GITHUB_OUTPUT")),
         run_url=(f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
                  if repository and run_id else None),
+        merge_reports=merge_reports,
     )
     # The environment cache's trust domain: this pull request (or ref) of this repository.
     scope = (f"{repository}#pr-{pr.number}" if pr.number is not None

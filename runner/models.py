@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from runner.shard import Shard
 
 Suite = Literal["smoke", "comprehensive", "custom"]
 AgentKind = Literal["deterministic", "llm", "auto"]
@@ -98,6 +101,7 @@ class RunConfig:
     # The base came from the PR's event, not from the user: when it cannot be had, the run says
     # so and goes on (and may fetch it from origin).
     base_auto: bool = False
+    shard: Shard | None = None  # test only shard K of N of the operations (runner/shard.py)
 
 
 @dataclass(frozen=True)
@@ -348,6 +352,7 @@ class RunReport:
     api_changes: list[ApiChange] = field(default_factory=list)  # base spec -> this spec
     # Whether a model can call each tool right from its description (mcpgen.readiness.assess).
     mcp_readiness: dict[str, Any] = field(default_factory=dict)
+    shard: str | None = None  # "K/N" when this run tested one shard of the operations
 
     @property
     def counts(self) -> dict[str, int]:
@@ -367,6 +372,8 @@ class RunReport:
     def nothing_tested(self) -> bool:
         """A completed run in which no endpoint was judged (none, or every one skipped, e.g.
         every one answered 401): not a pass."""
+        if self.shard and not self.results:
+            return False  # an empty shard (more shards than resources) has nothing to test
         return self.status == "completed" and not any(
             r.outcome in ("passed", "failed", "error") for r in self.results)
 

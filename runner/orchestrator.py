@@ -39,6 +39,7 @@ from runner.mcpgen import MCPGenerator, readiness
 from runner.models import (
     ApiSpec,
     Baseline,
+    Endpoint,
     Finding,
     RunConfig,
     RunReport,
@@ -51,6 +52,7 @@ from runner.redact import Redactor
 from runner.repo import clone, fetch_env, read_repo_info, run_copy, working_folder
 from runner.report import junit, markdown, result
 from runner.servers import DynamicServerManager, McpCommand
+from runner.shard import select_shard
 
 Progress = Callable[[str], None]
 _AGENT_MODULE = "runner.agent.deterministic"
@@ -226,6 +228,7 @@ class _Run:
         self.source_folder = config.repo_path
         self.report = RunReport(status="completed", repo_info=None, spec=None,
                                 agent="deterministic", suite=config.suite)
+        self.report.shard = str(config.shard) if config.shard else None
         self.output_dir = config.output_dir.resolve()
         self.output_dir.mkdir(parents=True, exist_ok=True)
         root = config.workspace_root
@@ -263,6 +266,7 @@ class _Run:
         self.changed_lines: dict[str, list[tuple[int, int]]] = {}
         self.app_folder = ""  # the app's folder relative to the repository root
         self.focus: set[str] = set()  # operations this PR touched: first, and deeper
+        self.operations: list[Endpoint] = []  # every selected operation (a shard tests a part)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageTiming]:
@@ -380,11 +384,16 @@ class _Run:
                           if spec_file else None, "file")
             timing.note = (f"{self.spec.framework}, {len(self.spec.endpoints)} operations, "
                            f"{self.spec.app_locator}")
-            if not self.spec.endpoints:
+            if not self.operations:
                 raise RunnerError("discovery",
                                   f"The app {self.spec.app_locator} declares no operations.",
                                   "Check that routes are registered on the app object found, or "
                                   "pass the right one with --app.")
+            if not self.spec.endpoints:
+                # More shards than resources: this one has nothing to do, by design.
+                self.report.notes.append(f"shard {config.shard} has no operations (resources "
+                                         "stay whole in one shard; use fewer shards)")
+                return
 
         with self.stage("mcpgen") as timing:
             wrapper = self.generate()
@@ -440,7 +449,7 @@ class _Run:
                     if self.base_run is not None else None)
         if document is not None:
             self.focus |= changed_operations(diff_endpoints(
-                endpoints_from_openapi(document), self.spec.endpoints))
+                endpoints_from_openapi(document), self.operations))
         if self.focus:
             self.report.notes.append(f"{len(self.focus)} operation(s) this PR touched were "
                                      "tested first and with the comprehensive plan")
@@ -456,7 +465,7 @@ class _Run:
             assert base is not None
             if not base.completed:
                 self.report.baseline.note = f"the base run stopped: {base.failure}"
-            baseline_mod.compare(self.report, base)
+            baseline_mod.compare(self.report, base, self.operations)
             timing.note = baseline_mod.story(self.report)
 
     async def serve_and_exercise(self, env: TargetEnv, wrapper: Path) -> list[ToolCall]:
@@ -608,6 +617,9 @@ class _Run:
                                 title=str(info.get("title") or ""),
                                 version=str(info.get("version") or ""))
         self.spec = select_operations(self.spec, self.config.include, self.config.exclude)
+        self.operations = self.spec.endpoints  # all of them: the contract diff needs the whole
+        if self.config.shard is not None:
+            self.spec = select_shard(self.spec, self.config.shard)
         self.report.spec = self.spec
         if self.spec.spec_source != "synthesized":
             self.report.notes.extend(validate_document(self.spec.openapi))

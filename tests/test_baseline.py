@@ -40,7 +40,7 @@ def test_each_result_gets_its_baseline_status() -> None:
     base = BaseResults({"GET /a": "passed", "GET /b": "failed", "GET /c": "failed",
                         "GET /d": "passed", "GET /e": "passed"}, openapi=None,
                        failed_intents={"GET /b": {"?"}, "GET /c": {"?"}})
-    compare(report, base)
+    compare(report, base, report.spec.endpoints)
     assert [r.baseline for r in report.results] == [
         "new failure", "fixed", "still failing", "unchanged", "new endpoint", "unchanged"]
     report.baseline = Baseline("run", "main", "abc")
@@ -51,7 +51,7 @@ def test_each_result_gets_its_baseline_status() -> None:
 def test_fail_on_new_failures_ignores_what_the_base_already_had() -> None:
     report = _report({"GET /a": "failed", "GET /b": "passed"})
     compare(report, BaseResults({"GET /a": "failed", "GET /b": "passed"}, openapi=None,
-                                failed_intents={"GET /a": {"?"}}))
+                                failed_intents={"GET /a": {"?"}}), report.spec.endpoints)
     assert exit_code(report, "failures") == ExitCode.FAILED
     assert exit_code(report, "new-failures") == ExitCode.PASSED
     report.api_changes = [ApiChange("GET /b", "response-field-removed", True, "x is gone")]
@@ -261,7 +261,7 @@ def test_the_base_is_judged_on_the_kinds_of_calls_this_run_made() -> None:
     # The base failed only a boundary probe on /a (this run made none) and on /b.
     base = BaseResults({"GET /a": "failed", "GET /b": "failed"}, openapi=None,
                        failed_intents={"GET /a": {"boundary"}, "GET /b": {"boundary"}})
-    compare(report, base)
+    compare(report, base, report.spec.endpoints)
     assert [r.baseline for r in report.results] == ["unchanged", "new failure"]
 
 

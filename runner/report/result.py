@@ -71,5 +71,6 @@ def to_dict(report: RunReport) -> dict[str, Any]:
         "baseline": as_plain(report.baseline) if report.baseline else None,
         "api_changes": [as_plain(c) for c in report.api_changes],
         "mcp_readiness": report.mcp_readiness or None,
+        "shard": report.shard,
         "artifacts": report.artifacts,
     }
