@@ -184,7 +184,8 @@ def story(report: RunReport) -> str:
         api.append(_plural(added, "addition"))
     if other:
         api.append(_plural(other, "other change"))
-    return ", ".join(parts) + " · API: " + ", ".join(api)
+    caveat = f" ({base.note})" if base.note else ""
+    return ", ".join(parts) + " · API: " + ", ".join(api) + caveat
 
 
 def _plural(count: int, noun: str) -> str:

@@ -276,6 +276,9 @@ class Api:
         self._client = httpx.AsyncClient(
             base_url=self._settings.base_url, follow_redirects=False,
             timeout=self._settings.timeout, transport=self._transport,
+            # Drop idle connections before servers do (gunicorn after 2 s, uvicorn after 5 s):
+            # a request sent on a connection the server is closing gets no answer at all.
+            limits=httpx.Limits(keepalive_expiry=1.0),
         )
         if self.hooks is not None:
             self.hooks.open()

@@ -28,12 +28,13 @@ def _table(report: RunReport) -> list[str]:
     width = max(len(k) for k in keys.values())
     lines = []
     for r in report.results:
-        reason = f"  {r.reason}" if r.reason and r.outcome != "passed" else ""
+        reason = r.reason if r.reason and r.outcome != "passed" else ""
         if r.warnings and not reason:
-            reason = f"  warning: {r.warnings[0]}"
+            reason = f"warning: {r.warnings[0]}"
         against_base = f"  [{r.baseline}]" if r.baseline not in (None, "unchanged") else ""
+        reason = f"  {inert.one_line(reason, 160)}" if reason else ""
         lines.append(f"{_MARKS[r.outcome]:<5} {keys[id(r)]:<{width}}  "
-                     f"{inert.one_line(r.tool, 80)}{inert.one_line(reason, 160)}{against_base}")
+                     f"{inert.one_line(r.tool, 80)}{reason}{against_base}")
     counts = report.counts
     lines.append(f"\n{counts['passed']} passed, {counts['failed']} failed"
                  + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
