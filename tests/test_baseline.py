@@ -298,7 +298,7 @@ def test_the_action_tells_the_prs_story_and_fails_only_on_what_it_introduced(
         server.shutdown()
         server.server_close()
     assert run.code == 1, run.stdout[-3000:] + run.stderr[-3000:]
-    assert run.outputs["new-failures"] == "1"
+    assert run.outputs["new-failures"] == "1", run.stdout[-4000:]
     assert int(run.outputs["breaking-changes"]) >= 1
     body = next(r for r in api.writes() if r.method == "POST").body["body"]
     story_line = next(line for line in body.splitlines() if "Against the base" in line)

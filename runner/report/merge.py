@@ -75,7 +75,7 @@ def from_dict(data: dict[str, Any]) -> RunReport:
         notes=list(data.get("notes") or []), auth=dict(data.get("auth") or {}),
         baseline=_record(Baseline, baseline) if baseline else None,
         api_changes=[_record(ApiChange, c) for c in data.get("api_changes") or []],
-        shard=data.get("shard"))
+        shard=data.get("shard"), mcp_readiness=dict(data.get("mcp_readiness") or {}))
 
 
 def read(path: Path) -> RunReport:
@@ -118,7 +118,8 @@ def merge(reports: list[RunReport]) -> RunReport:
     first = shards[0][1]
     merged = RunReport(status="completed", repo_info=first.repo_info, spec=None,
                        agent=first.agent, suite=first.suite, auth=first.auth,
-                       baseline=first.baseline, api_changes=first.api_changes)
+                       baseline=first.baseline, api_changes=first.api_changes,
+                       mcp_readiness=first.mcp_readiness)
     for label, report in shards:
         merged.results.extend(report.results)
         merged.stages.extend(StageTiming(f"{s.stage} [{label}]", s.seconds, s.ok, s.note)
