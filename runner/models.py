@@ -271,6 +271,7 @@ class CheckResult:
     passed: bool
     call_id: str
     message: str = ""
+    reproduce: str = ""  # a failure's copy-paste curl command (runner/evidence.py)
 
 
 @dataclass

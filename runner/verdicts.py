@@ -10,6 +10,7 @@ with the reason.
 from __future__ import annotations
 
 from runner.checks import Check, excerpt, run_checks
+from runner.evidence import curl
 from runner.models import CheckResult, Endpoint, EndpointResult, Finding, ToolCall
 
 _AUTH_STATUSES = (401, 403)
@@ -76,6 +77,8 @@ def evaluate(
                 if soft:
                     result.warnings.append(soft)
                     outcome.passed, outcome.message = True, f"warning: {soft}"
+                elif not outcome.passed and call.url:
+                    outcome.reproduce = curl(call, endpoint)
                 result.checks.append(outcome)
             warning = lenient_warning(call)
             if warning:

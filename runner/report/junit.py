@@ -24,6 +24,7 @@ def _call_text(result: EndpointResult) -> str:
             f"({call.elapsed_ms:.1f} ms)\n  body: {(body or '')[:_EXCERPT]}"
         )
     lines += [f"warning: {w}" for w in result.warnings]
+    lines += sorted({f"reproduce: {c.reproduce}" for c in result.checks if c.reproduce})
     return inert.plain("\n".join(lines))
 
 

@@ -88,6 +88,8 @@ def _failure_details(results: list[EndpointResult]) -> str:
             if not check.passed:
                 lines.append(f"- **{inert.text(check.check, 80)}** "
                              f"({inert.code(check.call_id, 80)}): {inert.text(check.message, 300)}")
+                if check.reproduce:
+                    lines.append(f"  reproduce: {inert.code(check.reproduce, 600)}")
         for call in r.calls:
             if not any(c.call_id == call.call_id and not c.passed for c in r.checks):
                 continue
