@@ -140,7 +140,7 @@ def _wrap(text: str, width: int = 90) -> list[str]:
 
 
 def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
-          attempts: int = 4) -> tuple[Learned, str]:
+          attempts: int = 8) -> tuple[Learned, str]:
     """Run `discover` (the CLI's install + discovery) until it finds the app or learns nothing
     new: a failure naming settings the app needs is retried with placeholders for them, one
     naming only API subfolders is retried in the first. Returns what was learned and the
