@@ -175,20 +175,14 @@ def _schema_changes(key: str, label: str, old: Any, new: Any, direction: Directi
     request = direction == "request"
     before, after = _types(old), _types(new)
     if before is not None and after is not None and before != after:
-        narrowed = not before <= after
-        widened = not after <= before
-        if request and narrowed:
-            yield ApiChange(key, "request-type-narrowed", True,
-                            f"{label}: type {_show(before)} -> {_show(after)}")
-        elif not request and widened:
-            yield ApiChange(key, "response-type-changed", True,
-                            f"{label}: type {_show(before)} -> {_show(after)}")
-        elif request:
-            yield ApiChange(key, "request-type-widened", False,
-                            f"{label}: type {_show(before)} -> {_show(after)}")
+        narrowed, widened = not before <= after, not after <= before
+        # A request must not accept less; a response must not return anything new.
+        if request:
+            name = "request-type-narrowed" if narrowed else "request-type-widened"
         else:
-            yield ApiChange(key, "response-type-narrowed", False,
-                            f"{label}: type {_show(before)} -> {_show(after)}")
+            name = "response-type-changed" if widened else "response-type-narrowed"
+        yield ApiChange(key, name, narrowed if request else widened,
+                        f"{label}: type {_show(before)} -> {_show(after)}")
     if old.get("format") != new.get("format") and new.get("format") is not None:
         yield ApiChange(key, f"{direction}-format-changed", True,
                         f"{label}: format {old.get('format')} -> {new.get('format')}")
