@@ -253,3 +253,9 @@ def test_operations_the_budget_left_out_are_skipped_with_the_reason() -> None:
     (result,) = evaluate([GET_ITEM], [], {}, CHECKS, not_called={
         "GET /items/{id}": "not tested: the call budget (10 calls) ran out"})
     assert result.outcome == "skipped" and "budget (10 calls)" in result.reason
+
+
+def test_an_idempotent_delete_of_a_missing_id_is_no_alarm() -> None:
+    gone = ToolCall(call_id="c-9", tool="delete_item", method="DELETE", path="/items/{id}",
+                    arguments={"id": 987654321}, status_code=204, intent="not_found")
+    assert "unknown_id_rejection" not in outcome(gone)

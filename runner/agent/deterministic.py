@@ -275,9 +275,8 @@ class DeterministicAgent:
             fields = probes.echoed_fields(main.arguments, call, api)
             await self._read(item, known, "after_update", {"after": after, "fields": fields})
         else:
+            # Only a read is judged: a second DELETE answered 204 is idempotence, not a bug.
             await self._read(item, known, "after_delete", {"after": after})
-            await self._send(PlannedCall(endpoint, main.tool, main.arguments, "after_delete",
-                                         {"after": after}))
             collection = endpoint.path.rstrip("/").rsplit("/", 1)[0]
             for value in list(known.values())[-1:]:
                 self._ids.forget(collection, value)
