@@ -466,6 +466,11 @@ class _Run:
             if not base.completed:
                 self.report.baseline.note = f"the base run stopped: {base.failure}"
             baseline_mod.compare(self.report, base, self.operations)
+            if base.openapi is not None and self.report.mcp_readiness:
+                base_spec = replace(self.spec, endpoints=endpoints_from_openapi(base.openapi))
+                readiness.note_regressions(self.report.mcp_readiness,
+                                           readiness.worse_than_base(self.report.mcp_readiness,
+                                                                     base_spec))
             timing.note = baseline_mod.story(self.report)
 
     async def serve_and_exercise(self, env: TargetEnv, wrapper: Path) -> list[ToolCall]:

@@ -46,3 +46,24 @@ def test_readiness_scores_and_summary() -> None:
     report = RunReport(status="completed", repo_info=None, spec=spec, mcp_readiness=found)
     assert result.to_dict(report)["mcp_readiness"]["summary"] == found["summary"]
     assert found["summary"] in markdown.render(report)
+
+
+def test_tools_a_change_made_worse_are_named_against_the_base() -> None:
+    import copy
+
+    from runner.mcpgen.readiness import note_regressions, worse_than_base
+
+    base = ApiSpec("openapi", "x", DOC, endpoints_from_openapi(DOC))
+    head_doc = copy.deepcopy(DOC)
+    good = head_doc["paths"]["/good/{id}"]["get"]
+    del good["summary"]
+    del good["parameters"][0]["description"]
+    head = ApiSpec("openapi", "x", head_doc, endpoints_from_openapi(head_doc))
+    found = assess(head, MCPGenerator().tool_names(head))
+    worse = worse_than_base(found, base)
+    assert worse == [{"tool": "get_good", "endpoint": "GET /good/{id}", "before": 100,
+                      "after": 50, "new_problems": ["no summary or description",
+                                                    "parameter id undocumented"]}]
+    note_regressions(found, worse)
+    assert found["summary"].endswith("; worse than the base: get_good (100 -> 50)")
+    assert worse_than_base(assess(base, MCPGenerator().tool_names(base)), base) == []

@@ -89,3 +89,35 @@ def assess(spec: ApiSpec, tool_names: dict[str, str]) -> dict[str, Any]:
     return {"summary": summary,
             "score": round(sum(t.score for t in tools) / len(tools)) if tools else 0,
             "tools": [asdict(t) for t in tools]}
+
+
+def worse_than_base(readiness: dict[str, Any], base: ApiSpec) -> list[dict[str, Any]]:
+    """The tools this change made harder for a model to call: the same operation scored lower
+    on the base's spec, with what is new among its problems."""
+    from runner.mcpgen import MCPGenerator
+
+    names = MCPGenerator().tool_names(base)
+    before = {e.key: assess_tool(e, names[e.key]) for e in base.endpoints if e.key in names}
+    worse = []
+    for tool in readiness.get("tools", []):
+        old = before.get(tool["endpoint"])
+        if old is None or tool["score"] >= old.score:
+            continue
+        new_problems = (
+            [p for p in tool["problems"] if p not in old.problems]
+            + [f"parameter {n} undocumented" for n in tool["undocumented"]
+               if n not in old.undocumented]
+            + [f"parameter {n} unconstrained" for n in tool["unconstrained"]
+               if n not in old.unconstrained])
+        worse.append({"tool": tool["tool"], "endpoint": tool["endpoint"], "before": old.score,
+                      "after": tool["score"], "new_problems": new_problems})
+    return worse
+
+
+def note_regressions(readiness: dict[str, Any], worse: list[dict[str, Any]]) -> None:
+    """Add the tools made worse to the readiness record and its one-line summary."""
+    readiness["worse_than_base"] = worse
+    if worse:
+        shown = ", ".join(f"{w['tool']} ({w['before']} -> {w['after']})" for w in worse[:5])
+        more = f" and {len(worse) - 5} more" if len(worse) > 5 else ""
+        readiness["summary"] += f"; worse than the base: {shown}{more}"
