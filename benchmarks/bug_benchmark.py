@@ -226,6 +226,7 @@ def main() -> int:
     parser.add_argument("-k", dest="select", default="", help="only apps whose name has TEXT")
     parser.add_argument("--skip-schemathesis", action="store_true")
     parser.add_argument("--jobs", type=int, default=1, help="tool runs at the same time")
+    parser.add_argument("--keep", type=Path, help="keep every run's reports in this folder")
     args = parser.parse_args()
     from tests.conftest import build_fixture_python
 
@@ -249,7 +250,7 @@ def main() -> int:
 
     with (tempfile.TemporaryDirectory(prefix="bug-benchmark-") as tmp,
           ThreadPoolExecutor(args.jobs) as pool):
-        for job in [pool.submit(one, a, t, tmp) for a in apps for t in tools]:
+        for job in [pool.submit(one, a, t, str(args.keep or tmp)) for a in apps for t in tools]:
             job.result()
     print_table(apps, tools, rows, manifest)
     return 0

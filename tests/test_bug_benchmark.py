@@ -79,7 +79,7 @@ def test_the_corpus_is_as_large_as_issue_15_asks():
 
 @pytest.mark.slow
 def test_smoke_finds_a_planted_bug_of_one_app_and_no_false_alarm(fixture_python, tmp_path):
-    app = "fastapi_shop"
+    app = "smorest_library"
     subprocess.run([sys.executable, "-m", "runner.cli", "test", str(bench.BUGS / app),
                     "--python", str(fixture_python), "--agent", "deterministic",
                     "--suite", "smoke", "--output-dir", str(tmp_path), "-q"],
