@@ -241,3 +241,19 @@ def test_negative_calls_break_the_schema_one_way_each_through_the_raw_tool() -> 
     assert sent["an unknown property where additionalProperties is false"][
         "unexpected_field_x"] == 1
     assert all(not conforms(b, body) for b in sent.values())
+
+
+def test_optional_security_is_not_probed_for_ignored_auth() -> None:
+    from pathlib import Path
+
+    from runner.agent.calllog import CallLog
+    from runner.agent.deterministic import DeterministicAgent
+    from runner.servers import McpCommand
+
+    doc = {"security": [{"bearer": []}], "paths": {
+        "/health": {"get": {"security": [{"bearer": []}, {}]}}, "/notes": {"get": {}}}}
+    health, notes = ep("GET", "/health", security=True), ep("GET", "/notes", security=True)
+    agent = DeterministicAgent(McpCommand("python", []), ApiSpec("drf", "x", doc, [health, notes]),
+                               {}, CallLog(Path("/nonexistent")))
+    assert not agent._requires_auth(health) and agent._requires_auth(notes)
+    assert not agent._requires_auth(ep("GET", "/open"))

@@ -286,7 +286,7 @@ class DeterministicAgent:
         called once more without them: it must refuse (ignored_auth). Not for a delete (the
         resource is gone) nor for the operations that end the session."""
         credentials = self.credentials
-        if (credentials is None or not credentials.offered or not endpoint.security
+        if (credentials is None or not credentials.offered or not self._requires_auth(endpoint)
                 or endpoint.method == "DELETE" or ends_session(endpoint)
                 or main.intent != "valid"):
             return
@@ -296,6 +296,17 @@ class DeterministicAgent:
                                          {"why": "the operation declares security"}))
         finally:
             credentials.restore()
+
+    def _requires_auth(self, endpoint: Endpoint) -> bool:
+        """The operation declares security and no alternative without it (an empty
+        requirement `{}`, as drf-spectacular writes for AllowAny views, makes it optional)."""
+        if not endpoint.security:
+            return False
+        doc = self.spec.openapi if isinstance(self.spec.openapi, dict) else {}
+        operation = ((doc.get("paths") or {}).get(endpoint.path) or {}).get(
+            endpoint.method.lower()) or {}
+        requirements = operation.get("security", doc.get("security")) or []
+        return not any(isinstance(r, dict) and not r for r in requirements)
 
     async def _meaning(self, endpoint: Endpoint, main: PlannedCall) -> None:
         """Paging and filter parameters of a collection read that answered items."""
