@@ -71,6 +71,25 @@ def test_id_pool_uses_the_collection_and_forgets_deleted_ids() -> None:
     assert pool.value_for_path_param(ep("GET", "/things/{thing_uuid}"), "thing_uuid") == "u-1"
 
 
+def test_calls_under_a_parent_use_the_parent_a_sub_resource_was_written_under() -> None:
+    from runner.models import ToolCall
+
+    pool = IdPool()
+    create = ep("POST", "/todos")
+    todo_id = (Parameter("todo_id", "path", True, {"type": "integer"}),)
+    add_comment = ep("POST", "/todos/{todo_id}/comments", parameters=todo_id)
+    summary = ep("GET", "/todos/{todo_id}/summary", parameters=todo_id)
+    pool.learn(create, {"id": 2})
+    pool.learn_from(add_comment, ToolCall("c1", "add", "POST", add_comment.path, {"todo_id": 2},
+                                          status_code=201, body={"id": 1}, body_is_json=True))
+    for newer in (3, 4):  # later creates (exploration) make newer todos without comments
+        pool.learn(create, {"id": newer})
+    assert pool.value_for_path_param(summary, "todo_id") == 2
+    assert pool.value_for_path_param(ep("GET", "/todos/{todo_id}"), "todo_id") == 2
+    pool.forget("/todos", 2)  # deleted: the newest todo again
+    assert pool.value_for_path_param(summary, "todo_id") == 4
+
+
 def test_argument_builder_never_calls_a_value_valid_that_breaks_the_pattern() -> None:
     body = {"type": "object", "required": ["isbn", "title"],
             "properties": {"isbn": {"type": "string", "pattern": "^[0-9]{3}-[0-9]{10}$"},
@@ -257,3 +276,19 @@ def test_optional_security_is_not_probed_for_ignored_auth() -> None:
                                {}, CallLog(Path("/nonexistent")))
     assert not agent._requires_auth(health) and agent._requires_auth(notes)
     assert not agent._requires_auth(ep("GET", "/open"))
+
+
+def test_a_body_field_named_body_is_that_field_not_the_whole_body() -> None:
+    schema = {"type": "object", "required": ["title"],
+              "properties": {"title": {"type": "string", "minLength": 1},
+                             "body": {"type": "string", "maxLength": 500}}}
+    create = ep("POST", "/notes", request_body={"schema": schema, "required": True})
+    spec = ApiSpec("fastapi", "main:app", {}, [create])
+    builder = ArgumentBuilder(spec)
+    api = builder.api_schemas(create)
+    assert api["body"] == ("body", schema["properties"]["body"])
+    tool_schema = {"properties": {"title": {"type": "string"}, "body": {"type": "string"}},
+                   "required": ["title"]}
+    arguments, problems = builder.build(create, tool_schema, IdPool(), api)
+    assert problems == [] and isinstance(arguments["title"], str)
+    assert isinstance(arguments.get("body", ""), str)

@@ -88,11 +88,31 @@ class IdPool:
     def __init__(self) -> None:
         self._by_collection: dict[str, list[Any]] = {}
         self._by_name: dict[str, Any] = {}
+        # The parent a sub-resource was written under (`/todos` -> 2 after POST
+        # /todos/2/comments): later calls under that parent use it too, so a summary of the
+        # comments reads the todo that has them, not the newest one.
+        self._parents: dict[str, Any] = {}
 
     def learn_from(self, endpoint: Endpoint, call: ToolCall) -> None:
-        """Learn from a call that succeeded with a JSON body."""
-        if call.status_code and 200 <= call.status_code < 300 and call.body_is_json:
+        """Learn from a call that succeeded: ids from its JSON body, and the parent it wrote
+        under."""
+        if not (call.status_code and 200 <= call.status_code < 300):
+            return
+        if call.body_is_json:
             self.learn(endpoint, call.body)
+        if endpoint.method in ("POST", "PUT", "PATCH"):
+            self._remember_parents(endpoint, call.arguments)
+
+    def _remember_parents(self, endpoint: Endpoint, arguments: dict[str, Any]) -> None:
+        """Path parameters that are not the last segment name the parent a write went under."""
+        template = endpoint.path.rstrip("/")
+        given = {norm(k): v for k, v in arguments.items()}
+        for param in endpoint.parameters:
+            marker = "{" + param.name + "}"
+            if param.location != "path" or marker not in template \
+                    or template.endswith(marker) or norm(param.name) not in given:
+                continue
+            self._parents[template[: template.index(marker)].rstrip("/")] = given[norm(param.name)]
 
     def learn(self, endpoint: Endpoint, body: Any) -> None:
         objects = objects_in(body)
@@ -113,6 +133,8 @@ class IdPool:
                 if str(o.get(id_field(o) or "", object())) != str(value)]
         self._by_collection[collection] = kept
         self._by_name = {k: v for k, v in self._by_name.items() if str(v) != str(value)}
+        if str(self._parents.get(collection, object())) == str(value):
+            del self._parents[collection]
 
     def objects(self, collection: str) -> list[dict[str, Any]]:
         return list(self._by_collection.get(collection.rstrip("/"), []))
@@ -122,6 +144,8 @@ class IdPool:
         marker = "{" + name + "}"
         if marker in template:
             collection = template[: template.index(marker)].rstrip("/")
+            if collection in self._parents:
+                return self._parents[collection]
             for obj in reversed(self._by_collection.get(collection, [])):
                 found = id_field(obj, name)
                 if found is not None:
@@ -166,10 +190,12 @@ class ArgumentBuilder:
             found.setdefault(norm(param.name) + param.location, (param.location, schema))
         if endpoint.request_body:
             body = endpoint.request_body.get("schema") or {}
-            found.setdefault("body", ("body", body))
             for prop, sub in (body.get("properties") or {}).items():
                 found.setdefault(norm(prop), ("body", sub))
                 found.setdefault(norm(prop) + "body", ("body", sub))
+            # The whole body is one argument only when it is not flattened into its fields;
+            # a field named `body` (notes, posts, comments) is that field, not the body.
+            found.setdefault("body", ("body", body))
         return found
 
     def build(self, endpoint: Endpoint, input_schema: dict[str, Any], ids: IdPool,
