@@ -1,7 +1,8 @@
 """Per-operation verdicts from the recorded calls and the named checks (runner/checks.py).
 
 No false alarms: a 4xx the operation documents is a fine answer to valid input; an undocumented
-4xx is a warning unless the run is strict; a 404/409/410 that the run's own earlier calls
+4xx is a warning unless the run is strict, and so is an invalid optional query value the API
+ignored; a 404/409/410 that the run's own earlier calls
 explain (stock used up, already deleted, already on loan) is never a failure; guesses and the
 runner's own login requests are judged leniently; an operation the budget left out is skipped
 with the reason.
@@ -108,6 +109,11 @@ def evaluate(
 
 def _softened(outcome: CheckResult, call: ToolCall, strict: bool, explained: bool) -> str:
     """The warning a failed check becomes (empty: it stays a failure)."""
+    if (not outcome.passed and not strict and outcome.check == "negative_data_rejection"
+            and call.expect.get("optional_query")):
+        # Many frameworks ignore an optional query value they cannot parse (DRF's paging,
+        # filters): worth a look, not a failure unless the run is strict.
+        return f"{outcome.check}: {outcome.message} (an optional query value was ignored)"
     if outcome.passed or call.status_code is None or not 400 <= call.status_code < 500:
         return ""
     if call.intent in _LENIENT and outcome.check in _SOFT_ON_4XX:

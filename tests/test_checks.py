@@ -259,3 +259,18 @@ def test_an_idempotent_delete_of_a_missing_id_is_no_alarm() -> None:
     gone = ToolCall(call_id="c-9", tool="delete_item", method="DELETE", path="/items/{id}",
                     arguments={"id": 987654321}, status_code=204, intent="not_found")
     assert "unknown_id_rejection" not in outcome(gone)
+
+
+def test_an_ignored_invalid_optional_query_value_is_a_warning_unless_strict() -> None:
+    ignored = call(200, {"id": 1, "name": "a"}, intent="invalid",
+                   expect={"broken": "query limit: wrong type", "optional_query": True},
+                   url="http://127.0.0.1:1/items/1?limit=abc")
+    (result,) = evaluate([GET_ITEM], [ignored], {}, CHECKS)
+    assert result.outcome == "passed"
+    assert result.warnings and "optional query value was ignored" in result.warnings[0]
+    (strict,) = evaluate([GET_ITEM], [ignored], {}, CHECKS, strict=True)
+    assert strict.outcome == "failed" and "negative_data_rejection" in strict.reason
+    body_broken = call(200, {"id": 1, "name": "a"}, intent="invalid",
+                       expect={"broken": "name: too long"}, url="http://127.0.0.1:1/items/1")
+    (result,) = evaluate([GET_ITEM], [body_broken], {}, CHECKS)
+    assert result.outcome == "failed"

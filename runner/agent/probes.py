@@ -244,6 +244,7 @@ def negative_calls(endpoint: Endpoint, arguments: dict[str, Any],
         if body_schema.get("additionalProperties") is False:
             variants.append(("an unknown property where additionalProperties is false", query,
                              {**body, "unexpected_field_x": 1}))
+    optional_query = set()
     for param in endpoint.parameters:
         if param.location != "query":
             continue
@@ -252,6 +253,8 @@ def negative_calls(endpoint: Endpoint, arguments: dict[str, Any],
                 continue
             variants.append((f"query {param.name}: {why}", {**query, param.name: bad},
                              body if endpoint.request_body else None))
+            if not param.required:
+                optional_query.add(variants[-1][0])
     planned = []
     for why, bad_query, bad_body in variants[:limit]:
         if bad_body is not None and body_schema and conforms(bad_body, body_schema) \
@@ -261,7 +264,10 @@ def negative_calls(endpoint: Endpoint, arguments: dict[str, Any],
                "query": bad_query or None, "intent": "invalid"}
         if bad_body is not None and endpoint.request_body:
             raw["json_body"] = bad_body
-        planned.append(PlannedCall(endpoint, RAW_TOOL, raw, "invalid", {"broken": why}))
+        expect: dict[str, Any] = {"broken": why}
+        if why in optional_query:
+            expect["optional_query"] = True  # judged leniently (runner/verdicts.py)
+        planned.append(PlannedCall(endpoint, RAW_TOOL, raw, "invalid", expect))
     return planned
 
 
