@@ -336,11 +336,13 @@ def _from_sources(root: Path) -> Iterator[EntryPoint]:
 
 
 def _python_files(root: Path, max_files: int = MAX_PY_FILES) -> Iterator[Path]:
-    """Python files under `root`, shallowest first, outside tests, virtualenvs and hidden
-    folders."""
+    """Python files under `root` that can be imported as modules, shallowest first, outside
+    tests, virtualenvs and hidden folders."""
     count = 0
     for folder in sorted(_walk_dirs(root, 3), key=lambda p: (len(p.parts), p)):
         for path in sorted(folder.glob("*.py")):
+            if path.is_symlink() or not path.stem.isidentifier():
+                continue  # a link names a file read in its own right; `a-b.py` is no module
             count += 1
             if count > max_files:
                 return
