@@ -271,10 +271,12 @@ def run_and_read(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
 
 
 def authorized_share(report: dict) -> float:
-    """Share of operations whose calls got an answer other than 401/403."""
+    """Share of operations whose calls made with credentials got an answer other than 401/403
+    (the ignored_auth probe's calls without them must get 401/403)."""
     results = report["test_results"]
     ok = [r for r in results if r["calls"] and all(c["status_code"] not in (None, 401, 403)
-                                                   for c in r["calls"])]
+                                                   for c in r["calls"]
+                                                   if c["intent"] != "no_auth")]
     return len(ok) / len(results)
 
 
