@@ -38,8 +38,19 @@ def seed_sqlite_copies(spec: ApiSpec, root: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for alias, path in spec.sqlite_files:
         source = Path(path)
-        if source.is_file() and source.resolve().is_relative_to(root.resolve()):
+        if source.is_file() and source.resolve().is_relative_to(root.resolve()) \
+                and _is_sqlite(source):
             shutil.copyfile(source, folder / f"db-{alias}.sqlite3")
+
+
+def _is_sqlite(path: Path) -> bool:
+    """A file that is a sqlite database (anything else at that path is no seed: a fresh
+    database is migrated instead)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def django_settings_override(settings: str, sqlite_aliases: tuple[str, ...], folder: Path,
