@@ -275,8 +275,8 @@ def test_the_model_logs_out_and_in_and_later_calls_carry_the_new_credentials(
     assert anonymous["intent"] == "invalid" and anonymous["agent"] == "llm"
     bookmarks = result_for(report, "GET", "/bookmarks")
     assert bookmarks["outcome"] == "passed"
-    assert {"check": "negative_data_rejection", "passed": True, "call_id": ids["anonymous"],
-            "message": ""} in bookmarks["checks"]
+    assert any(c["check"] == "negative_data_rejection" and c["passed"] is True
+               and c["call_id"] == ids["anonymous"] for c in bookmarks["checks"])
     # The model's login requests are calls of those operations, secrets masked.
     login = [c for c in calls_of(report, "POST", "/auth/login") if c["agent"] == "llm (log_in)"]
     assert [(c["call_id"], c["status_code"]) for c in login] == [("login2-2", 200)]
@@ -313,7 +313,7 @@ def test_without_credentials_llm_calls_are_not_tested_rather_than_failed(
         assert [c["agent"] for c in result["calls"]] == ["llm"]
     token = result_for(report, "POST", "/token")
     assert token["outcome"] == "passed"
-    assert [c["status_code"] for c in token["calls"]] == [400]
+    assert {c["status_code"] for c in token["calls"]} == {400}  # made-up credentials, each time
     assert {"positive_data_acceptance": True} == {
         c["check"]: c["passed"] for c in token["checks"] if c["check"] == "positive_data_acceptance"}
     assert any("not tested: they answered 401/403" in n for n in report["notes"])

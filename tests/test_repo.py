@@ -286,7 +286,9 @@ def test_discover_takes_a_url(remote: Remote, fixture_python: Path):
     proc = run_cli("discover", remote.url, "--pr", "7", "--working-directory", "service",
                    "--python", str(fixture_python))
     assert proc.returncode == 0, proc.stderr
-    assert "GET     /pull" in proc.stdout and "/later" not in proc.stdout
+    # What was found goes to stderr, the spec to stdout.
+    assert "GET     /pull" in proc.stderr and "/later" not in proc.stderr
+    assert '"/pull"' in proc.stdout and '"/later"' not in proc.stdout
 
 
 @pytest.mark.slow
