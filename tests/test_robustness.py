@@ -116,7 +116,7 @@ def test_a_hanging_endpoint_is_an_errored_testcase_not_a_hung_run(outcomes):
     assert results["/items"]["outcome"] == "passed"
     hung = results["/report"]
     assert hung["outcome"] == "error"
-    assert [c["check"] for c in hung["checks"] if not c["passed"]] == ["response_received"]
+    assert {c["check"] for c in hung["checks"] if not c["passed"]} == {"response_received"}
     assert 2500 <= hung["calls"][0]["elapsed_ms"] < 6000  # the 3 s call timeout, not more
 
 
@@ -135,19 +135,22 @@ def test_a_10_mb_body_is_capped_and_truncated(outcomes):
     export = next(c for c in calls if c["path"] == "/export")
     assert export["status_code"] == 200 and export["body_truncated"] is True
     assert export["body_bytes"] > 1024 * 1024  # received past the cap, then stopped reading
-    assert len(outcome.outputs["calls.jsonl"]) < 2 * 1024 * 1024  # recorded: capped at 1 MiB
+    # Recorded: each call capped at 1 MiB of body.
+    assert all(len(line) < 2 * 1024 * 1024 for line in outcome.outputs["calls.jsonl"].splitlines())
     assert len(outcome.outputs["report.json"]) < 100_000
     assert len(outcome.outputs["report.md"]) < 100_000
     # Injected instructions are data: the /notes answer is judged like any other.
     notes = next(r for r in outcome.report["test_results"] if r["endpoint"] == "/notes")
-    assert notes["outcome"] == "passed" and len(notes["calls"]) == 1
+    assert notes["outcome"] == "passed" and notes["calls"]
     assert "IGNORE ALL PREVIOUS" in notes["calls"][0]["body"]
 
 
 @pytest.mark.slow
 def test_the_app_sees_no_secret_and_the_outputs_mask_the_one_it_is_given(outcomes):
     outcome = outcomes["endpoint echoes its environment"]
-    (call,) = [json.loads(line) for line in outcome.outputs["calls.jsonl"].splitlines()]
+    call = next(c for c in (json.loads(line) for line in
+                             outcome.outputs["calls.jsonl"].splitlines())
+                if c["status_code"] == 200)
     seen = call["body"]
     assert call["status_code"] == 200 and isinstance(seen, dict)
     # Never passed: not even the names of our variables reach the app (at import or serving).
