@@ -320,9 +320,11 @@ LIMIT_CASES = [
     Case("probe crashes (SIGSEGV)", 3, "discovery", ("without a result",),
          build=crashing_probe, args=LIMITED),
     # The server blocks opening its log: a clear servers failure, in time.
-    # The MCP server opened its log before the app swapped it: the calls cannot be recorded,
-    # so the endpoint is an error (exit 1), without a hang.
-    Case("FIFO in place of calls.jsonl", 1, None, (), build=fifo_call_log, args=LIMITED),
+    # A race: when the MCP server opens its log after the app swapped it, the server does not
+    # start (exit 3 [servers]); when before, the calls cannot be recorded and the endpoint is an
+    # error (exit 1). Never a hang or a traceback (test_no_traceback_ever checks every case).
+    Case("FIFO in place of calls.jsonl", 3, "servers", ("MCP server",), build=fifo_call_log,
+         args=LIMITED, xfail="exit 1 instead when the MCP server opened its log first (a race)"),
     Case("app ignores SIGTERM", 0, None, (), build=ignores_sigterm, args=LIMITED,
          check=_app_was_tested),
     Case("50 MB on stdout at import", 0, None, (), build=floods_stdout, args=LIMITED,
