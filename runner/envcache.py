@@ -17,12 +17,17 @@ Three layers:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import stat
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from runner import procs
+from runner.errors import RunnerError
 
 MANIFEST_SUFFIX = ".manifest"
 
@@ -54,6 +59,33 @@ def manifest(venv: Path) -> str:
                           .encode("utf-8", "surrogateescape"))
             count += 1
     return f"{count} {digest.hexdigest()}"
+
+
+@contextlib.contextmanager
+def building(venv: Path, timeout: float) -> Iterator[None]:
+    """Hold the build lock of one cache entry: two runs with the same key (matrix jobs on one
+    self-hosted runner, two local runs) would otherwise delete each other's half-built
+    environment. Waits at most `timeout` seconds for the other run."""
+    lock_path = venv.with_name(venv.name + ".lock")
+    with open(lock_path, "a") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RunnerError(
+                        "install",
+                        f"Another run has been building the same environment ({venv}) for more "
+                        f"than {timeout:.0f} s.",
+                        "Wait for it to finish, or point API_MCP_TEST_CACHE at another folder.",
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def manifest_path(venv: Path) -> Path:

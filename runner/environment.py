@@ -164,8 +164,21 @@ def prepare(
         source += f" pinned by {plan.lock}"
     if install and extra:
         source += f" + extra {', '.join(extra)}"
-    if envcache.verify(venv) and target_python.exists():
-        return TargetEnv(python=target_python, root=repo, created=True, reused=True, source=source)
+    with envcache.building(venv, timeout):
+        if envcache.verify(venv) and target_python.exists():
+            return TargetEnv(python=target_python, root=repo, created=True, reused=True,
+                             source=source)
+        source = _build(venv, repo, interpreter, plan, install, install_command, extra, dev,
+                        source, timeout, log_path)
+    return TargetEnv(python=target_python, root=repo, created=True, source=source)
+
+
+def _build(venv: Path, repo: Path, interpreter: str, plan: InstallPlan | None, install: bool,
+           install_command: str | None, extra: Sequence[str], dev: bool, source: str,
+           timeout: float, log_path: Path) -> str:
+    """Build the environment at `venv` (under its build lock); returns the install's source
+    line for the report."""
+    target_python = venv / "bin" / "python"
     if envcache.manifest_path(venv).exists():
         source += " (the cached environment had been modified since it was built: rebuilt)"
     envcache.manifest_path(venv).unlink(missing_ok=True)
@@ -201,7 +214,7 @@ def prepare(
         _install_step([*pip, *extra], repo, env, timeout, log_path,
                       f"installing the config's extra packages ({', '.join(extra)})")
     envcache.record(venv)
-    return TargetEnv(python=target_python, root=repo, created=True, source=source)
+    return source
 
 
 def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv: str | None,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +66,18 @@ def build_fixture_python() -> Path:
     marker = venv / ".complete"
     if marker.exists():
         return python
+    FIXTURE_ENV_ROOT.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist workers start together: one builds, the others wait for it.
+    with open(FIXTURE_ENV_ROOT / f"{key}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            _build_fixture_env(venv, python)
+            marker.write_text("\n".join(FIXTURE_REQUIREMENTS))
+    return python
+
+
+def _build_fixture_env(venv: Path, python: Path) -> None:
+    shutil.rmtree(venv, ignore_errors=True)  # half-built by an interrupted session
     env = {**os.environ, "VIRTUAL_ENV": str(venv)}
     subprocess.run(
         [_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env
@@ -74,5 +88,3 @@ def build_fixture_python() -> Path:
         env=env,
         timeout=600,
     )
-    marker.write_text("\n".join(FIXTURE_REQUIREMENTS))
-    return python

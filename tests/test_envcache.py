@@ -8,6 +8,7 @@ import pwd
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from runner import envcache, environment, procs
 from runner.context import from_env
+from runner.errors import RunnerError
 
 PTH = "import sys; sys.stderr.write('PLANTED-PTH-RAN\\n')\n"
 
@@ -152,3 +154,31 @@ def test_a_planted_pth_never_runs_in_a_later_run(tmp_path: Path,
                            check=True)
     assert "PLANTED-PTH-RAN" not in clean.stderr
     assert prepare().reused
+
+
+def test_a_second_build_of_the_same_entry_waits_for_the_first(tmp_path: Path) -> None:
+    """Two runs with one key: the second waits for the first's lock, and gives up with a
+    clear message (not a deleted half-built environment) when it is held too long."""
+    venv = tmp_path / "envs" / "key"
+    venv.parent.mkdir()
+    order: list[str] = []
+
+    def second() -> None:
+        with envcache.building(venv, timeout=120):
+            order.append("second")
+
+    with envcache.building(venv, timeout=5):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive()  # blocked on the lock the first run holds
+        order.append("first")
+    waiter.join(60)
+    assert order == ["first", "second"]
+
+    with (envcache.building(venv, timeout=5), pytest.raises(RunnerError) as refused,
+          envcache.building(venv, timeout=0.3)):
+        pass
+    assert refused.value.stage == "install"
+    assert "Another run has been building the same environment" in refused.value.message
+    assert "API_MCP_TEST_CACHE" in refused.value.hint
