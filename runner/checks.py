@@ -58,7 +58,7 @@ def not_a_server_error(call: ToolCall, endpoint: Endpoint) -> CheckResult | None
     return _result("not_a_server_error", call, True)
 
 
-_REFUSAL_PROBES = ("after_delete", "no_auth", "not_found", "invalid")
+_REFUSAL_PROBES = ("after_delete", "no_auth", "not_found", "invalid", "other_user")
 
 
 @check
@@ -243,8 +243,8 @@ def object_level_authorization(call: ToolCall, endpoint: Endpoint) -> CheckResul
         return None
     if 200 <= call.status_code < 300:
         return _result("object_level_authorization", call, False,
-                       f"a second user got {call.status_code} on the resource of the first "
-                       f"({call.expect.get('after', 'an earlier call')})")
+                       f"a second user's {call.method} of the first user's resource answered "
+                       f"{call.status_code} ({call.expect.get('after', 'an earlier call')})")
     return _result("object_level_authorization", call, True)
 
 

@@ -63,3 +63,16 @@ def test_an_operation_that_ignores_its_security_is_found_with_the_runs_own_user(
         refused = [c for c in results[key]["calls"] if c["intent"] == "no_auth"]
         assert refused and all(c["status_code"] == 401 for c in refused), results[key]
         assert results[key]["outcome"] == "passed"
+    # Object-level authorization with a second throwaway user (open sign-up): the note is
+    # kept per user (the second user's list leaves it out), so reading it must be refused.
+    note = results[("GET", "/notes/{note_id}")]
+    assert note["outcome"] == "failed" and "object_level_authorization" in note["error"], note
+    assert any(c["intent"] == "second_user" for c in results[("GET", "/notes")]["calls"])
+    refused = [c for c in results[("DELETE", "/notes/{note_id}")]["calls"]
+               if c["intent"] == "other_user"]
+    assert refused and all(c["status_code"] == 404 for c in refused)
+    assert results[("DELETE", "/notes/{note_id}")]["outcome"] == "passed"
+    # Boards are shared by design (the second user's list shows the first user's board).
+    board = results[("GET", "/boards/{board_id}")]
+    assert board["outcome"] == "passed"
+    assert not [c for c in board["calls"] if c["intent"] == "other_user"]

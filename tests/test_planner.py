@@ -274,8 +274,9 @@ def test_optional_security_is_not_probed_for_ignored_auth() -> None:
     health, notes = ep("GET", "/health", security=True), ep("GET", "/notes", security=True)
     agent = DeterministicAgent(McpCommand("python", []), ApiSpec("drf", "x", doc, [health, notes]),
                                {}, CallLog(Path("/nonexistent")))
-    assert not agent._requires_auth(health) and agent._requires_auth(notes)
-    assert not agent._requires_auth(ep("GET", "/open"))
+    users = agent._users
+    assert not users.requires_auth(health) and users.requires_auth(notes)
+    assert not users.requires_auth(ep("GET", "/open"))
 
 
 def test_a_body_field_named_body_is_that_field_not_the_whole_body() -> None:
@@ -292,3 +293,119 @@ def test_a_body_field_named_body_is_that_field_not_the_whole_body() -> None:
     arguments, problems = builder.build(create, tool_schema, IdPool(), api)
     assert problems == [] and isinstance(arguments["title"], str)
     assert isinstance(arguments.get("body", ""), str)
+
+
+def test_a_collection_another_user_cannot_list_is_kept_per_user() -> None:
+    mine = {"id": 7, "text": "a"}
+    assert probes.kept_from(call("GET", "/notes", 200, []), "id", 7)
+    assert probes.kept_from(call("GET", "/notes", 200, {"results": [{"id": 8}]}), "id", 7)
+    assert not probes.kept_from(call("GET", "/notes", 200, [mine]), "id", 7)  # shared
+    assert not probes.kept_from(call("GET", "/notes", 200, {"id": 7}), "id", "7")  # no list
+    assert not probes.kept_from(call("GET", "/notes", 401, {"detail": "no"}), "id", 7)
+
+
+class _Identities:
+    """Credentials as the agent uses them: whose headers the tools send right now."""
+
+    offered = True
+
+    def __init__(self, second: bool = True) -> None:
+        self.current, self.second = "alice", second
+
+    def second_user(self) -> dict[str, str] | None:
+        return {"Authorization": "Bearer bob"} if self.second else None
+
+    def act_as(self, headers: dict[str, str]) -> None:
+        self.current = "bob"
+
+    def log_out(self) -> None:
+        self.current = ""
+
+    def restore(self) -> None:
+        self.current = "alice"
+
+
+def two_user_run(shared: bool, second: bool = True) -> list[ToolCall]:
+    """A per-user (or shared) notes API answered here; GET of an item ignores the owner."""
+    import asyncio
+    from pathlib import Path
+
+    from runner.agent.calllog import CallLog
+    from runner.agent.deterministic import DeterministicAgent
+    from runner.servers import McpCommand
+
+    note_id = Parameter("note_id", "path", True, {"type": "integer"})
+    body = {"schema": {"type": "object", "required": ["text"],
+                       "properties": {"text": {"type": "string"}}}}
+    endpoints = [ep("POST", "/notes", "create", security=True, request_body=body),
+                 ep("GET", "/notes", "list", security=True),
+                 ep("GET", "/notes/{note_id}", "read", security=True, parameters=(note_id,)),
+                 ep("DELETE", "/notes/{note_id}", "delete", security=True, parameters=(note_id,))]
+    names = {e.key: e.operation_id for e in endpoints}
+    who = _Identities(second)
+    notes: dict[int, dict[str, Any]] = {}
+
+    class Answered(DeterministicAgent):
+        async def _call(self, session: Any, planned: Any) -> ToolCall:
+            key, args, user = planned.endpoint.key, planned.arguments, who.current
+            status, answer = 401, None
+            if user and key == "POST /notes":
+                notes[len(notes) + 1] = answer = {"id": len(notes) + 1, "text": args["text"],
+                                                  "owner": user}
+                status = 201
+            elif user and key == "GET /notes":
+                status, answer = 200, [n for n in notes.values()
+                                       if shared or n["owner"] == user]
+            elif user and key == "GET /notes/{note_id}":
+                answer = notes.get(args["note_id"])
+                status = 200 if answer else 404
+            elif user and key == "DELETE /notes/{note_id}":
+                found = notes.get(args["note_id"])
+                status = 204 if found and found["owner"] == user else 404
+                if status == 204:
+                    del notes[args["note_id"]]
+            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
+                            method=planned.endpoint.method, path=planned.endpoint.path,
+                            arguments=args, status_code=status, body=answer,
+                            body_is_json=answer is not None, intent=planned.intent)
+            made.expect = planned.expect
+            self.calls.append(made)
+            return made
+
+    class Tool:
+        def __init__(self, name: str, schema: dict[str, Any]) -> None:
+            self.name, self.input_schema = name, schema
+
+    id_schema = {"properties": {"note_id": {"type": "integer"}}, "required": ["note_id"]}
+    tools = {"create": Tool("create", body["schema"]), "list": Tool("list", {}),
+             "read": Tool("read", id_schema), "delete": Tool("delete", id_schema)}
+    agent = Answered(McpCommand("python", [], {}, None), ApiSpec("fastapi", "x", {}, endpoints),
+                     names, CallLog(Path("/nonexistent")), suite="smoke",
+                     credentials=who)  # type: ignore[arg-type]
+    agent._tools = tools  # type: ignore[assignment]
+    agent._session = object()  # type: ignore[assignment]
+    asyncio.run(agent.exercise())
+    return agent.calls
+
+
+def test_a_second_user_reads_and_deletes_a_per_user_resource_and_must_be_refused() -> None:
+    from runner.checks import CHECKS
+
+    calls = two_user_run(shared=False)
+    other = [c for c in calls if c.intent == "other_user"]
+    assert [c.endpoint_key for c in other] == ["GET /notes/{note_id}", "DELETE /notes/{note_id}"]
+    read = other[0]
+    judged = {c.endpoint_key: CHECKS["object_level_authorization"](c, ep(c.method, c.path))
+              for c in other}
+    assert judged["GET /notes/{note_id}"].passed is False  # the read ignores the owner
+    assert judged["DELETE /notes/{note_id}"].passed is True
+    assert "not in the second user's list" in read.expect["after"]
+    # The run's own user still deleted its note afterwards.
+    assert any(c.intent == "valid" and c.method == "DELETE" and c.status_code == 204
+               for c in calls)
+
+
+def test_a_resource_shared_by_design_or_no_sign_up_is_not_probed_as_another_user() -> None:
+    assert not [c for c in two_user_run(shared=True) if c.intent == "other_user"]
+    calls = two_user_run(shared=False, second=False)
+    assert not [c for c in calls if c.intent in ("other_user", "second_user")]

@@ -28,6 +28,7 @@ from runner.agent.planner import (
     is_empty_state_read,
     norm,
 )
+from runner.agent.users import Users
 from runner.models import ApiSpec, Endpoint, Suite, ToolCall
 from runner.servers import McpCommand
 
@@ -68,6 +69,7 @@ class DeterministicAgent:
         # Operations a pull request touched: called first, with the comprehensive plan.
         self.focus = focus
         self.credentials = credentials  # to log in again after a session-ending operation
+        self._users = Users(credentials, spec)
         # Generated values per operation (hypothesis-jsonschema), by default the suite's.
         self.examples = probes.EXAMPLES_PER_OPERATION.get(suite, 0) if examples is None \
             else examples
@@ -78,6 +80,9 @@ class DeterministicAgent:
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self._failed_calls = 0
+        # Collections a second user's list showed to be kept per user (path -> the call that
+        # showed it): their items are probed for object-level authorization.
+        self._per_user: dict[str, str] = {}
         # The MCP SDK's own session: fastmcp.Client wraps the same session in more layers,
         # which costs about a millisecond per call and nothing here needs.
         self._session: ClientSession | None = None
@@ -227,6 +232,13 @@ class DeterministicAgent:
         main = PlannedCall(endpoint, tool, arguments, intent)
         # Probes with other input must reach the resource before the delete removes it.
         ordered = [*extras, main] if endpoint.method == "DELETE" else [main, *extras]
+        collection = endpoint.path.rstrip("/").rsplit("/", 1)[0]
+        if endpoint.method in ("PUT", "PATCH", "DELETE") and collection in self._per_user \
+                and intent == "valid":
+            # Before the first user's own change: another user must not change or delete it.
+            with self._users.second():
+                await self._send(PlannedCall(endpoint, tool, arguments, "other_user",
+                                             {"after": self._per_user[collection]}))
         if endpoint.method == "POST" and intent == "valid" and not ends_session(endpoint):
             # A second, different resource: paging and filters need more than one item.
             ordered.insert(1, PlannedCall(endpoint, tool, probes.varied(arguments, api, "-2"),
@@ -271,6 +283,8 @@ class DeterministicAgent:
                 tool, arguments, _, _, _ = self._arguments(listing)
                 await self._send(PlannedCall(listing, tool, arguments, "after_create",
                                              {"after": after, "contains": [field_name, value]}))
+                await self._other_user(item, listing, {**known, param: value},
+                                       (field_name, value), after)
         elif endpoint.method in ("PUT", "PATCH"):
             fields = probes.echoed_fields(main.arguments, call, api)
             await self._read(item, known, "after_update", {"after": after, "fields": fields})
@@ -285,28 +299,33 @@ class DeterministicAgent:
         """An operation that declares security and answered with the run's credentials is
         called once more without them: it must refuse (ignored_auth). Not for a delete (the
         resource is gone) nor for the operations that end the session."""
-        credentials = self.credentials
-        if (credentials is None or not credentials.offered or not self._requires_auth(endpoint)
+        if (not self._users.signed_in or not self._users.requires_auth(endpoint)
                 or endpoint.method == "DELETE" or ends_session(endpoint)
                 or main.intent != "valid"):
             return
-        credentials.log_out()
-        try:
+        with self._users.anonymous():
             await self._send(PlannedCall(endpoint, main.tool, main.arguments, "no_auth",
                                          {"why": "the operation declares security"}))
-        finally:
-            credentials.restore()
 
-    def _requires_auth(self, endpoint: Endpoint) -> bool:
-        """The operation declares security and no alternative without it (an empty
-        requirement `{}`, as drf-spectacular writes for AllowAny views, makes it optional)."""
-        if not endpoint.security:
-            return False
-        doc = self.spec.openapi if isinstance(self.spec.openapi, dict) else {}
-        operation = ((doc.get("paths") or {}).get(endpoint.path) or {}).get(
-            endpoint.method.lower()) or {}
-        requirements = operation.get("security", doc.get("security")) or []
-        return not any(isinstance(r, dict) and not r for r in requirements)
+    async def _other_user(self, item: Endpoint, listing: Endpoint, values: dict[str, Any],
+                          created: tuple[str, Any], after: str) -> None:
+        """Object-level authorization (OWASP API1), where the API offers open sign-up: when a
+        second user's list of the collection leaves out the first user's new resource (the API
+        keeps it per user, as opposed to shared by design), the second user reading it must be
+        refused; changing and deleting it are tried when those operations come."""
+        users = self._users
+        if not (users.requires_auth(item) and users.requires_auth(listing)
+                and users.has_second()):
+            return
+        tool, arguments, _, _, _ = self._arguments(listing)
+        with users.second():
+            seen = await self._send(PlannedCall(listing, tool, arguments, "second_user",
+                                                {"after": after}))
+            if seen is None or not probes.kept_from(seen, *created):
+                return
+            collection = item.path.rstrip("/").rsplit("/", 1)[0]
+            self._per_user[collection] = f"{after}, not in the second user's list"
+            await self._read(item, values, "other_user", {"after": self._per_user[collection]})
 
     async def _meaning(self, endpoint: Endpoint, main: PlannedCall) -> None:
         """Paging and filter parameters of a collection read that answered items."""

@@ -122,6 +122,17 @@ def created_id(item: Endpoint, create_call: ToolCall) -> tuple[str, str, Any] | 
     return (last[-1], name, objects[0][name]) if name else None
 
 
+def kept_from(listing: ToolCall, field_name: str, value: Any) -> bool:
+    """Whether another user's read of a collection answered items, none of them the resource
+    (`field_name` = `value`) the run's user created: the API keeps that collection per user."""
+    if not (listing.status_code and 200 <= listing.status_code < 300 and listing.body_is_json):
+        return False
+    items = objects_in(listing.body) if isinstance(listing.body, (list, dict)) else None
+    if items is None or (isinstance(listing.body, dict) and items == [listing.body]):
+        return False  # not a collection answer
+    return not any(str(i.get(field_name)) == str(value) for i in items)
+
+
 def location_params(item: Endpoint, call: ToolCall) -> dict[str, str] | None:
     """Path parameters of the item read that a `Location` header of a create points at."""
     location = {k.lower(): v for k, v in call.headers.items()}.get("location")

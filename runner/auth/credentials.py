@@ -44,7 +44,8 @@ class Credentials:
         self.record: dict[str, Any] = {}  # how (no secrets), see authenticate
         self.logins = 0
         self._grant: AuthResult | None = None
-        self._anonymous = False
+        self._anonymous = False  # the file holds other headers than the run's user's
+        self._second: dict[str, str] | None = None  # a second user's headers, made once
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -96,6 +97,29 @@ class Credentials:
         with self._lock:
             self._anonymous = True
             self._write({})
+
+    def second_user(self) -> dict[str, str] | None:
+        """Headers of a second throwaway user, signed up the way the first was (None: the API
+        has no open sign-up the run used, or the second sign-up failed). For the object-level
+        authorization probes; made once per run."""
+        if self._second is None:
+            signed_up = self.offered and any(
+                c.get("step") == "register" and int(c.get("status_code") or 500) < 400
+                for c in self.record.get("calls", []))
+            outcome = None
+            if signed_up:
+                try:
+                    outcome = authenticate(self.auth, self.spec, self.base_url, self.timeout)
+                except RunnerError:
+                    outcome = None
+            self._second = dict(outcome.headers) if outcome and outcome.headers else {}
+        return self._second or None
+
+    def act_as(self, headers: dict[str, str]) -> None:
+        """Send these headers (another user's) until `restore`."""
+        with self._lock:
+            self._anonymous = True
+            self._write(headers)
 
     def restore(self) -> None:
         with self._lock:
