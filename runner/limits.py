@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import socket
 import stat
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -74,6 +75,25 @@ def tail_text(path: Path, max_bytes: int = LOG_TAIL_BYTES) -> str:
         return ""
 
 
+def write_replacing(path: Path, data: bytes) -> None:
+    """Write `path` as a new file that replaces whatever is there: what the project's code may
+    have put in its place (a FIFO that would block the open, a symlink that would redirect the
+    write) is never opened."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    fd = os.open(temporary, flags, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 _STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? (\d{3})")
 
 
@@ -117,25 +137,31 @@ class _Abandoning(ThreadPoolExecutor):
         super().shutdown(wait=False, cancel_futures=True)
 
 
-def run_async(coro: Coroutine[Any, Any, T], grace: float = 10.0) -> T:
-    """`asyncio.run(coro)` that cannot hang after `coro` ends: leftover tasks get `grace`
-    seconds to finish cancelling, and worker threads are not joined."""
+def run_async(coro: Coroutine[Any, Any, T], grace: float = 2.0) -> T:
+    """`asyncio.run(coro)` that cannot hang after `coro` ends: leftover tasks and async
+    generators get `grace` seconds in all to finish cancelling (what is left then is killed
+    with the run's processes), and worker threads are not joined."""
     loop = asyncio.new_event_loop()
     loop.set_default_executor(_Abandoning(thread_name_prefix="api-mcp-test"))
     try:
         return loop.run_until_complete(coro)
     finally:
-        # Nothing is left to save once `coro` ended: a failure while cleaning up loses nothing.
-        with contextlib.suppress(Exception):
-            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                loop.run_until_complete(asyncio.wait(tasks, timeout=grace))
-            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace))
-            loop.run_until_complete(loop.shutdown_default_executor())
-        asyncio.set_event_loop(None)
-        loop.close()
+        try:
+            # Nothing is left to save once `coro` ended: a failure while cleaning up loses
+            # nothing; an interrupt (the watchdog) cuts the cleanup short and goes on.
+            with contextlib.suppress(Exception):
+                end = time.monotonic() + grace
+                tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in tasks:
+                    task.cancel()
+                if tasks:
+                    loop.run_until_complete(asyncio.wait(tasks, timeout=grace))
+                left = max(0.01, end - time.monotonic())
+                loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), left))
+                loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 async def within(coro: Coroutine[Any, Any, T], timeout: float, grace: float = 10.0) -> T:
@@ -156,9 +182,13 @@ async def within(coro: Coroutine[Any, Any, T], timeout: float, grace: float = 10
 
 class Watchdog:
     """The whole run's backstop: past `seconds`, work that no other limit bounds (parsing or
-    generating in this process) is interrupted as Ctrl-C would, so the run still ends with its
-    reports. Armed only in the main thread: an embedding program's main
-    thread is not ours to interrupt."""
+    generating in this process, a wait with no time limit of its own) is interrupted as Ctrl-C
+    would, so the run still ends with its reports. Armed only in the main thread: an embedding
+    program's main thread is not ours to interrupt.
+
+    The interrupt is a real SIGINT sent to the main thread, not only a flag Python checks
+    between bytecodes: a main thread blocked in a system call (an event loop waiting with no
+    timeout, the open() of a FIFO) returns from it and raises KeyboardInterrupt."""
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
@@ -169,7 +199,40 @@ class Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
+        interrupt_main_thread()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def interrupt_main_thread() -> None:
+    """KeyboardInterrupt (or whatever the SIGINT handler raises) in the main thread, also when it
+    is blocked in a system call. Where SIGINT is not handled by Python (ignored), nothing
+    happens: the caller's `Backstop` is then what ends the run."""
+    if callable(signal.getsignal(signal.SIGINT)):
+        main = threading.main_thread().ident
+        assert main is not None
+        signal.pthread_kill(main, signal.SIGINT)  # EINTR for a blocked call; the handler runs
+    else:
         _thread.interrupt_main()
+
+
+class Backstop:
+    """The last resort past every other limit: when the process is still in the guarded work
+    `seconds` from now, `last_resort` runs on this timer's thread (it must not wait on anything
+    and should end the process). Nothing else may then be relied on: the main thread may be
+    stuck in a call that no signal ends. Armed only in the main thread (see Watchdog)."""
+
+    def __init__(self, seconds: float, last_resort: Callable[[], None]) -> None:
+        self._last_resort = last_resort
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self.armed = threading.current_thread() is threading.main_thread()
+        if self.armed:
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self._last_resort()
 
     def cancel(self) -> None:
         self._timer.cancel()

@@ -8,6 +8,7 @@ written with everything measured so far.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import os
@@ -33,8 +34,16 @@ from runner.base_checkout import check_out_base, touched_operations
 from runner.config import apply_project_config, select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
-from runner.errors import RunnerError, StageTimeout, UsageError, unexpected
-from runner.limits import Watchdog, run_async, tail_text, within
+from runner.errors import ExitCode, RunnerError, StageTimeout, UsageError, unexpected
+from runner.limits import (
+    Backstop,
+    Watchdog,
+    read_regular_file,
+    run_async,
+    tail_text,
+    within,
+    write_replacing,
+)
 from runner.mcpgen import MCPGenerator, readiness
 from runner.models import (
     ApiSpec,
@@ -50,7 +59,7 @@ from runner.models import (
 from runner.openapi import endpoints_from_openapi, validate_document
 from runner.redact import Redactor
 from runner.repo import clone, fetch_env, read_repo_info, run_copy, working_folder
-from runner.report import junit, markdown, result
+from runner.report import inert, junit, markdown, result
 from runner.servers import DynamicServerManager, McpCommand
 from runner.shard import select_shard
 
@@ -59,7 +68,12 @@ _AGENT_MODULE = "runner.agent.deterministic"
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SOURCE_LIMIT = 64 * 1024 * 1024  # characters of generated server source we compile and run
 WATCHDOG_GRACE = 3.0  # seconds past --timeout before in-process work is interrupted (limits.py)
+# Seconds past the watchdog for stopping the processes and writing the reports; past them the
+# backstop kills everything, writes a minimal report and exits 3 (see `_Run.last_resort`).
+FINISH_LIMIT = 7.0
 CLOSE_LIMIT = 5.0  # seconds the agent may take to close the MCP connection
+UNWIND_LIMIT = 2.0  # seconds the agent's work may take to unwind once the time limit is reached
+CALL_LOG_LIMIT = 512 * 1024 * 1024  # bytes of the sandbox's call log copied to the output folder
 SPEC_FETCH_LIMIT = 10.0  # seconds (at least; the start timeout when longer) to read a served spec
 # Files the run writes into the output folder besides the reports; all are masked at the end.
 _WRITTEN = ("install.log", "discovery.log", "app.log", "mcp.log", "calls.jsonl", "openapi.json",
@@ -182,6 +196,7 @@ class DynamicBackendOrchestrator:
                          daemon=True).start()
         run = _Run(config, self.progress)
         watchdog = Watchdog(config.timeouts.run + WATCHDOG_GRACE)
+        backstop = Backstop(config.timeouts.run + WATCHDOG_GRACE + FINISH_LIMIT, run.last_resort)
         try:
             run.execute()
         except RunnerError as exc:
@@ -208,6 +223,7 @@ class DynamicBackendOrchestrator:
             try:
                 run.finish()
             finally:
+                backstop.cancel()
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
         return run.report
@@ -729,7 +745,7 @@ class _Run:
 
     async def _bounded(self, coro: Any) -> Any:
         try:
-            return await within(coro, self.budget(self.config.timeouts.run), grace=CLOSE_LIMIT)
+            return await within(coro, self.budget(self.config.timeouts.run), grace=UNWIND_LIMIT)
         except TimeoutError:
             raise StageTimeout(
                 self.current_stage or "agent",
@@ -778,9 +794,10 @@ class _Run:
             self.salvage("servers", self.credentials.discard)
         self.salvage("servers", self.servers.stop_all)
         try:
-            if self.mcp_dir != self.output_dir:
-                self.salvage("report", shutil.copyfile, self.call_log_path,
-                             self.output_dir / "calls.jsonl")
+            if self.mcp_dir != self.output_dir:  # written by the sandbox user: read as such
+                self.salvage("report", lambda: write_replacing(
+                    self.output_dir / "calls.jsonl",
+                    read_regular_file(self.call_log_path, CALL_LOG_LIMIT)))
             # Everything that renders the report (files, terminal, PR comment) sees it masked.
             self.salvage("report", self.redact.value, self.report)
             self.write_reports()
@@ -789,6 +806,30 @@ class _Run:
         finally:
             if not self.config.keep_workspace:
                 shutil.rmtree(self.workspace, ignore_errors=True)
+
+    def last_resort(self) -> None:
+        """The backstop (on its own thread): the run is still going FINISH_LIMIT seconds after
+        the watchdog, the main thread stuck where no signal reaches. Kill every process, write
+        what is known as a failed run, and end the process with exit 3 (the action publishes
+        nothing then: its step fails). Never waits: a last timer ends the process whatever."""
+        last = threading.Timer(FINISH_LIMIT, os._exit, (int(ExitCode.STAGE),))
+        last.daemon = True
+        last.start()
+        procs.kill_all_now()
+        stage = self.current_stage or "run"
+        failure = StageTimeout(
+            stage, f"The run did not end within its time limit ({self.config.timeouts.run:.0f} s)"
+            f" and {WATCHDOG_GRACE + FINISH_LIMIT:.0f} s more to clean up; it was stopped "
+            f"during {stage}.",
+            "Raise --timeout, or test fewer operations; the report has what was known then.")
+        self.report.status, self.report.failed_stage = "failed", stage
+        self.report.error = failure.user_message()
+        self.salvage("report", self.redact.value, self.report)
+        self.salvage("report", self.write_reports)
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"\nerror: {inert.terminal(self.report.error)}\n")
+            sys.stderr.flush()
+        os._exit(int(ExitCode.STAGE))
 
     def salvage(self, stage: str, step: Callable[..., Any], *args: Any) -> None:
         """Run a closing step; its failure fails the run (unless it already failed) instead of
@@ -821,7 +862,9 @@ class _Run:
 
         def write(kind: str, render: Callable[[RunReport], str]) -> None:
             # Text that cannot be encoded (a lone surrogate from the app) is replaced, not fatal.
-            Path(paths[kind]).write_text(render(self.report), encoding="utf-8", errors="replace")
+            # A new file replaces the old: a FIFO or a link put there is never opened.
+            text = render(self.report).encode("utf-8", errors="replace")
+            write_replacing(Path(paths[kind]), text)
 
         self.salvage("report", write, "junit", junit.render)
         self.salvage("report", write, "markdown", markdown.render)

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,10 +393,38 @@ def track_descendants() -> None:
     _tree = ProcessTree()
 
 
-def stop_all() -> None:
+def stop_all(grace: float = 2.0) -> None:
     """Stop every child this process started and has not stopped yet, then sweep what they
-    left behind (when `track_descendants` was called)."""
-    for proc in _registry.snapshot():
-        proc.stop(grace=2.0)
+    left behind (when `track_descendants` was called). All at once: SIGTERM to every group,
+    `grace` seconds in all for them to exit, then SIGKILL; however many children there are,
+    this takes at most about twice `grace`."""
+    live = _registry.snapshot()
+    for proc in live:
+        _kill_group(proc.pid, signal.SIGTERM)
+    _wait_all(live, grace)
+    for proc in live:
+        _kill_group(proc.pid, signal.SIGKILL)
+    _wait_all(live, grace)
+    for proc in live:
+        _registry.discard(proc)
     if _tree is not None:
         _tree.sweep()
+
+
+def kill_all_now() -> None:
+    """SIGKILL every child and whatever is below us, waiting for nothing: the last resort when
+    the run overran every other limit (see orchestrator's backstop)."""
+    for proc in _registry.snapshot():
+        _kill_group(proc.pid, signal.SIGKILL)
+    if _tree is not None:
+        _tree.sweep(rounds=10)
+
+
+def _wait_all(processes: list[ManagedProcess], seconds: float) -> None:
+    """Wait until every process exited (reaped), `seconds` at most in all."""
+    deadline = time.monotonic() + seconds
+    for proc in processes:
+        try:
+            proc.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass

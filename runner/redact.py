@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, urlsplit
 
+from runner.limits import UnsafeFile, read_regular_file, write_replacing
 from runner.procs import looks_secret
 
 MASK = "***"
 # Shorter values ("true", "auto", "1") would mask ordinary words all over the reports.
 MIN_SECRET_LENGTH = 6
+FILE_LIMIT = 256 * 1024 * 1024  # bytes of one output file that are masked
 
 
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
@@ -151,19 +153,29 @@ class Redactor:
         return value
 
     def file(self, path: Path) -> bool:
-        """Mask a file in place; True when it contained a secret."""
+        """Mask a file in place; True when it contained a secret. The file may have been
+        written by the project's code: one that is not a regular file (a FIFO, a symlink) is
+        left alone without being opened, and one over FILE_LIMIT is replaced by a note (it
+        cannot be masked within the run's time)."""
         if not self._bytes:
             return False
-        data = path.read_bytes()
+        try:
+            data = read_regular_file(path, FILE_LIMIT)
+        except UnsafeFile as exc:
+            if "over the" not in str(exc):
+                return False
+            data = f"(removed by api-mcp-test: over {FILE_LIMIT >> 20} MB, not masked)\n".encode()
+            write_replacing(path, data)
+            return True
         masked = self._bytes(data)
         if masked == data:
             return False
-        path.write_bytes(masked)
+        write_replacing(path, masked)
         return True
 
     def files(self, paths: Iterable[Path]) -> list[Path]:
         """Mask each existing file; the ones that contained a secret."""
-        return [p for p in paths if p.is_file() and self.file(p)]
+        return [p for p in paths if os.path.lexists(p) and self.file(p)]
 
     def announce(self, stream: TextIO | None = None) -> None:
         """In GitHub Actions, register the values with the runner (`::add-mask::`), so its own

@@ -268,7 +268,7 @@ class DynamicServerManager:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        if self._api is not None:
-            self._api.stop(grace=1.0)  # no graceful shutdown: a hung request would hold it
-            self._api = None
-        procs.stop_all()
+        # Every child at once, 1 s to exit on SIGTERM (no graceful shutdown: a hung request
+        # would hold the app), then SIGKILL: at most about 2 s however many there are.
+        procs.stop_all(grace=1.0)
+        self._api = None

@@ -5,6 +5,7 @@ async waits that give up, and unexpected exceptions turned into a failed stage."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -266,3 +267,107 @@ def test_generated_source_over_the_limit_is_not_compiled(monkeypatch: pytest.Mon
     with pytest.raises(RunnerError) as caught:
         compiles("x = 1\n" * 1000)
     assert caught.value.stage == "mcpgen" and "over the" in caught.value.message
+
+
+def test_the_watchdog_interrupts_a_main_thread_blocked_in_a_system_call(tmp_path: Path) -> None:
+    """Opening a FIFO blocks in the kernel until a writer comes: a flag checked between
+    bytecodes (what `_thread.interrupt_main` sets) would never be seen; a real signal is."""
+    from runner.limits import Watchdog
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def rescue() -> None:  # should the watchdog fail: unblock the test instead of hanging it
+        with open(fifo, "wb"):
+            pass
+
+    safety = threading.Timer(60, rescue)
+    safety.daemon = True
+    safety.start()
+    watchdog = Watchdog(0.2)
+    try:
+        with pytest.raises(KeyboardInterrupt), open(fifo, "rb"):
+            pass
+        assert watchdog.fired
+    finally:
+        safety.cancel()
+
+
+def test_the_backstop_runs_its_last_resort_unless_cancelled() -> None:
+    from runner.limits import Backstop
+
+    fired = threading.Event()
+    backstop = Backstop(0.1, fired.set)
+    assert backstop.armed and fired.wait(30)
+    quiet = threading.Event()
+    Backstop(0.1, quiet.set).cancel()
+    time.sleep(0.3)
+    assert not quiet.is_set()
+
+
+def test_a_new_file_replaces_a_fifo_or_a_link_without_opening_it(tmp_path: Path) -> None:
+    from runner.limits import write_replacing
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("theirs")
+    os.mkfifo(tmp_path / "report.json")  # opening it for writing would block
+    (tmp_path / "report.md").symlink_to(outside)  # writing through it would write outside
+    write_replacing(tmp_path / "report.json", b"{}")
+    write_replacing(tmp_path / "report.md", b"# ours")
+    assert (tmp_path / "report.json").read_bytes() == b"{}"
+    assert not (tmp_path / "report.md").is_symlink()
+    assert (tmp_path / "report.md").read_text() == "# ours" and outside.read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.txt", "report.json",
+                                                         "report.md"]
+
+
+def test_stopping_many_children_takes_the_grace_once_not_once_each(tmp_path: Path) -> None:
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+    children = [procs.start(f"c{i}", [sys.executable, "-c", stubborn], cwd=tmp_path,
+                            env=procs.scrubbed_env()) for i in range(6)]
+    time.sleep(0.5)  # let them ignore SIGTERM
+    began = time.monotonic()
+    procs.stop_all(grace=1.0)
+    # One by one that is 6 x 2 x 1 s; all at once about 1 s (generous on a loaded machine).
+    assert time.monotonic() - began < 10
+    assert all(child.popen.poll() is not None for child in children)
+
+
+# A run whose main thread is stuck where no signal reaches it (SIGINT ignored, a sleep in the
+# repo stage): the backstop ends it, with a report, exit 3.
+_STUCK_RUN = """
+import signal, sys, time
+from pathlib import Path
+from runner import orchestrator
+from runner.models import RunConfig, Timeouts
+
+def stuck(self):
+    with self.stage("repo"):
+        time.sleep(600)
+
+orchestrator._Run.execute = stuck
+orchestrator.WATCHDOG_GRACE, orchestrator.FINISH_LIMIT = 0.5, 1.0
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+out = Path(sys.argv[1])
+orchestrator.DynamicBackendOrchestrator().run(RunConfig(
+    repo_path=out.parent, output_dir=out, timeouts=Timeouts(run=1.0)))
+print("returned")
+"""
+
+
+@pytest.mark.slow
+def test_a_run_stuck_past_every_limit_is_ended_by_the_backstop(tmp_path: Path) -> None:
+    from tests.helpers import REPO
+
+    out = tmp_path / "out"
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _STUCK_RUN, str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert time.monotonic() - began < 60  # not the 600 s sleep
+    assert done.returncode == 3 and "returned" not in done.stdout, done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "failed" and report["failed_stage"] == "repo"
+    assert "did not end within its time limit (1 s)" in report["error"]
+    assert [x for x in done.stderr.splitlines() if x.startswith("error: [repo] ")]
+    assert "Traceback" not in done.stderr
+    assert (out / "junit.xml").exists() and (out / "report.md").exists()

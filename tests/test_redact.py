@@ -75,3 +75,28 @@ def test_announce_registers_the_encoded_forms(monkeypatch: pytest.MonkeyPatch) -
     assert f"::add-mask::{SECRET}" in masks
     assert f"::add-mask::{SECRET.encode().hex()}" in masks
     assert any(m.removeprefix("::add-mask::") in base64_fragments(SECRET.encode()) for m in masks)
+
+
+def test_masking_files_never_opens_a_fifo_or_writes_through_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output folder's logs may have been swapped by the project's code (the app runs as the
+    same user without a sandbox): masking must neither block nor write elsewhere."""
+    import os
+
+    from runner import redact
+
+    secret = "s3cr3t-value-for-files"
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text(f"not ours: {secret}")
+    os.mkfifo(tmp_path / "calls.jsonl")
+    (tmp_path / "app.log").symlink_to(outside)
+    (tmp_path / "mcp.log").write_text(f"token {secret}\n")
+    monkeypatch.setattr(redact, "FILE_LIMIT", 100)
+    (tmp_path / "openapi.json").write_text(secret + "x" * 200)
+    names = ("calls.jsonl", "app.log", "mcp.log", "openapi.json", "missing.log")
+    changed = Redactor([secret]).files([tmp_path / name for name in names])
+    assert [p.name for p in changed] == ["mcp.log", "openapi.json"]
+    assert (tmp_path / "mcp.log").read_text() == f"token {MASK}\n"
+    assert "over 0 MB, not masked" in (tmp_path / "openapi.json").read_text()
+    assert outside.read_text() == f"not ours: {secret}" and (tmp_path / "app.log").is_symlink()

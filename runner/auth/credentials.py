@@ -87,6 +87,8 @@ class Credentials:
             self.record["renew_error"] = fresh.record.get("message", "no credentials")
             return False
         with self._lock:
+            if self._stop.is_set():  # discarded meanwhile: nothing is written again
+                return False
             self._grant, self.headers = fresh, fresh.headers
             self.record["renewed"] = self.record.get("renewed", 0) + 1
             if not self._anonymous:
@@ -129,7 +131,9 @@ class Credentials:
     def discard(self) -> None:
         self._stop.set()
         if self._renewer is not None:
-            self._renewer.join(timeout=self.timeout + 1)
+            # A renewal still waiting on the app is not waited for (the run's cleanup is
+            # bounded); it writes nothing once stopped.
+            self._renewer.join(timeout=min(self.timeout + 1, 2.0))
         self.path.unlink(missing_ok=True)
 
     def describe_state(self) -> str:
