@@ -206,6 +206,11 @@ class ApiSpec:
     # Django alias -> the project's sqlite file, which the throwaway copy starts from (what a
     # setup step wrote there: a test user, fixtures).
     sqlite_files: tuple[tuple[str, str], ...] = ()
+    # Settings gates discovery opened with placeholders (runner/discovery/gates.py): the
+    # variables given to the app, the modules made in the run's copy, and the report's notes.
+    filled_env: tuple[tuple[str, str], ...] = ()
+    filled_modules: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (module, names it defines)
+    notes: tuple[str, ...] = ()
 
     @property
     def synthesized_note(self) -> str:

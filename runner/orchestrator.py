@@ -395,6 +395,7 @@ class _Run:
             self.spec = service.discover(env, app=config.app, app_env=config.app_env,
                                          workdir=self.workspace / "discovery",
                                          shown_root=shown_root, locate_only=bool(spec_file))
+            self.report.notes.extend(self.spec.notes)  # settings filled with placeholders
             self.use_spec(load_spec_file(spec_file, self.config.boundary
                                          if self._project_file(spec_file) else None)
                           if spec_file else None, "file")

@@ -45,7 +45,7 @@ def test_config_for_a_failed_discovery_says_why_and_what_it_learned() -> None:
         "working-directory": "services/api", "python": "3.8",
         "install": {"extra": ["python-jose"]},
         "env": {"DATABASE_URL": "sqlite:///api-mcp-test.sqlite3",
-                "SECRET_KEY": "not-a-production-secret", "DEBUG": "true"}}
+                "SECRET_KEY": "not-a-production-secret", "DEBUG": "1"}}
 
 
 def test_config_file_option_replaces_the_projects_file(tmp_path: Path) -> None:

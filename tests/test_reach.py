@@ -201,3 +201,50 @@ def test_spec_file_written_by_setup_wins_over_a_broken_native_spec(fixture_pytho
     assert report["api_info"]["title"] == "from the file"
     assert report["api_info"]["spec_source"] == "file"
     assert report["summary"]["passed"] == 1
+
+
+GATED_DJANGO = {
+    "manage.py": "import os\nimport sys\n\nif __name__ == '__main__':\n"
+                 "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"
+                 "    from django.core.management import execute_from_command_line\n"
+                 "    execute_from_command_line(sys.argv)\n",
+    "shop/__init__.py": "",
+    # Settings kept out of git (`secrets.py` is in .gitignore) and read from the environment.
+    "shop/settings.py": "import os\n\nfrom .secrets import *  # noqa\n\n"
+                        "SECRET_KEY = os.environ['SECRET_KEY']\n"
+                        "DEBUG = bool(int(os.environ['DEBUG']))\n"
+                        "ALLOWED_HOSTS = os.environ['ALLOWED_HOSTS'].split(' ')\n"
+                        "INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth']\n"
+                        "ROOT_URLCONF = 'shop.urls'\n"
+                        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', "
+                        "'NAME': 'shop.sqlite3', 'PASSWORD': DB_PASSWORD}}\n",
+    "shop/urls.py": "from django.http import JsonResponse\nfrom django.urls import path\n\n\n"
+                    "def items(request):\n    return JsonResponse({'items': []})\n\n\n"
+                    "urlpatterns = [path('items/', items)]\n",
+    "shop/wsgi.py": "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+                    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"
+                    "application = get_wsgi_application()\n",
+    ".gitignore": "shop/secrets.py\n",
+}
+
+
+@pytest.mark.slow
+def test_settings_gates_are_opened_with_placeholders(fixture_python: Path, tmp_path: Path) -> None:
+    """Settings that refuse to import without SECRET_KEY / DEBUG (read as an int) /
+    ALLOWED_HOSTS (split on spaces) and a secrets module kept out of git (one of whose names
+    the settings use): zero-config, the app is imported with placeholders and tested; the
+    report says so, and the user's folder is untouched."""
+    repo = make_repo(tmp_path / "shop", GATED_DJANGO)
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["passed"] >= 1
+    note = next(n for n in report["notes"] if "placeholder values" in n)
+    assert "SECRET_KEY, DEBUG, ALLOWED_HOSTS" in note and "shop/secrets.py" in note
+    assert not (repo / "shop" / "secrets.py").exists()
+    # `init` writes the variables (the module stays a setup step: its folder is the user's).
+    done = run_cli("init", str(repo), "--python", str(fixture_python), "-o", "-",
+                   timeout=600)
+    assert "SECRET_KEY" in done.stdout and "shop/secrets.py" in done.stdout, done.stderr

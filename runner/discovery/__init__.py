@@ -14,12 +14,14 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from runner import procs
 from runner.discovery.entrypoints import api_folders, read_entry_points
-from runner.discovery.messages import APP_HINT, probe_failure
+from runner.discovery.gates import MAX_ROUNDS, Filled
+from runner.discovery.messages import APP_HINT, DiscoveryFailure, probe_failure
 from runner.errors import RunnerError, StageTimeout
 from runner.limits import UnsafeFile, read_regular_file
 from runner.models import ApiSpec, TargetEnv
@@ -56,10 +58,36 @@ class APIDiscoveryService:
         if workdir is not None:
             workdir.mkdir(parents=True, exist_ok=True)
             procs.hand_over(workdir)
-            return self._discover(env, app, app_env, workdir, shown_root, locate_only)
+            return self._opening_gates(env, app, app_env, workdir, shown_root, locate_only)
         with tempfile.TemporaryDirectory(prefix="api-mcp-discovery-") as tmp:
             procs.hand_over(Path(tmp))
-            return self._discover(env, app, app_env, Path(tmp), shown_root, locate_only)
+            return self._opening_gates(env, app, app_env, Path(tmp), shown_root, locate_only)
+
+    def _opening_gates(self, env: TargetEnv, app: str | None, app_env: dict[str, str] | None,
+                       workdir: Path, shown_root: str | None, locate_only: bool) -> ApiSpec:
+        """Discover; when the app refused to import without settings (gates.py), again with
+        placeholders for them. Modules are only made when the root is the run's copy."""
+        given = dict(app_env or {})
+        writable = shown_root is not None and _outside(env.root, shown_root)
+        filled = Filled()
+        rounds = 0
+        while True:
+            try:
+                spec = self._discover(env, app, {**filled.env, **given}, workdir, shown_root,
+                                      locate_only)
+                break
+            except DiscoveryFailure as exc:
+                rounds += 1
+                if rounds > MAX_ROUNDS or not filled.learn(exc.errors, env.root, list(given),
+                                                           writable):
+                    exc.hint += filled.tried()
+                    raise
+        if not filled:
+            return spec
+        return replace(spec, server_env={**filled.env, **spec.server_env},
+                       filled_env=tuple(filled.env.items()),
+                       filled_modules=tuple((m, tuple(n)) for m, n in filled.modules.items()),
+                       notes=(filled.note(),))
 
     async def discover_api(self, env: TargetEnv, app_module: str | None = None) -> ApiSpec:
         return await asyncio.to_thread(self.discover, env, app_module)
@@ -145,6 +173,14 @@ class APIDiscoveryService:
             raise probe_failure(result, shown, app, finished.tail(), entries,
                                 api_folders(env.root) if not app else [])
         return spec_from_result(result)
+
+
+def _outside(root: Path, shown: str) -> bool:
+    """Whether `root` (the folder discovery reads) is not the user's own folder `shown`."""
+    try:
+        return root.resolve() != Path(shown).resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def install_probe(folder: Path) -> Path:

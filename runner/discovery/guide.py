@@ -14,30 +14,15 @@ from typing import Any
 from runner import pythons
 from runner.dependencies import PYPI_NAMES
 from runner.discovery.entrypoints import DEPENDENCY_FILES
+from runner.discovery.gates import example_settings, placeholder
 from runner.discovery.messages import DiscoveryFailure, env_gates, missing_modules
 from runner.errors import RunnerError
 from runner.models import ApiSpec
 
-# Placeholder values for settings an app refused to start without (never real secrets).
-PLACEHOLDERS = (
-    (re.compile(r"DEBUG$"), "true"),
-    (re.compile(r"DATABASE_URL$|_DB_URL$|^DB_URL$"), "sqlite:///api-mcp-test.sqlite3"),
-    (re.compile(r"SECRET|_KEY$|TOKEN|PASSWORD"), "not-a-production-secret"),
-    (re.compile(r"ALLOWED_HOSTS$"), "127.0.0.1,localhost"),
-    (re.compile(r"_URL$|_URI$"), "http://127.0.0.1:9"),
-    (re.compile(r"PORT$"), "8000"),
-)
 LOGIN_PATH = re.compile(r"(?:^|/)(?:login|log-in|signin|sign-in|token|jwt/create|auth)(?:/|$)",
                         re.IGNORECASE)
 REGISTER_PATH = re.compile(r"(?:^|/)(?:register|registration|signup|sign-up|users)/?$",
                            re.IGNORECASE)
-
-
-def placeholder(name: str) -> str:
-    for pattern, value in PLACEHOLDERS:
-        if pattern.search(name):
-            return value
-    return "change-me"
 
 
 @dataclass
@@ -51,6 +36,7 @@ class Learned:
     env_file: str | None = None  # the project's example settings file that has them
     extra: list[str] = field(default_factory=list)  # modules it imports but nothing installs
     own_missing: list[str] = field(default_factory=list)  # its own modules kept out of git
+    own_names: dict[str, list[str]] = field(default_factory=dict)  # names those must define
     python: str | None = None  # a version the project names only as a hint (Dockerfile)
     python_source: str = ""
     problem: str | None = None  # what still stops the run, if anything
@@ -88,8 +74,9 @@ def config_text(learned: Learned) -> str:
                   "setup:"]
         for module in learned.own_missing:
             path = module.replace(".", "/") + ".py"
-            lines.append(f"  - test -f {path} || printf 'SECRET_KEY = \"not-a-production-secret\"\\n' "
-                         f"> {path}")
+            values = "".join(f'{name} = "{placeholder(name)}"\\n'
+                             for name in learned.own_names.get(module, ["SECRET_KEY"]))
+            lines.append(f"  - test -f {path} || printf '{values}' > {path}")
     if learned.env_file:
         lines += ["", "# The project's example settings, which name what the app needs.",
                   f"env-files: [{learned.env_file}]"]
@@ -158,6 +145,11 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
             try:
                 learned.spec = discover(workdir=Path(tmp), app_env=tuple(app_env), **options)
                 learned.problem = None
+                # Settings discovery filled with placeholders by itself: written out too.
+                learned.env.update(learned.spec.filled_env)
+                for module, names in learned.spec.filled_modules:
+                    learned.own_missing.append(module)
+                    learned.own_names[module] = list(names)
                 break
             except DiscoveryFailure as exc:
                 learned.problem = exc.user_message()
@@ -196,24 +188,3 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
                 break
     return learned, config_text(learned)
 
-
-EXAMPLE_SETTINGS = (".env.example", ".env.sample", ".env.template", ".env.dist", "example.env",
-                    "env.example", ".env.dev_example", ".env.local.example")
-
-
-def example_settings(folder: Path, names: list[str]) -> tuple[str, dict[str, str]] | None:
-    """(file, its NAME=VALUE settings) for the first example settings file in `folder` that
-    sets one of `names`, else None."""
-    candidates = [folder / name for name in EXAMPLE_SETTINGS]
-    candidates += sorted(p for p in folder.glob(".env*example*") if p not in candidates)
-    for path in candidates:
-        if not path.is_file():
-            continue
-        values = {}
-        for line in path.read_text(errors="replace").splitlines():
-            name, sep, value = line.strip().removeprefix("export ").partition("=")
-            if sep and name.strip() and not name.startswith("#"):
-                values[name.strip()] = value.strip().strip("'\"")
-        if any(name in values for name in names):
-            return path.name, values
-    return None

@@ -133,13 +133,11 @@ def probe_failure(result: dict[str, Any], shown: str, app: str | None, tail: str
         if errors:
             first = errors[0]
             where = f" at {first['where']}" if first.get("where") else ""
-            return RunnerError(
-                STAGE,
+            return DiscoveryFailure(
                 f"Could not import the app {app} in {shown}: {first['error']} "
                 f"(in {first['module']}{where}).",
                 next_step(shown, errors, [], [EntryPoint(app, "--app")]),
-                detail=detail,
-            )
+                detail, errors, [EntryPoint(app, "--app")], [])
         return RunnerError(STAGE, f"Could not use --app {app} in {shown}: "
                            f"{result.get('message')}.", APP_HINT, detail)
     if errors:

@@ -1,0 +1,148 @@
+"""Settings gates, opened for the run: an app that refuses to import without `SECRET_KEY`,
+`DEBUG` or `DATABASE_URL` in its environment, or without a settings module kept out of git
+(`from .secrets import *`), is imported again with placeholder values, the way a developer
+trying the project on a laptop would. What was filled is said in the report and written by
+`init`; real values still go under `env:`.
+
+The values come from the project's example settings file (`.env.example`, ...) when it sets
+them, else from `PLACEHOLDERS` (never real secrets). Placeholder modules are only written into
+the run's copy of the repository, never into the user's folder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.discovery.messages import env_gates, missing_modules
+
+# Placeholder values for settings an app refused to start without (never real secrets).
+PLACEHOLDERS = (
+    (re.compile(r"DEBUG$"), "1"),  # reads as true for int(), bool parsers and "== '1'"
+    (re.compile(r"DATABASE_URL$|_DB_URL$|^DB_URL$"), "sqlite:///api-mcp-test.sqlite3"),
+    (re.compile(r"SECRET|_KEY$|TOKEN|PASSWORD"), "not-a-production-secret"),
+    (re.compile(r"ALLOWED_HOSTS$"), "*"),  # split on "," or " ", it allows the loopback host
+    (re.compile(r"_URL$|_URI$"), "http://127.0.0.1:9"),
+    (re.compile(r"PORT$"), "8000"),
+)
+EXAMPLE_SETTINGS = (".env.example", ".env.sample", ".env.template", ".env.dist", "example.env",
+                    "env.example", ".env.dev_example", ".env.local.example")
+# A name a star-imported placeholder module lacks: "NameError: name 'DB_PASSWORD' is not defined".
+UNDEFINED_NAME = re.compile(r"NameError: name '([A-Z][A-Z0-9_]*)' is not defined")
+MAX_ROUNDS = 6  # imports tried with more filled in, after the first
+
+
+def placeholder(name: str) -> str:
+    for pattern, value in PLACEHOLDERS:
+        if pattern.search(name):
+            return value
+    return "change-me"
+
+
+def example_settings(folder: Path, names: Sequence[str]) -> tuple[str, dict[str, str]] | None:
+    """(file, its NAME=VALUE settings) for the first example settings file in `folder` that
+    sets one of `names`, else None."""
+    candidates = [folder / name for name in EXAMPLE_SETTINGS]
+    candidates += sorted(p for p in folder.glob(".env*example*") if p not in candidates)
+    for path in candidates:
+        if not path.is_file():
+            continue
+        values = {}
+        for line in path.read_text(errors="replace").splitlines():
+            name, sep, value = line.strip().removeprefix("export ").partition("=")
+            if sep and name.strip() and not name.startswith("#"):
+                values[name.strip()] = value.strip().strip("'\"")
+        if any(name in values for name in names):
+            return path.name, values
+    return None
+
+
+@dataclass
+class Filled:
+    """What the run filled in to get the app imported."""
+
+    env: dict[str, str] = field(default_factory=dict)  # NAME -> value given to the app
+    env_file: str | None = None  # the example settings file some values came from
+    modules: dict[str, list[str]] = field(default_factory=dict)  # module -> names it defines
+
+    def __bool__(self) -> bool:
+        return bool(self.env or self.modules)
+
+    def note(self) -> str:
+        """The report's line about it ("" when nothing was filled)."""
+        parts = []
+        if self.env:
+            source = f" (from {self.env_file} where it sets them)" if self.env_file else ""
+            parts.append(f"settings {', '.join(self.env)} were given placeholder values"
+                         f"{source}")
+        if self.modules:
+            files = ", ".join(_module_file(name) for name in self.modules)
+            parts.append(f"the missing module(s) {files} were made with placeholder values in "
+                         "the run's copy")
+        return ("The app refused to import without its settings: " + "; ".join(parts)
+                + ". Give real values under `env:` in .api-mcp-test.yml (`api-mcp-test init` "
+                "writes them) if the placeholders change what the API does.")
+
+    def tried(self) -> str:
+        """For a failure after filling: what was already given ("" when nothing)."""
+        return (f" (Discovery already retried with placeholder values for "
+                f"{', '.join([*self.env, *map(_module_file, self.modules)])}.)" if self else "")
+
+    def learn(self, errors: Sequence[dict[str, Any]], folder: Path, given: Sequence[str],
+              writable: bool) -> bool:
+        """Fill what `errors` say the app lacks; False when there is nothing new to fill.
+        `folder` is the app's folder (the run's copy when `writable`); `given` the settings the
+        user set, which are never replaced."""
+        learned = False
+        gates = [name for name in env_gates(errors) if name not in self.env and name not in given]
+        if gates and self.env_file is None:
+            example = example_settings(folder, gates)
+            if example is not None:
+                self.env_file, values = example
+                for name in gates:
+                    if values.get(name):
+                        self.env[name] = values[name]
+                        learned = True
+                gates = [name for name in gates if name not in self.env]
+        for name in gates:
+            self.env[name] = placeholder(name)
+            learned = True
+        if writable:
+            learned |= self._modules(errors, folder)
+        return learned
+
+    def _modules(self, errors: Sequence[dict[str, Any]], folder: Path) -> bool:
+        learned = False
+        for module in missing_modules(errors, local=True):
+            path = folder / _module_file(module)
+            if module in self.modules or path.exists() or not path.parent.is_dir():
+                continue
+            self.modules[module] = ["SECRET_KEY"]
+            learned = True
+        for error in errors:  # a star import of a placeholder module lacks a name
+            match = UNDEFINED_NAME.search(str(error.get("error", "")))
+            for names in self.modules.values():
+                if match and match.group(1) not in names:
+                    names.append(match.group(1))
+                    learned = True
+                    break
+        for module, names in self.modules.items():
+            (folder / _module_file(module)).write_text(_module_text(names), encoding="utf-8")
+        return learned
+
+
+def _module_file(module: str) -> str:
+    return module.replace(".", "/") + ".py"
+
+
+def _module_text(names: Sequence[str]) -> str:
+    lines = [('"""Written by api-mcp-test for a test run: the project keeps this module out of '
+              'git. Placeholder values, not secrets."""'), ""]
+    lines += [f"{name} = {placeholder(name)!r}" for name in names]
+    lines += ["", "", "def __getattr__(name):  # `from .secrets import NAME` of any other name",
+              "    if name.isupper():", f"        return {'not-a-production-secret'!r}",
+              "    raise AttributeError(name)", ""]
+    return "\n".join(lines)
