@@ -4,11 +4,13 @@
 
 Each case is a repository that is broken, slow or hostile (tests/corpus.py and the modules that
 contribute cases), run with fake secrets in the runner's environment. Columns: how it ran (CLI,
-or the action against the local GitHub API), the exit code and the failed stage the run reported,
-wall seconds (the runner's own exit), processes left behind (setsid daemons included), fake
-secret values found in any encoding in any output (stdout, stderr, reports, logs, calls.jsonl,
-generated files, the PR comment and job summary), and in action mode whether the comment was
-forged or a comment the action does not own was edited.
+or the action against the local GitHub API; as root with API_MCP_TEST_SANDBOX_USER for the
+privilege-drop cases), the exit code and the failed stage the run reported, wall seconds (the
+runner's own exit) and how far past its --timeout (or timeout-minutes) that was, processes left
+behind (setsid daemons included), fake secret values found in any encoding in any output
+(stdout, stderr, reports, logs, calls.jsonl, generated files, the PR comment and job summary),
+in action mode whether the comment was forged or a comment the action does not own was edited,
+and whether all of it, and the case's own checks, were as expected.
 """
 
 from __future__ import annotations
@@ -26,12 +28,27 @@ from tests.conftest import build_fixture_python
 from tests.corpus import Outcome, all_cases, run_all
 
 
-def as_expected(o: Outcome) -> bool:
+def unexpected(o: Outcome) -> str:
+    """What about the run was not as its case expects ("" when all was), including the case's
+    own further checks (those of tests/test_robustness.py)."""
     deadline = o.case.deadline
-    return (o.exit_code == o.case.exit_code and o.failed_stage == o.case.stage
-            and not o.leftovers and not o.secrets_seen and "Traceback" not in o.stderr
-            and (deadline is None or o.seconds < deadline)
-            and not o.comment_forged and not o.foreign_edited)
+    wrong = [
+        (o.exit_code != o.case.exit_code, f"exit {o.exit_code}"),
+        (not o.case.stage_expected(o.failed_stage), f"stage {o.failed_stage}"),
+        (bool(o.leftovers), "leftover processes"),
+        (bool(o.secrets_seen), "secrets seen"),
+        ("Traceback" in o.stderr, "traceback"),
+        (deadline is not None and o.seconds >= deadline, "over its time limit"),
+        (o.comment_forged, "comment forged"),
+        (o.foreign_edited, "foreign comment edited"),
+    ]
+    found = [what for bad, what in wrong if bad]
+    if not found and o.case.check:
+        try:
+            o.case.check(o)
+        except AssertionError as exc:
+            found.append(f"check: {str(exc)[:80]}".replace("|", "/").replace("\n", " "))
+    return ", ".join(found)
 
 
 def main() -> int:
@@ -45,26 +62,31 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="robustness-") as tmp:
         outcomes = run_all(python, Path(tmp), workers=args.workers, cases=cases)
     total = time.monotonic() - began
-    print("| Input | Run as | Exit code | Stage | Seconds | Leftover processes | Secrets seen "
-          "| Comment forged / foreign edited | As expected |")
-    print("|---|---|---:|---|---:|---:|---:|---|---|")
-    unexpected = 0
+    print("| Input | Run as | Exit code | Stage | Seconds | Past --timeout | Leftover processes "
+          "| Secrets seen | Comment forged / foreign edited | As expected |")
+    print("|---|---|---:|---|---:|---:|---:|---:|---|---|")
+    surprises = 0
     for o in outcomes:
-        ok = as_expected(o)
-        unexpected += not ok
+        wrong = unexpected(o)
+        surprises += bool(wrong)
         exit_code = "hung" if o.exit_code is None else str(o.exit_code)
         comment = (f"{'FORGED' if o.comment_forged else 'no'} / "
                    f"{'EDITED' if o.foreign_edited else 'no'}" if o.case.action else "")
-        expected = "yes" if ok else "NO (known: " + o.case.xfail + ")" if o.case.xfail else "NO"
-        print(f"| {o.case.name} | {'action' if o.case.action else 'CLI'} | {exit_code} "
-              f"| {o.failed_stage or '(completed)'} | {o.seconds:.1f} | {len(o.leftovers)} "
-              f"| {len(o.secrets_seen)} | {comment} | {expected} |")
+        expected = ("yes" if not wrong else f"NO ({wrong}; known: {o.case.xfail})"
+                    if o.case.xfail else f"NO ({wrong})")
+        run_as = ("action" if o.case.action else "CLI") + (
+            ", root + sandbox user" if o.case.sandbox else "")
+        limit = o.case.run_limit
+        past = f"{o.seconds - limit:+.1f}" if limit is not None else ""
+        print(f"| {o.case.name} | {run_as} | {exit_code} | {o.failed_stage or '(completed)'} "
+              f"| {o.seconds:.1f} | {past} | {len(o.leftovers)} | {len(o.secrets_seen)} "
+              f"| {comment} | {expected} |")
     for o in outcomes:
         for line in (*o.leftovers, *o.secrets_seen):
             print(f"- {o.case.name}: {line[:200]}", file=sys.stderr)
-    print(f"\n{len(outcomes)} inputs, {unexpected} unexpected, {total:.0f} s wall with "
+    print(f"\n{len(outcomes)} inputs, {surprises} unexpected, {total:.0f} s wall with "
           f"{args.workers} at a time.")
-    return 1 if unexpected else 0
+    return 1 if surprises else 0
 
 
 if __name__ == "__main__":

@@ -14,15 +14,20 @@ comment was forged or a comment the action does not own was edited.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import importlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -118,8 +123,25 @@ class Case:
     # unescaped tag, a mention): its presence counts as a forged comment.
     forged: tuple[str, ...] = ()
     seconds: float | None = None  # the run must end within this (default: --timeout + MARGIN)
+    # Run as root with API_MCP_TEST_SANDBOX_USER=nobody (the action image's privilege drop), in
+    # folders every user can enter, with interpreters `nobody` can run (see `_sandbox_setup`).
+    sandbox: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # the runner's environment (the workflow author's)
+    also: tuple[str, ...] = ()  # other stages that may fail instead (depends on the load)
     xfail: str = ""  # expected to fail until the named work lands (reported, not strict)
     check: Callable[[Outcome], None] | None = None  # further assertions on the outcome
+
+    def stage_expected(self, stage: str | None) -> bool:
+        return stage == self.stage or stage in self.also
+
+    @property
+    def run_limit(self) -> float | None:
+        """The --timeout the run was given (seconds), if any."""
+        flags = dict(zip(self.args[::2], self.args[1::2], strict=False))
+        if self.action:
+            minutes = dict(self.inputs).get("timeout-minutes")
+            return float(minutes) * 60 if minutes else None
+        return float(flags["--timeout"]) if "--timeout" in flags else None
 
     @property
     def deadline(self) -> float | None:
@@ -166,6 +188,7 @@ CONTRIBUTORS = {
     "tests.hostile_limits": "LIMIT_CASES",
     "tests.hostile_inputs": "INPUT_CASES",
     "tests.hostile_publish": "PUBLISH_CASES",
+    "tests.hostile_sandbox": "SANDBOX_CASES",
 }
 
 
@@ -312,10 +335,82 @@ class Outcome:
     foreign_edited: bool = False  # a comment the action does not own was changed or deleted
 
 
+SANDBOX_USER = "nobody"
+
+
+def sandbox_available() -> str:
+    """Why sandboxed cases cannot run here ("" when they can)."""
+    if os.geteuid() != 0:
+        return "the privilege drop only happens when the runner is root"
+    try:
+        pwd.getpwnam(SANDBOX_USER)
+    except KeyError:
+        return f"there is no user {SANDBOX_USER!r}"
+    return ""
+
+
+@dataclass(frozen=True)
+class _SandboxSetup:
+    root: Path  # a folder every user can enter; sandboxed cases run below it
+    runner_python: str  # the runner's interpreter, or a stand-in `nobody` can execute
+    app_python: Path  # an interpreter `nobody` can execute that sees the fixture frameworks
+
+
+_sandbox_setups: dict[Path, _SandboxSetup] = {}
+_sandbox_lock = threading.Lock()
+
+
+def _sandbox_setup(python: Path) -> _SandboxSetup:
+    """Made once per fixture interpreter: pytest's and tempfile's folders are private to root
+    and the interpreters live under /root (pyenv), out of reach of `nobody`, as in
+    tests/test_privsep.py; the action's image has them in /usr/local."""
+    from runner import procs
+
+    with _sandbox_lock:
+        if python in _sandbox_setups:
+            return _sandbox_setups[python]
+        entry = pwd.getpwnam(SANDBOX_USER)
+        box = procs.Sandbox(entry.pw_name, entry.pw_uid, entry.pw_gid)
+        root = Path(tempfile.mkdtemp(prefix="api-mcp-test-corpus-"))
+        root.chmod(0o755)
+        atexit.register(shutil.rmtree, root, True)
+        runner_python = _reachable_python(box, root / "runner-python", [
+            sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+        site = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True).stdout.strip()
+        app_python = Path(_reachable_python(box, root / "app-python", [site], always=True))
+        setup = _SandboxSetup(root, runner_python, app_python)
+        _sandbox_setups[python] = setup
+        return setup
+
+
+def _reachable_python(box: Any, venv: Path, sites: list[str], always: bool = False) -> str:
+    """This interpreter when `box` can run it (unless `always`), else a virtualenv of a system
+    Python of the same version that sees `sites` (a .pth file)."""
+    if not always and box.can_reach(Path(sys.executable), execute=True) is None:
+        return sys.executable
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = next(p for p in (Path("/usr/local/bin") / version, Path("/usr/bin") / version)
+                if p.exists() and box.can_reach(p, execute=True) is None)
+    uv = Path(sys.executable).with_name("uv")
+    subprocess.run([str(uv) if uv.exists() else "uv", "venv", "--quiet", "--python", str(base),
+                    str(venv)], check=True)
+    site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
+    (site / "corpus-packages.pth").write_text("\n".join(dict.fromkeys(sites)) + "\n")
+    return str(venv / "bin" / "python")
+
+
 def run_case(case: Case, python: Path, workdir: Path) -> Outcome:
     """Copy or build the repo under `workdir`, run the CLI (or the action) on it, and collect
     what it left."""
+    runner_python = sys.executable
+    if case.sandbox:
+        setup = _sandbox_setup(python)
+        workdir = setup.root / f"{workdir.parent.name}-{workdir.name}"
+        runner_python, python = setup.runner_python, setup.app_python
     workdir.mkdir(parents=True, exist_ok=True)
+    workdir.chmod(0o755)
     (workdir / "pids").mkdir(exist_ok=True)
     (workdir / "pids").chmod(0o777)  # also writable by a sandbox user
     repo = workdir / "repo"
@@ -328,12 +423,18 @@ def run_case(case: Case, python: Path, workdir: Path) -> Outcome:
            # A fresh environment cache inside workdir: the install stage runs for real, and its
            # processes mention workdir.
            "API_MCP_TEST_CACHE": str(workdir / "cache")}
+    env.update(case.env)
+    if case.sandbox:
+        env.pop("UV_CACHE_DIR", None)  # the runner gives the sandbox a cache of its own
+        env["API_MCP_TEST_SANDBOX_USER"] = SANDBOX_USER
     marker = f"{MARKER_VARIABLE}={workdir}"
     if case.action:
-        return _run_action(case, python, workdir, repo, env, marker)
+        return _run_action(case, python, workdir, repo, env, marker, runner_python)
     out = workdir / "out"
-    cmd = [sys.executable, "-m", "runner.cli", "test", str(repo), "--output-dir", str(out),
+    cmd = [runner_python, "-m", "runner.cli", "test", str(repo), "--output-dir", str(out),
            *case.args]
+    if case.sandbox:
+        cmd += ["--workspace-root", str(workdir / "ws")]
     if case.use_python:
         cmd += ["--python", str(python)]
     for pair in (*case.app_env, marker):
@@ -410,7 +511,7 @@ def _outcome(case: Case, run: _Process, workdir: Path, out: Path, extra: dict[st
 
 
 def _run_action(case: Case, python: Path, workdir: Path, repo: Path, env: dict[str, str],
-                marker: str) -> Outcome:
+                marker: str, runner_python: str) -> Outcome:
     """entrypoint.py as GitHub runs a Docker action on a pull_request event, the repo as the
     workspace, against the local GitHub REST fake holding a comment someone else wrote."""
     from tests.github_api import FakeGitHub, serve
@@ -446,7 +547,7 @@ def _run_action(case: Case, python: Path, workdir: Path, repo: Path, env: dict[s
               "github-token": FAKE_SECRETS["INPUT_GITHUB-TOKEN"], **dict(case.inputs)}
     env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
     try:
-        run = _run_process([sys.executable, str(REPO / "entrypoint.py")], repo, env, workdir)
+        run = _run_process([runner_python, str(REPO / "entrypoint.py")], repo, env, workdir)
     finally:
         server.shutdown()
         server.server_close()

@@ -338,13 +338,20 @@ LIMIT_CASES = [
          build=deep_schema(250), args=LIMITED),
     Case("schema nested 400 deep", 3, "discovery", ("levels of nesting",),
          build=deep_schema(400), args=LIMITED),
-    # Exit 0 when the machine is quick enough, else a clean [servers]/[agent] time limit: the
-    # no-traceback and time-limit checks hold either way (test_no_traceback_ever).
-    Case("5,000 operations", 0, None, (), build=five_thousand,
-         args=("--start-timeout", "60", "--call-timeout", "10", "--discovery-timeout", "120",
-               "--max-tool-calls", "50", "--timeout", "150"),
-         xfail="5,000 tools may not initialize within the limit on a loaded machine "
-               "(sharding: issue 17)"),
+    # Over the operations cap (1,000 by default): refused in discovery, before any expansion.
+    Case("5,000 operations", 3, "discovery", ("5,000 operations", "API_MCP_TEST_MAX_OPERATIONS"),
+         build=five_thousand,
+         args=("--start-timeout", "60", "--call-timeout", "10", "--discovery-timeout", "150",
+               "--max-tool-calls", "50", "--timeout", "180")),
+    # Allowed by the workflow author, with a whole-run limit shorter than the run needs: the
+    # limit falls in whichever stage the machine's load puts there (the probe, mcpgen, the
+    # MCP server's start with 5,000 tools, the agent), and the run still ends in time: within
+    # --timeout + MARGIN here, a few seconds in the benchmark's figures.
+    Case("5,000 operations allowed, 40 s whole-run limit", 3, "discovery", (),
+         build=five_thousand, env=(("API_MCP_TEST_MAX_OPERATIONS", "6000"),),
+         also=("mcpgen", "servers", "agent", "checks"),
+         args=("--start-timeout", "60", "--call-timeout", "10", "--discovery-timeout", "150",
+               "--max-tool-calls", "50", "--timeout", "40")),
     # As the action: a failed stage still publishes, and fail-on: never still succeeds.
     Case("probe crashes, as the action with fail-on never", 0, "discovery",
          ("without a result",), build=crashing_probe, action=True,
