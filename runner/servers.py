@@ -69,7 +69,10 @@ _base = _importlib.import_module({settings!r})
 globals().update({{name: value for name, value in vars(_base).items() if name.isupper()}})
 DATABASES = _copy.deepcopy(getattr(_base, "DATABASES", {{}}))
 for _alias, _name in {databases!r}.items():
-    DATABASES[_alias] = {{**DATABASES[_alias], "NAME": _name}}
+    if "sqlite" in str(DATABASES[_alias].get("ENGINE", "")):
+        DATABASES[_alias] = {{**DATABASES[_alias], "NAME": _name}}
+    else:  # a database server that does not answer here (the probe checked): sqlite instead
+        DATABASES[_alias] = {{"ENGINE": "django.db.backends.sqlite3", "NAME": _name}}
 ALLOWED_HOSTS = [*getattr(_base, "ALLOWED_HOSTS", []), "127.0.0.1", "localhost"]
 ''' + ("DEBUG = True  # django: {debug: true} in .api-mcp-test.yml\n" if debug else ""),
         encoding="utf-8")

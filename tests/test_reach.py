@@ -216,11 +216,14 @@ GATED_DJANGO = {
                         "ALLOWED_HOSTS = os.environ['ALLOWED_HOSTS'].split(' ')\n"
                         "INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth']\n"
                         "ROOT_URLCONF = 'shop.urls'\n"
-                        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', "
-                        "'NAME': 'shop.sqlite3', 'PASSWORD': DB_PASSWORD}}\n",
-    "shop/urls.py": "from django.http import JsonResponse\nfrom django.urls import path\n\n\n"
-                    "def items(request):\n    return JsonResponse({'items': []})\n\n\n"
-                    "urlpatterns = [path('items/', items)]\n",
+                        # The docker-compose service `db`, which does not run here.
+                        "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', "
+                        "'NAME': 'shop', 'HOST': 'db', 'PORT': 5432, 'PASSWORD': DB_PASSWORD, "
+                        "'OPTIONS': {'sslmode': 'disable'}}}\n",
+    "shop/urls.py": "from django.contrib.auth.models import User\nfrom django.http import "
+                    "JsonResponse\nfrom django.urls import path\n\n\n"
+                    "def users(request):\n    return JsonResponse({'count': User.objects.count()})"
+                    "\n\n\nurlpatterns = [path('users/', users)]\n",
     "shop/wsgi.py": "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
                     "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings')\n"
                     "application = get_wsgi_application()\n",
@@ -232,8 +235,9 @@ GATED_DJANGO = {
 def test_settings_gates_are_opened_with_placeholders(fixture_python: Path, tmp_path: Path) -> None:
     """Settings that refuse to import without SECRET_KEY / DEBUG (read as an int) /
     ALLOWED_HOSTS (split on spaces) and a secrets module kept out of git (one of whose names
-    the settings use): zero-config, the app is imported with placeholders and tested; the
-    report says so, and the user's folder is untouched."""
+    the settings use), and a PostgreSQL database on a docker-compose host: zero-config, the
+    app is imported with placeholders, served on a migrated throwaway sqlite database and
+    tested; the report says so, and the user's folder is untouched."""
     repo = make_repo(tmp_path / "shop", GATED_DJANGO)
     out = tmp_path / "out"
     done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
@@ -244,6 +248,10 @@ def test_settings_gates_are_opened_with_placeholders(fixture_python: Path, tmp_p
     note = next(n for n in report["notes"] if "placeholder values" in n)
     assert "SECRET_KEY, DEBUG, ALLOWED_HOSTS" in note and "shop/secrets.py" in note
     assert not (repo / "shop" / "secrets.py").exists()
+    assert any("database 'default' (postgresql at db:5432) does not answer" in n
+               for n in report["notes"])
+    users = next(r for r in report["test_results"] if r["endpoint"] == "/users/")
+    assert users["calls"][0]["body"] == {"count": 0}  # the auth tables were migrated
     # `init` writes the variables (the module stays a setup step: its folder is the user's).
     done = run_cli("init", str(repo), "--python", str(fixture_python), "-o", "-",
                    timeout=600)

@@ -87,7 +87,7 @@ class APIDiscoveryService:
         return replace(spec, server_env={**filled.env, **spec.server_env},
                        filled_env=tuple(filled.env.items()),
                        filled_modules=tuple((m, tuple(n)) for m, n in filled.modules.items()),
-                       notes=(filled.note(),))
+                       notes=(*spec.notes, filled.note()))
 
     async def discover_api(self, env: TargetEnv, app_module: str | None = None) -> ApiSpec:
         return await asyncio.to_thread(self.discover, env, app_module)
@@ -213,6 +213,7 @@ def spec_from_result(result: dict[str, Any]) -> ApiSpec:
         server_env=dict(result.get("env") or {}),
         sqlite_databases=tuple(result.get("sqlite_databases") or ()),
         sqlite_files=tuple(sorted((result.get("sqlite_files") or {}).items())),
+        notes=tuple(str(note) for note in result.get("notes") or ()),
     )
 
 

@@ -22,9 +22,10 @@ from runner.discovery.messages import env_gates, missing_modules
 # Placeholder values for settings an app refused to start without (never real secrets).
 PLACEHOLDERS = (
     (re.compile(r"DEBUG$"), "1"),  # reads as true for int(), bool parsers and "== '1'"
-    (re.compile(r"DATABASE_URL$|_DB_URL$|^DB_URL$"), "sqlite:///api-mcp-test.sqlite3"),
+    (re.compile(r"(?:DATABASE|DB|SQLALCHEMY|SQL)(?:_\w+)?_UR[LI]$|^DB_UR[LI]$"),
+     "sqlite:///api-mcp-test.sqlite3"),
     (re.compile(r"SECRET|_KEY$|TOKEN|PASSWORD"), "not-a-production-secret"),
-    (re.compile(r"ALLOWED_HOSTS$"), "*"),  # split on "," or " ", it allows the loopback host
+    (re.compile(r"HOSTS$|ORIGINS$"), "*"),  # split on "," or " ", it allows the loopback host
     (re.compile(r"_URL$|_URI$"), "http://127.0.0.1:9"),
     (re.compile(r"PORT$"), "8000"),
 )

@@ -257,7 +257,7 @@ class Prober:
         self.extra_env["DJANGO_SETTINGS_MODULE"] = settings_module
         self.searched.append(settings_module)
         try:
-            settings = django_adapter.setup()
+            settings, unreachable = django_adapter.setup()
         except BaseException as exc:  # noqa: BLE001
             self.record_error(settings_module, exc, origin)
             raise ProbeFailure("could not set up Django with " + settings_module) from None
@@ -267,7 +267,13 @@ class Prober:
             "none", None)
         result = success("django", locator, False, interface, self.extra_env, source, doc,
                          self.searched, self.errors)
-        result["sqlite_databases"] = django_adapter.sqlite_aliases(settings)
+        result["sqlite_databases"] = sorted({*django_adapter.sqlite_aliases(settings),
+                                             *unreachable})
+        result["notes"] = [
+            "database '" + alias + "' (" + where + ") does not answer from here: the app is "
+            "served on a throwaway sqlite database instead (migrated first). To test against "
+            "the real one, start it (a service of the job) and point the settings at it."
+            for alias, where in sorted(unreachable.items())]
         result["sqlite_files"] = django_adapter.sqlite_files(settings)
         return result
 

@@ -9,6 +9,7 @@ import inspect
 import json
 import os
 import re
+import socket
 import sys
 
 from ..common import HTTP_METHODS, copy_sources, module_level_instances
@@ -37,15 +38,20 @@ def settings_named_in(path):
 
 def setup():
     """Set Django up with DJANGO_SETTINGS_MODULE and import the URLconf (and its views);
-    returns the settings."""
+    returns the settings and the databases that do not answer here (see
+    `unreachable_databases`), which are put on sqlite before any app loads their driver
+    (the served settings do the same)."""
     import django
-
-    django.setup()
     from django.conf import settings
+
+    unreachable = unreachable_databases(settings)  # reading DATABASES loads the settings
+    for alias in unreachable:
+        settings.DATABASES[alias] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+    django.setup()
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - imports the URLconf (and its views)
-    return settings
+    return settings, unreachable
 
 
 def wsgi_locator(settings, settings_module):
@@ -122,6 +128,41 @@ def sqlite_aliases(settings):
         for alias, config in databases.items()
         if "sqlite" in str((config or {}).get("ENGINE", ""))
     )
+
+
+# Database servers a project names but this machine may not run (a docker-compose service):
+# engine marker -> default port. PostGIS / spatial engines are left alone (sqlite cannot stand in).
+NETWORK_ENGINES = (("postgresql", 5432), ("mysql", 3306), ("oracle", 1521))
+
+
+def unreachable_databases(settings):
+    """{alias: "postgresql at db:5432"} for the databases whose server does not answer here
+    (the docker-compose `db` service, a local PostgreSQL that is not running): those are
+    served on a throwaway sqlite database instead, and the report says so."""
+    found = {}
+    for alias, config in (getattr(settings, "DATABASES", None) or {}).items():
+        engine = str((config or {}).get("ENGINE", ""))
+        kind = next(((name, port) for name, port in NETWORK_ENGINES if name in engine), None)
+        if kind is None or "gis" in engine:
+            continue
+        host = str(config.get("HOST") or "")
+        port = int(config.get("PORT") or kind[1])
+        if host.startswith("/") or (not host and kind[0] == "postgresql"):  # a unix socket
+            folder = host or "/var/run/postgresql"
+            if os.path.exists(os.path.join(folder, ".s.PGSQL." + str(port))):
+                continue
+        elif _answers(host or "localhost", port):
+            continue
+        found[alias] = kind[0] + " at " + (host or "localhost") + ":" + str(port)
+    return found
+
+
+def _answers(host, port):
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def sqlite_files(settings):
