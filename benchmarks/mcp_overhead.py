@@ -15,10 +15,15 @@ calls each path once, in a rotating order), so a busy machine slows them all ali
   from_openapi            FastMCP.from_openapi(spec) run as a stdio child, connected the same way
   ... , fastmcp.Client    both servers again through fastmcp.Client (more layers, same session)
   ... , in-process        both servers in this process through fastmcp.Client (no pipe)
+  ... , N tools           with --wide N (default 500): a FastAPI app with N operations started
+                          beside the example, the same kind of call (`GET /r0/{item_id}`) direct,
+                          through our generated server and through from_openapi, in the same
+                          rotation: the cost of a call must not grow with the number of tools
 
 The call log of the generated server is off unless --call-log is given. Prints p50/p95 in ms,
-the ratio of each path to direct, and what each costs above direct; the targets are generated
-<= 1.5x direct at p50 and no slower than from_openapi.
+the ratio of each path to its direct call, and what each costs above it; the targets are
+generated <= 1.5x direct at p50, no slower than from_openapi, and with N tools within 2x the
+11-tool ratio.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ sys.path.insert(0, str(REPO))
 
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
-from runner.mcpgen import generate_mcp_wrapper, save_wrapper
+from runner.mcpgen import MCPGenerator, generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec
 from runner.openapi import endpoints_from_openapi
 from runner.servers import McpCommand
@@ -93,17 +98,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_api() -> tuple[subprocess.Popen[bytes], str]:
+def wide_app(folder: Path, count: int) -> Path:
+    """A FastAPI app with `count` operations (a list and a read per resource) in `folder`."""
+    lines = ["from fastapi import FastAPI", "", "app = FastAPI(title='Wide API')", ""]
+    for i in range(count // 2):
+        lines += [f"@app.get('/r{i}')", f"def list_r{i}() -> list[dict]:",
+                  f"    return [{{'id': {i}}}]", "",
+                  f"@app.get('/r{i}/{{item_id}}')", f"def get_r{i}(item_id: int) -> dict:",
+                  "    return {'id': item_id}", ""]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "main.py").write_text("\n".join(lines))
+    return folder
+
+
+def start_api(app_dir: Path = TODO_APP_DIR, ready: str = "/health"
+              ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "main:app", "--app-dir", str(TODO_APP_DIR)]
+        [sys.executable, "-m", "uvicorn", "main:app", "--app-dir", str(app_dir)]
         + ["--port", str(port), "--log-level", "warning", "--no-access-log"],
     )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while True:
         try:
-            httpx.get(base_url + "/health", timeout=1)
+            httpx.get(base_url + ready, timeout=5).raise_for_status()
             return proc, base_url
         except httpx.HTTPError:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -193,108 +212,164 @@ async def agent_session(stack: AsyncExitStack, command: McpCommand, spec: ApiSpe
     return agent.session
 
 
-async def run(base_url: str, doc: dict, workdir: Path, args: argparse.Namespace) -> dict:
-    spec = ApiSpec(
-        framework="fastapi",
-        app_locator="main:app",
-        openapi=doc,
-        endpoints=endpoints_from_openapi(doc),
-        title=doc["info"]["title"],
-        version=doc["info"]["version"],
-    )
-    wrapper = save_wrapper(generate_mcp_wrapper(spec), workdir)
+def api_spec(doc: dict) -> ApiSpec:
+    return ApiSpec(framework="fastapi", app_locator="main:app", openapi=doc,
+                   endpoints=endpoints_from_openapi(doc), title=doc["info"]["title"],
+                   version=doc["info"]["version"])
+
+
+def mcp_commands(spec: ApiSpec, base_url: str, folder: Path, call_log: bool
+                 ) -> tuple[McpCommand, McpCommand]:
+    """Our generated server and a from_openapi server for `spec`, as stdio commands."""
+    wrapper = save_wrapper(generate_mcp_wrapper(spec), folder)
     env = {"API_BASE_URL": base_url}
-    if args.call_log:
-        env["API_MCP_TEST_CALL_LOG"] = str(workdir / "calls.jsonl")
-    spec_file = workdir / "openapi.json"
-    spec_file.write_text(json.dumps(doc))
-    peer_script = workdir / "from_openapi_server.py"
+    if call_log:
+        env["API_MCP_TEST_CALL_LOG"] = str(folder / "calls.jsonl")
+    spec_file = folder / "openapi.json"
+    spec_file.write_text(json.dumps(spec.openapi))
+    peer_script = folder / "from_openapi_server.py"
     peer_script.write_text(FROM_OPENAPI_SERVER)
+    return (McpCommand(sys.executable, [str(wrapper)], env),
+            McpCommand(sys.executable, [str(peer_script), str(spec_file), base_url]))
+
+
+def session_call(session: Any, tool: str, arguments: dict[str, Any]) -> Call:
+    async def call() -> None:
+        result = await session.call_tool(tool, arguments)
+        assert not result.is_error
+    return call
+
+
+def client_call(client: Client, tool: str, arguments: dict[str, Any]) -> Call:
+    async def call() -> None:
+        await client.call_tool(tool, arguments)  # raises on a tool error
+    return call
+
+
+def direct_get(client: httpx.AsyncClient, path: str) -> Call:
+    async def call() -> None:
+        assert (await client.get(path)).status_code == 200
+    return call
+
+
+async def wide_paths(stack: AsyncExitStack, base_url: str, workdir: Path,
+                     args: argparse.Namespace) -> dict[str, Call]:
+    """The same read, direct and through both servers, on the API with --wide operations."""
+    folder = workdir / "wide"
+    folder.mkdir()
+    direct = await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=60))
+    doc = (await direct.get("/openapi.json")).json()
+    spec = api_spec(doc)
+    ours, peer = mcp_commands(spec, base_url, folder, args.call_log)
+    tool = MCPGenerator().tool_names(spec)["GET /r0/{item_id}"]
+    peer_tool = doc["paths"]["/r0/{item_id}"]["get"]["operationId"].split("__")[0]
+    arguments = {"item_id": 1}
+    tools = len(spec.endpoints)
+    return {
+        f"direct httpx, {tools}-op API": direct_get(direct, "/r0/1"),
+        f"generated, stdio, {tools} tools": session_call(
+            await agent_session(stack, ours, spec, folder), tool, arguments),
+        f"from_openapi, stdio, {tools} tools": session_call(
+            await agent_session(stack, peer, spec, folder), peer_tool, arguments),
+    }
+
+
+async def run(base_url: str, doc: dict, workdir: Path, args: argparse.Namespace,
+              wide_url: str | None) -> dict:
+    spec = api_spec(doc)
+    ours_command, peer_command = mcp_commands(spec, base_url, workdir, args.call_log)
     floor_script = workdir / "floor_server.py"
     floor_script.write_text(FLOOR_SERVER)
-    ours_command = McpCommand(sys.executable, [str(wrapper)], env)
-    peer_command = McpCommand(sys.executable, [str(peer_script), str(spec_file), base_url])
     peer_tool = "get_todo_todos"  # FastMCP cuts operationIds at the first "__"
 
     async with AsyncExitStack() as stack:
         direct = await stack.enter_async_context(httpx.AsyncClient(base_url=base_url))
         todo_id = (await direct.post("/todos", json={"title": "bench"})).json()["id"]
         path = f"/todos/{todo_id}"
+        arguments = {"todo_id": todo_id}
         ours = await agent_session(stack, ours_command, spec, workdir)
         peer = await agent_session(stack, peer_command, spec, workdir)
         ours_client = await stack.enter_async_context(Client(StdioTransport(
-            command=ours_command.command, args=ours_command.args, env=env, keep_alive=False)))
+            command=ours_command.command, args=ours_command.args, env=ours_command.env,
+            keep_alive=False)))
         peer_client = await stack.enter_async_context(Client(StdioTransport(
             command=peer_command.command, args=peer_command.args, keep_alive=False)))
-        ours_in_process = await stack.enter_async_context(Client(load_wrapper(wrapper, base_url).mcp))
+        ours_in_process = await stack.enter_async_context(Client(load_wrapper(
+            Path(ours_command.args[0]), base_url).mcp))
         peer_in_process = await stack.enter_async_context(Client(FastMCP.from_openapi(
             doc, client=httpx2.AsyncClient(base_url=base_url, timeout=30), name="from_openapi")))
         floor = await stdio_floor(stack, floor_script, base_url)
 
-        async def direct_call() -> None:
-            assert (await direct.get(path)).status_code == 200
-
-        def session_call(session: Any, tool: str) -> Call:
-            async def call() -> None:
-                result = await session.call_tool(tool, {"todo_id": todo_id})
-                assert not result.is_error
-            return call
-
-        def client_call(client: Client, tool: str) -> Call:
-            async def call() -> None:
-                await client.call_tool(tool, {"todo_id": todo_id})  # raises on a tool error
-            return call
-
         paths = {
-            "direct httpx": direct_call,
+            "direct httpx": direct_get(direct, path),
             "stdio floor (no MCP)": floor(path),
-            "generated, stdio": session_call(ours, "get_todo"),
-            "from_openapi, stdio": session_call(peer, peer_tool),
-            "generated, fastmcp.Client": client_call(ours_client, "get_todo"),
-            "from_openapi, fastmcp.Client": client_call(peer_client, peer_tool),
-            "generated, in-process": client_call(ours_in_process, "get_todo"),
-            "from_openapi, in-process": client_call(peer_in_process, peer_tool),
+            "generated, stdio": session_call(ours, "get_todo", arguments),
+            "from_openapi, stdio": session_call(peer, peer_tool, arguments),
+            "generated, fastmcp.Client": client_call(ours_client, "get_todo", arguments),
+            "from_openapi, fastmcp.Client": client_call(peer_client, peer_tool, arguments),
+            "generated, in-process": client_call(ours_in_process, "get_todo", arguments),
+            "from_openapi, in-process": client_call(peer_in_process, peer_tool, arguments),
         }
+        if wide_url:
+            paths.update(await wide_paths(stack, wide_url, workdir, args))
         return await measure(paths, args.calls, args.warmup)
 
 
 def report(results: dict[str, list[float]], calls: int) -> None:
-    direct = statistics.median(results["direct httpx"])
-    print(f"\n{calls} calls of GET /todos/{{id}} per path, taking turns (after warm-up), ms\n")
-    print(f"{'path':30} {'p50':>7} {'p95':>7} {'p50/direct':>11} {'above direct':>13}")
+    p50 = {name: statistics.median(times) for name, times in results.items()}
+    direct = p50["direct httpx"]
+    wide_direct = next((v for k, v in p50.items() if k.startswith("direct httpx,")), direct)
+    print(f"\n{calls} calls per path, taking turns (after warm-up), ms; the 11-tool rows call "
+          "GET /todos/{id},\nthe rows with N tools GET /r0/{id} on the N-operation API and are "
+          "compared with its own direct call\n")
+    print(f"{'path':36} {'p50':>7} {'p95':>7} {'p50/direct':>11} {'above direct':>13}")
     for name, times in results.items():
-        p50 = statistics.median(times)
-        print(f"{name:30} {p50:7.2f} {percentile(times, 0.95):7.2f} {p50 / direct:10.2f}x"
-              f" {p50 - direct:+12.2f}")
-    ours = statistics.median(results["generated, stdio"])
-    peer = statistics.median(results["from_openapi, stdio"])
-    floor = statistics.median(results["stdio floor (no MCP)"])
+        base = wide_direct if name.endswith((" tools", "-op API")) else direct
+        print(f"{name:36} {p50[name]:7.2f} {percentile(times, 0.95):7.2f} "
+              f"{p50[name] / base:10.2f}x {p50[name] - base:+12.2f}")
+    ours = p50["generated, stdio"]
+    peer = p50["from_openapi, stdio"]
+    floor = p50["stdio floor (no MCP)"]
     print("\nstdio rows connect as the deterministic agent does (mcp.ClientSession over stdio);")
     print("the stdio floor is a pipe round trip to a bare child making the same call.")
     print(f"generated <= 1.5x direct at p50: {'met' if ours <= 1.5 * direct else 'NOT met'} "
           f"({ours / direct:.2f}x; the stdio floor alone is {floor / direct:.2f}x)")
     print(f"generated no slower than from_openapi over stdio: "
           f"{'met' if ours <= peer else 'NOT met'} ({ours:.2f} vs {peer:.2f} ms)")
+    for name in (k for k in p50 if k.endswith(" tools")):
+        small = p50[name.rsplit(",", 1)[0]] / direct
+        ratio = p50[name] / wide_direct
+        print(f"{name}: {ratio:.2f}x direct against {small:.2f}x with 11 tools -> "
+              f"{ratio / small:.2f} ({'within' if ratio <= 2 * small else 'NOT within'} 2x)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--wide", type=int, default=500,
+                        help="operations of the wide API (0: no wide rows)")
     parser.add_argument("--call-log", action="store_true", help="measure with the JSONL log on")
     args = parser.parse_args()
     doc = todo_openapi()
-    proc, base_url = start_api()
+    procs = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            results = asyncio.run(run(base_url, doc, Path(tmp), args))
+            proc, base_url = start_api()
+            procs.append(proc)
+            wide_url = None
+            if args.wide:
+                proc, wide_url = start_api(wide_app(Path(tmp) / "wide-app", args.wide), "/r0")
+                procs.append(proc)
+            results = asyncio.run(run(base_url, doc, Path(tmp), args, wide_url))
         report(results, args.calls)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 if __name__ == "__main__":

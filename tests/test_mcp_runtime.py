@@ -13,9 +13,10 @@ import httpx
 import pytest
 from fastmcp import Client, FastMCP
 from fastmcp.exceptions import ToolError
+from fastmcp.tools import Tool
 
 from runner.mcpgen.harness import Harness
-from runner.mcpgen.runtime import Api, Credential, Operation, Settings, SettingsError
+from runner.mcpgen.runtime import Api, Credential, Operation, Settings, SettingsError, ToolIndex
 
 BASE = "http://api.test/v1"
 GET_ITEM = Operation("get_item", "GET", "/items/{item_id}", {
@@ -141,3 +142,45 @@ def test_deep_json_and_lone_surrogates_are_recorded_answers(data: bytes, tmp_pat
     for record in records:
         assert record["status_code"] == 200 and record["error"] is None
         assert record["body"] == data.decode() and record["body_is_json"] is False
+
+
+# -- ToolIndex: a call finds its tool without going through the others ------------------------
+
+
+class CountingIndex(ToolIndex):
+    """Counts listings: a call that lists (or scans) every tool costs more with more tools."""
+
+    listings = 0
+
+    async def _list_tools(self) -> list[Tool]:
+        type(self).listings += 1
+        return await super()._list_tools()
+
+
+def test_tool_index_serves_tools_by_name_without_listing_them() -> None:
+    index = CountingIndex()
+    for number in range(300):
+        async def echo(value: int) -> int:
+            return value
+
+        index.tool(name=f"tool_{number}", annotations={"readOnlyHint": True})(echo)
+    mcp = FastMCP("x", providers=[index])
+
+    async def exercise() -> tuple[list[Any], Any, Any]:
+        async with Client(mcp) as client:
+            listed = await client.list_tools()
+            listings = CountingIndex.listings
+            result = await client.call_tool("tool_299", {"value": 7})
+            assert CountingIndex.listings == listings, "a call listed every tool"
+            unknown = await client.call_tool("nope", {}, raise_on_error=False)
+            return listed, result, unknown
+
+    listed, result, unknown = asyncio.run(exercise())
+    assert len(listed) == 300 and listed[0].annotations.readOnlyHint is True
+    assert listed[5].input_schema["properties"]["value"]["type"] == "integer"
+    assert result.data == 7
+    assert unknown.is_error
+    # FastMCP's own store scans every component per lookup: the generated tools are not there.
+    assert not asyncio.run(mcp.local_provider.list_tools())
+    with pytest.raises(ValueError, match="two tools"):
+        index.tool(name="tool_1")(lambda: None)

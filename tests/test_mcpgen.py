@@ -167,9 +167,9 @@ def test_example_api_wrapper_is_clean_code(todo_spec: ApiSpec, tmp_path: Path) -
     path = save_wrapper(code, tmp_path)
     assert path == tmp_path / "mcp_server.py"
     assert_clean_source(path)
-    assert code.count("@mcp.tool") == 11
+    assert code.count("@tools.tool") == 11
     assert "_harness.add_raw_request_tool(" in code  # the 12th tool
-    assert 'FastMCP("Todo API", lifespan=_api.lifespan)' in code
+    assert 'FastMCP("Todo API", lifespan=_api.lifespan, providers=[tools])' in code
     assert "API_BASE_URL=http://127.0.0.1:8000 python mcp_server.py" in code
     assert "MCP tools for Todo API 1.2.0" in code
     assert (tmp_path / "mcp_runtime.py").is_file() and (tmp_path / "mcp_harness.py").is_file()
@@ -255,7 +255,7 @@ def test_large_spec_generates() -> None:
     }
     spec = make_spec(doc)
     code = generate_mcp_wrapper(spec)  # its time is measured in benchmarks/, not asserted
-    assert code.count("@mcp.tool") == 500
+    assert code.count("@tools.tool") == 500
     compile(code, "big.py", "exec")
 
 

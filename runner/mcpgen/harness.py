@@ -110,8 +110,10 @@ class Harness:
             self._log.write(json.dumps(call, default=str) + "\n")
             self._log.flush()
 
-    def add_raw_request_tool(self, mcp: Any, api: Any, operations: list[tuple[str, str]]) -> None:
-        """Register `api_mcp_test_raw_request` on `mcp`, for the (method, path) `operations`."""
+    def add_raw_request_tool(self, tools: Any, api: Any, operations: list[tuple[str, str]]
+                             ) -> None:
+        """Register `api_mcp_test_raw_request` on `tools` (a ToolIndex, or the FastMCP server),
+        for the (method, path) `operations`."""
         known = {f"{method} {path}": (method, path) for method, path in operations}
 
         async def raw_request(
@@ -166,7 +168,7 @@ class Harness:
             call["request_method"] = method.upper()
             return await api.exchange(call, method.upper(), parts)  # type: ignore[no-any-return]
 
-        mcp.tool(name=RAW_REQUEST_TOOL)(raw_request)
+        tools.tool(name=RAW_REQUEST_TOOL)(raw_request)
 
 
 def _raw_url(base_url: str, path: str) -> str:

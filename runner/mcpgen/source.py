@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 from fastmcp import FastMCP
 from mcp_harness import Harness
-from mcp_runtime import Api, Credential, Operation, run
+from mcp_runtime import Api, Credential, Operation, ToolIndex, run
 from pydantic import Field, WithJsonSchema
 '''
 # The harness build answers every call with a record of it; the shipped one with the API's
@@ -39,11 +39,13 @@ from pydantic import Field, WithJsonSchema
 HARNESS_FRAME = '''
 _harness = Harness()
 _api = Api(DEFAULT_BASE_URL, CREDENTIALS, errors_as_results=True, hooks=_harness)
-mcp = FastMCP(SERVER_NAME, lifespan=_api.lifespan)
+tools = ToolIndex()
+mcp = FastMCP(SERVER_NAME, lifespan=_api.lifespan, providers=[tools])
 '''
 SHIP_FRAME = '''
 _api = Api(DEFAULT_BASE_URL, CREDENTIALS)
-mcp = FastMCP(SERVER_NAME, lifespan=_api.lifespan)
+tools = ToolIndex()
+mcp = FastMCP(SERVER_NAME, lifespan=_api.lifespan, providers=[tools])
 '''
 MAIN = '''
 if __name__ == "__main__":
@@ -166,7 +168,9 @@ class ModuleBuilder:
         arguments = self.arguments(endpoint)
         hint = ("readOnlyHint" if endpoint.method in READ_ONLY_METHODS
                 else "idempotentHint" if endpoint.method in IDEMPOTENT_METHODS else None)
-        decorator: ast.expr = ast.Attribute(name("mcp"), "tool", ast.Load())
+        # Registered in the runtime's ToolIndex: FastMCP's own store costs each call a scan
+        # of every tool.
+        decorator: ast.expr = ast.Attribute(name("tools"), "tool", ast.Load())
         if hint:
             decorator = ast.Call(func=decorator, args=[], keywords=[ast.keyword(
                 "annotations", literal({hint: True}))])
@@ -248,7 +252,7 @@ def build_module(spec: ApiSpec, tool_names: dict[str, str], base_url: str | None
         operations = literal([[e.method, e.path] for e in spec.endpoints])
         statements.append(ast.Expr(ast.Call(
             func=ast.Attribute(name("_harness"), "add_raw_request_tool", ast.Load()),
-            args=[name("mcp"), name("_api"), operations], keywords=[])))
+            args=[name("tools"), name("_api"), operations], keywords=[])))
     statements += ast.parse(MAIN).body
     module = ast.Module(body=[ast.Expr(ast.Constant(_module_doc(title, version, len(tools),
                                                                 base_url)))] + statements,

@@ -15,14 +15,15 @@ mcp_runtime.py describes the other settings.
 from typing import Annotated, Any, Literal
 
 from fastmcp import FastMCP
-from mcp_runtime import Api, Operation, run
+from mcp_runtime import Api, Operation, ToolIndex, run
 from pydantic import Field
 
 _api = Api("", ())
-mcp = FastMCP("Todo API", lifespan=_api.lifespan)
+tools = ToolIndex()
+mcp = FastMCP("Todo API", lifespan=_api.lifespan, providers=[tools])
 
 
-@mcp.tool(annotations={"readOnlyHint": True})
+@tools.tool(annotations={"readOnlyHint": True})
 async def health() -> Any:
     """Health.
 
@@ -33,7 +34,7 @@ async def health() -> Any:
     return await _api.call(Operation("health", "GET", "/health"), {})
 
 
-@mcp.tool(annotations={"readOnlyHint": True})
+@tools.tool(annotations={"readOnlyHint": True})
 async def list_todos(
     done: bool | None = None,
     priority: Literal["low", "normal", "high"] | None = None,
@@ -76,7 +77,7 @@ async def list_todos(
     )
 
 
-@mcp.tool
+@tools.tool
 async def create_todo(
     title: Annotated[
         str,
@@ -123,7 +124,7 @@ async def create_todo(
     )
 
 
-@mcp.tool(annotations={"readOnlyHint": True})
+@tools.tool(annotations={"readOnlyHint": True})
 async def get_todo(todo_id: int) -> Any:
     """Get Todo.
 
@@ -142,7 +143,7 @@ async def get_todo(todo_id: int) -> Any:
     )
 
 
-@mcp.tool(annotations={"idempotentHint": True})
+@tools.tool(annotations={"idempotentHint": True})
 async def replace_todo(
     todo_id: int,
     title: Annotated[
@@ -192,7 +193,7 @@ async def replace_todo(
     )
 
 
-@mcp.tool
+@tools.tool
 async def update_todo(
     todo_id: int,
     title: Annotated[
@@ -231,7 +232,7 @@ async def update_todo(
     )
 
 
-@mcp.tool(annotations={"idempotentHint": True})
+@tools.tool(annotations={"idempotentHint": True})
 async def delete_todo(todo_id: int) -> Any:
     """Delete Todo.
 
@@ -250,7 +251,7 @@ async def delete_todo(todo_id: int) -> Any:
     )
 
 
-@mcp.tool(annotations={"readOnlyHint": True})
+@tools.tool(annotations={"readOnlyHint": True})
 async def list_comments(todo_id: int) -> Any:
     """List Comments.
 
@@ -269,7 +270,7 @@ async def list_comments(todo_id: int) -> Any:
     )
 
 
-@mcp.tool
+@tools.tool
 async def add_comment(
     todo_id: int,
     text: Annotated[
@@ -308,7 +309,7 @@ async def add_comment(
     )
 
 
-@mcp.tool(annotations={"readOnlyHint": True})
+@tools.tool(annotations={"readOnlyHint": True})
 async def todo_summary(todo_id: int) -> Any:
     """Todo Summary.
 
@@ -331,7 +332,7 @@ async def todo_summary(todo_id: int) -> Any:
     )
 
 
-@mcp.tool(annotations={"readOnlyHint": True})
+@tools.tool(annotations={"readOnlyHint": True})
 async def stats() -> Any:
     """Stats.
 
