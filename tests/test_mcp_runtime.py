@@ -176,7 +176,7 @@ def test_tool_index_serves_tools_by_name_without_listing_them() -> None:
             return listed, result, unknown
 
     listed, result, unknown = asyncio.run(exercise())
-    assert len(listed) == 300 and listed[0].annotations.readOnlyHint is True
+    assert len(listed) == 300 and listed[0].annotations.read_only_hint is True
     assert listed[5].input_schema["properties"]["value"]["type"] == "integer"
     assert result.data == 7
     assert unknown.is_error
