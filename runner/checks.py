@@ -11,6 +11,7 @@ from typing import Any
 
 from jsonschema.exceptions import SchemaError
 
+from runner.evidence import parse_traceback
 from runner.models import CheckResult, Endpoint, ToolCall
 from runner.openapi import response_errors, response_schema
 
@@ -53,8 +54,10 @@ def not_a_server_error(call: ToolCall, endpoint: Endpoint) -> CheckResult | None
     if call.status_code is None:
         return None
     if call.status_code >= 500:
+        logged = parse_traceback(call.traceback) if call.traceback else None
+        cause = f"; the app raised {logged.summary()}" if logged else ""
         return _result("not_a_server_error", call, False,
-                       f"server error {call.status_code}: {excerpt(call.body)}")
+                       f"server error {call.status_code}: {excerpt(call.body, 120)}{cause}")
     return _result("not_a_server_error", call, True)
 
 

@@ -4,6 +4,9 @@ The call log records the URL and the tool arguments, not the bytes sent: the bod
 from the arguments the way the generated tool sends them (body fields under their documented
 names; the raw-request tool's json_body / body_text as given). Credentials are never written:
 a secured operation gets a placeholder header to fill in.
+
+For a 5xx, the app's own traceback is taken from its log (`AppLog`): the stretch the app wrote
+while and just after that call was answered.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runner.models import Endpoint, ToolCall
@@ -65,3 +70,93 @@ def curl(call: ToolCall, endpoint: Endpoint) -> str:
     elif isinstance(text, str):
         parts += ["--data-raw", text]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+# ---- the app's own traceback for a 5xx -------------------------------------------------------
+
+_TRACEBACK = "Traceback (most recent call last):"
+# Exception-group tracebacks (3.11+) prefix their lines with `|` and `+-` rails.
+_RAIL = re.compile(r"^[ \t]*(?:[|+][-+ ]*)?")
+_FRAME = re.compile(r'^File "([^"]+)", line (\d+), in (.+)$')
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Group|"
+                        r"Fault|Failure|[A-Z]\w*)(?::.*)?$")
+_LIBRARY = ("site-packages", "dist-packages", "/lib/python", "<frozen", "<string>")
+TRACEBACK_LINES = 40  # the tail of a traceback kept as evidence
+LOG_WINDOW = 256 * 1024  # bytes of the app log read per failing call
+
+
+@dataclass(frozen=True)
+class AppTraceback:
+    """A traceback the app logged: its text (the tail), the exception line, and the app's own
+    frame nearest the error (file:line in function), paths relative to the app's root."""
+
+    text: str
+    exception: str
+    where: str
+
+    def summary(self) -> str:
+        return f"{self.exception} ({self.where})" if self.where else self.exception
+
+
+def parse_traceback(log_text: str, root: str = "") -> AppTraceback | None:
+    """The first complete Python traceback in a stretch of the app log (its root cause when
+    exceptions are chained), or None."""
+    lines = log_text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)), None)
+    if start is None:
+        return None
+    frames: list[tuple[str, str, str]] = []
+    for number in range(start + 1, len(lines)):
+        bare = _RAIL.sub("", lines[number]).strip()
+        frame = _FRAME.match(bare)
+        if frame:
+            frames.append((_relative(frame.group(1), root), frame.group(2), frame.group(3)))
+        elif frames and _EXCEPTION.match(bare) and not lines[number].startswith("    "):
+            own = [f for f in frames if not any(mark in f[0] for mark in _LIBRARY)]
+            file, line, function = (own or frames)[-1]
+            block = [_relative(text, root) for text in lines[start:number + 1]]
+            if len(block) > TRACEBACK_LINES:  # the head line, then the frames nearest the error
+                block = [block[0], "  ..."] + block[-TRACEBACK_LINES:]
+            return AppTraceback("\n".join(block), bare[:300],
+                                f"{file}:{line} in {function.strip()}")
+    return None
+
+
+def _relative(text: str, root: str) -> str:
+    return text.replace(root.rstrip("/") + "/", "") if root else text
+
+
+class AppLog:
+    """The app's log file, read from where a call began: the traceback a failing call left."""
+
+    def __init__(self, path: Path, root: Path | None = None) -> None:
+        self.path = path
+        self.root = str(root) if root else ""
+
+    def mark(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0
+
+    def traceback_between(self, start: int, end: int | None = None) -> AppTraceback | None:
+        try:
+            with self.path.open("rb") as log:
+                log.seek(start)
+                size = LOG_WINDOW if end is None else max(min(end - start, LOG_WINDOW), 0)
+                chunk = log.read(size)
+        except OSError:
+            return None
+        return parse_traceback(chunk.decode("utf-8", "replace"), self.root)
+
+
+def attach_tracebacks(calls: list[ToolCall], marks: dict[str, int], log: AppLog) -> None:
+    """Give each 5xx call the traceback the app logged for it: the first one between where the
+    call began and where the next 5xx call began (some servers log it before the answer, some,
+    as uvicorn does, just after; the calls in between answered without one)."""
+    failing = [c for c in calls if c.status_code and c.status_code >= 500 and c.call_id in marks]
+    for number, call in enumerate(failing):
+        end = marks[failing[number + 1].call_id] if number + 1 < len(failing) else None
+        found = log.traceback_between(marks[call.call_id], end)
+        if found is not None:
+            call.traceback = found.text

@@ -259,6 +259,7 @@ class ToolCall:
     intent: str = "valid"
     agent: str = "deterministic"
     expect: dict[str, Any] = field(default_factory=dict)  # what a probe's check compares with
+    traceback: str = ""  # for a 5xx: the app's own traceback from its log (runner/evidence.py)
 
     @property
     def endpoint_key(self) -> str:

@@ -603,13 +603,15 @@ class _Run:
                 credentials=self.credentials, progress=self.progress,
             )
         from runner.agent.deterministic import DeterministicAgent
+        from runner.evidence import AppLog
 
         spec = self.agent_spec()
         return DeterministicAgent(mcp, spec, self.tool_names, call_log, suite=config.suite,
                                   call_timeout=config.timeouts.call,
                                   max_calls=call_budget(config, len(spec.endpoints)),
                                   focus=frozenset(self.focus), credentials=self.credentials,
-                                  examples=config.examples_per_operation)
+                                  examples=config.examples_per_operation,
+                                  app_log=AppLog(self.servers.app_log, self.workspace / "repo"))
 
     # -- the project's settings: spec location, start command, auth (runner/config.py) ---------
 

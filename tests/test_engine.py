@@ -33,6 +33,12 @@ def run(tmp_path: Path, fixture_python: Path, suite: str) -> dict[str, dict[str,
 def test_smoke_finds_state_meaning_and_empty_state_bugs(tmp_path, fixture_python):
     found = run(tmp_path, fixture_python, "smoke")
     assert "not_a_server_error" in found["/items/report"]["GET"]  # masked once data exists
+    # The 5xx names the app's own exception and frame, from its log, in every report.
+    report = json.loads((tmp_path / "out-smoke" / "report.json").read_text())
+    (stats,) = [r for r in report["test_results"] if r["endpoint"] == "/items/report"]
+    assert "the app raised ZeroDivisionError: division by zero (main.py:" in stats["error"]
+    assert "sum(prices) / len(prices)" in (tmp_path / "out-smoke" / "report.md").read_text()
+    assert "ZeroDivisionError" in (tmp_path / "out-smoke" / "junit.xml").read_text()
     assert {"paging_respected", "filter_respected"} <= found["/items"]["GET"]
     assert "use_after_free" in found["/items/{item_id}"]["GET"]
     assert {"ensure_resource_availability", "update_persisted"} <= found["/tags/{tag_id}"]["GET"]

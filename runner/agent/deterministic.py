@@ -29,6 +29,7 @@ from runner.agent.planner import (
     norm,
 )
 from runner.agent.users import Users
+from runner.evidence import AppLog, attach_tracebacks
 from runner.models import ApiSpec, Endpoint, Suite, ToolCall
 from runner.servers import McpCommand
 
@@ -57,6 +58,7 @@ class DeterministicAgent:
         focus: frozenset[str] = frozenset(),
         credentials: Credentials | None = None,
         examples: int | None = None,
+        app_log: AppLog | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -70,6 +72,9 @@ class DeterministicAgent:
         self.focus = focus
         self.credentials = credentials  # to log in again after a session-ending operation
         self._users = Users(credentials, spec)
+        # Where the app log stood when each call began: a 5xx gets the app's own traceback.
+        self.app_log = app_log
+        self._log_marks: dict[str, int] = {}
         # Generated values per operation (hypothesis-jsonschema), by default the suite's.
         self.examples = probes.EXAMPLES_PER_OPERATION.get(suite, 0) if examples is None \
             else examples
@@ -202,6 +207,9 @@ class DeterministicAgent:
         if self._pending:
             self.notes.append(f"stopped at the call budget ({self.max_calls} calls): "
                               f"{len(self._pending)} operation(s) not called")
+        if self.app_log is not None and any((c.status_code or 0) >= 500 for c in self.calls):
+            await asyncio.sleep(0.2)  # uvicorn logs a traceback just after the answer
+            attach_tracebacks(self.calls, self._log_marks, self.app_log)
         return self.calls
 
     def _arguments(self, endpoint: Endpoint) -> tuple[str, dict[str, Any], dict[str, Any],
@@ -373,6 +381,7 @@ class DeterministicAgent:
         return call
 
     async def _call(self, session: ClientSession, planned: PlannedCall) -> ToolCall:
+        mark = self.app_log.mark() if self.app_log is not None else 0
         # A tool error comes back as a result with is_error set, its message in the content.
         result = await session.call_tool(planned.tool, planned.arguments,
                                          read_timeout_seconds=self.call_timeout + 5)
@@ -393,6 +402,7 @@ class DeterministicAgent:
                 arguments=planned.arguments,
                 error=f"tool error: {text.strip()[:500] or 'no details'}",
             )
+        self._log_marks[recorded.call_id] = mark
         recorded.intent = planned.intent
         recorded.expect = planned.expect
         recorded.agent = self.name

@@ -23,6 +23,8 @@ def _call_text(result: EndpointResult) -> str:
             f"{call.status_code if call.status_code is not None else call.error} "
             f"({call.elapsed_ms:.1f} ms)\n  body: {(body or '')[:_EXCERPT]}"
         )
+        if call.traceback:
+            lines.append("  the app's traceback (from app.log):\n" + call.traceback)
     lines += [f"warning: {w}" for w in result.warnings]
     lines += sorted({f"reproduce: {c.reproduce}" for c in result.checks if c.reproduce})
     return inert.plain("\n".join(lines))

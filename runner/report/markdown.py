@@ -102,6 +102,8 @@ def _failure_details(results: list[EndpointResult]) -> str:
                  f"{inert.code(json.dumps(call.arguments, default=str), 300)} → **{answer}**"),
                 inert.fence(body or "", _EXCERPT),
             ]
+            if call.traceback:
+                lines += ["The app's traceback (from app.log):", inert.fence(call.traceback, 4000)]
         lines += ["", "</details>"]
         blocks.append("\n".join(lines))
     return ("\n### Failures\n\n" + "\n\n".join(blocks) + "\n") if blocks else ""

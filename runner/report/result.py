@@ -27,6 +27,7 @@ def call_summary(call: Any) -> dict[str, Any]:
         "body": body,
         "body_truncated": call.body_truncated,
         "error": call.error,
+        "traceback": call.traceback or None,
     }
 
 
