@@ -67,6 +67,7 @@ def evaluate(
             explained.add(call.call_id)
         if call.method in _WRITES and call.status_code and 200 <= call.status_code < 300:
             wrote = True
+    by_id = {c.call_id: c for c in calls}
     results = []
     for endpoint in endpoints:
         own = by_endpoint.get(endpoint.key, [])
@@ -78,8 +79,15 @@ def evaluate(
                 if soft:
                     result.warnings.append(soft)
                     outcome.passed, outcome.message = True, f"warning: {soft}"
-                elif not outcome.passed and call.url:
-                    outcome.reproduce = curl(call, endpoint)
+                elif not outcome.passed:
+                    smallest = by_id.get(call.expect.get("shrunk_to", "")) \
+                        if outcome.check == "not_a_server_error" else None
+                    if smallest is not None:  # the reduced input is the reproduction
+                        outcome.message += (" (the smallest input found that still fails: "
+                                            f"{smallest.call_id} with "
+                                            f"{excerpt(smallest.arguments, 160)})")
+                    if call.url:
+                        outcome.reproduce = curl(smallest or call, endpoint)
                 result.checks.append(outcome)
             warning = lenient_warning(call)
             if warning:

@@ -409,3 +409,65 @@ def test_a_resource_shared_by_design_or_no_sign_up_is_not_probed_as_another_user
     assert not [c for c in two_user_run(shared=True) if c.intent == "other_user"]
     calls = two_user_run(shared=False, second=False)
     assert not [c for c in calls if c.intent in ("other_user", "second_user")]
+
+
+def test_shrinking_candidates_are_smaller_valid_and_keep_path_ids() -> None:
+    from runner.agent import shrink
+
+    schemas = {"name": {"type": "string", "minLength": 1}, "note": {"type": "string"},
+               "count": {"type": "integer", "minimum": 0}}
+    failing = {"item_id": 41, "name": "Zoë Å", "note": "long text", "count": 40}
+    found = list(shrink.smaller(failing, schemas, keep={"item_id", "name"}))
+    assert {"item_id": 41, "name": "Zoë Å", "count": 40} in found  # an optional one left out
+    assert all(c["item_id"] == 41 and "name" in c for c in found)  # ids and required stay
+    assert all(c.get("name") != "" for c in found)  # minLength holds
+    assert {**failing, "count": 0} in found and {**failing, "name": "Zo"} in found
+    assert all(shrink.size(c) < shrink.size(failing) for c in found)
+
+
+def test_a_5xx_input_is_reduced_to_the_smallest_that_still_fails() -> None:
+    import asyncio
+    from pathlib import Path
+
+    from runner.agent.calllog import CallLog
+    from runner.agent.deterministic import DeterministicAgent
+    from runner.servers import McpCommand
+
+    body = {"type": "object", "required": ["name"],
+            "properties": {"name": {"type": "string"}, "note": {"type": "string"}}}
+    create = ep("POST", "/things", "create", request_body={"schema": body})
+
+    class Answered(DeterministicAgent):
+        async def _call(self, session: Any, planned: Any) -> ToolCall:
+            name = str(planned.arguments.get("name", ""))
+            status = 500 if not name.isascii() else 201
+            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool, method="POST",
+                            path="/things", arguments=planned.arguments, status_code=status,
+                            intent=planned.intent)
+            made.expect = planned.expect
+            self.calls.append(made)
+            return made
+
+    class Tool:
+        name, input_schema = "create", body
+
+    agent = Answered(McpCommand("python", [], {}, None), ApiSpec("fastapi", "x", {}, [create]),
+                     {create.key: "create"}, CallLog(Path("/nonexistent")),
+                     suite="comprehensive", examples=0)
+    agent._tools = {"create": Tool()}  # type: ignore[dict-item]
+    agent._session = object()  # type: ignore[assignment]
+    asyncio.run(agent.exercise())
+    failing = next(c for c in agent.calls if c.status_code == 500 and c.intent != "shrink")
+    tries = [c for c in agent.calls if c.intent == "shrink"]
+    assert 0 < len(tries) <= 6 and all(c.expect["shrinks"] == failing.call_id for c in tries)
+    smallest = next(c for c in agent.calls if c.call_id == failing.expect["shrunk_to"])
+    assert smallest.status_code == 500 and len(smallest.arguments["name"]) < len(
+        failing.arguments["name"])
+    assert "note" not in smallest.arguments
+    from runner.checks import CHECKS
+    from runner.verdicts import evaluate
+
+    (result,) = evaluate([create], agent.calls, {}, CHECKS)
+    (check,) = [c for c in result.checks if c.call_id == failing.call_id
+                and c.check == "not_a_server_error"]
+    assert smallest.call_id in check.message

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import PaginatedRequestParams
 
-from runner.agent import probes
+from runner.agent import probes, shrink
 from runner.agent.calllog import CallLog
 from runner.agent.planner import (
     ArgumentBuilder,
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from fastmcp import Client
 
     from runner.auth import Credentials
+
+# Calls with valid input whose 5xx is worth reducing (probes with broken input are not).
+_SHRINKABLE = ("valid", "boundary", "explore")
+
 
 def _endpoint_of(call: ToolCall) -> Endpoint:
     return Endpoint(method=call.method, path=call.path, operation_id=call.tool)
@@ -251,12 +255,37 @@ class DeterministicAgent:
             # A second, different resource: paging and filters need more than one item.
             ordered.insert(1, PlannedCall(endpoint, tool, probes.varied(arguments, api, "-2"),
                                           intent))
+        shrunk = False
         for planned in ordered:
             call = await self._send(planned)
             if call is None:
                 return
             if planned is main:
                 await self._after(endpoint, main, call, api)
+            if (call.status_code or 0) >= 500 and not shrunk and planned.intent in _SHRINKABLE:
+                shrunk = True  # one failing input per operation is reduced
+                await self._shrink(planned, call, schema, api)
+
+    async def _shrink(self, failing: PlannedCall, call: ToolCall, schema: dict[str, Any],
+                      api: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """Reduce a 5xx's input to a smaller one that still fails (a bounded number of calls);
+        the smallest is recorded on the first as its reproduction (`shrunk_to`)."""
+        endpoint, current, tried = failing.endpoint, failing.arguments, set[str]()
+        path = set(probes.path_arguments(endpoint, schema))
+        keep = path | set(schema.get("required") or [])
+        schemas = {a: api.get(norm(a), ("", s))[1] or s
+                   for a, s in (schema.get("properties") or {}).items() if a not in path}
+        for _ in range(shrink.CALLS_PER_FAILURE):
+            candidate = shrink.plan(current, schemas, keep, tried)
+            if candidate is None:
+                return
+            made = await self._send(PlannedCall(endpoint, failing.tool, candidate, "shrink",
+                                                {"shrinks": call.call_id}))
+            if made is None:
+                return
+            if (made.status_code or 0) >= 500:
+                current = candidate
+                call.expect = {**call.expect, "shrunk_to": made.call_id}
 
     async def _after(self, endpoint: Endpoint, main: PlannedCall, call: ToolCall,
                      api: dict[str, tuple[str, dict[str, Any]]]) -> None:
