@@ -306,7 +306,7 @@ def test_the_action_tells_the_prs_story_and_fails_only_on_what_it_introduced(
     assert "`GET /stats` response-field-removed" in body
     assert "| 🆕 new failure |" in body and "| still failing |" in body
     junit = (root / "api-mcp-test-report" / "junit.xml").read_text()
-    assert '<property name="baseline" value="new failure" />' in junit
+    assert '<property name="baseline" value="new failure"/>' in junit
     assert "Against the base" in run.summary
 
 

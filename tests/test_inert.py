@@ -196,6 +196,7 @@ def test_one_judged_endpoint_is_a_run() -> None:
         hostile_report(), footer="The full report is in `api-mcp-test-report/`.")),
     ("hostile-report.md", lambda: markdown.render(hostile_report())),
     ("crashed-report.md", lambda: markdown.render(crashed_report())),
+    ("hostile-junit.xml", lambda: junit.render(hostile_report())),
 ])
 def test_golden(name: str, render) -> None:  # type: ignore[no-untyped-def]
     """What users see for a hostile app, checked in exactly; UPDATE_GOLDEN=1 rewrites."""
