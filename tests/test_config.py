@@ -112,10 +112,12 @@ def test_pyproject_table_and_spec_url_path(tmp_path: Path):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("colour: red\n", "Unknown key `colour`; allowed keys: working-directory, app, python"),
-    ("python: 3.10\n", 'write python: "3.1"'),
-    ("install: [pip]\n", "`install` must be a non-empty string"),
-    ("ready: health\n", "`ready.path` must start with /"),
-    ("spec: https://example.com/openapi.json\n", "not a URL"),
+    ("python: 3.10\n", ("`python` must be a quoted version (python: \"3.12\"; YAML reads 3.10 "
+                       "unquoted as the number 3.1) or the path of an interpreter, not 3.1.")),
+    ("install: [pip]\n", "`install` must be a command"),
+    ("ready: health\n", "`ready` must be a path or {path, timeout}"),
+    ("ready: {path: health}\n", "`ready.path` must start with /, not 'health'."),
+    ("spec: https://example.com/openapi.json\n", "rather than a URL, not 'https://example.com/openapi.json'"),
     ("exclude: ['GIT /x']\n", "is not METHOD /path-glob, /path-glob, METHOD or tag:NAME"),
     ("budget: {calls: 0}\n", "`budget.calls` must be a whole number >= 1"),
     ("working-directory: nowhere\n", "`working-directory` names nowhere, which is not a folder"),
@@ -136,7 +138,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path):
     root = project(tmp_path, "app: [x]\nbudget: -1\nflavour: x\n")
     with pytest.raises(UsageError) as caught:
         configured(root)
-    for key in ("`app`", "`budget.calls`", "`flavour`"):
+    for key in ("`app`", "`budget`", "`flavour`"):
         assert key in caught.value.message
 
 
