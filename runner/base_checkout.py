@@ -13,6 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner import gitcmd
 from runner.errors import RunnerError, UsageError
 from runner.models import Endpoint
 
@@ -43,11 +44,8 @@ def git_root(path: Path) -> Path | None:
 
 def _git(root: Path, *args: str, timeout: float,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    # Trust exactly this work tree (it may belong to another user, as in the action).
-    cmd = ["git", "--no-optional-locks", "-c", f"safe.directory={root}", "-C", str(root), *args]
     try:
-        return subprocess.run(cmd, capture_output=True, timeout=timeout, check=False,
-                              text=True, stdin=subprocess.DEVNULL, env=env)
+        return gitcmd.run(root, *args, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise RunnerError(STAGE, f"git {args[0]} did not finish within {timeout:.0f} s.",
                           "Check the repository, or compare with a stored report "
@@ -90,8 +88,7 @@ def _export(root: Path, ref: str, commit: str, dest: Path, timeout: float) -> No
     """`git archive` of `commit` into a file beside `dest` (never held in memory), unpacked."""
     dest.mkdir(parents=True, exist_ok=True)
     archive = dest.with_name(dest.name + ".tar")
-    cmd = ["git", "--no-optional-locks", "-c", f"safe.directory={root}", "-C", str(root),
-           "archive", "--format=tar", commit]
+    cmd = gitcmd.command(root, "archive", "--format=tar", commit)
     try:
         with archive.open("wb") as out:
             done = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, timeout=timeout,

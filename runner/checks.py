@@ -6,6 +6,7 @@ never claims a check passed that did not run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,13 +32,31 @@ ALIASES = {"status_code_documented": "status_code_conformance",
            "invalid_input_rejected": "negative_data_rejection"}
 
 
-def check(fn: Check) -> Check:
-    CHECKS[fn.__name__] = fn
-    return fn
+def check(fn: Check | None = None, *, answered: str | None = None) -> Any:
+    """Register a check by its name. `answered=INTENT`: it applies only to calls of that intent
+    that got an answer (declared next to the check, not in its first lines)."""
+    def register(fn: Check) -> Check:
+        if answered is not None:
+            judge = fn
+
+            @functools.wraps(judge)
+            def fn(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
+                if call.intent != answered or call.status_code is None:
+                    return None
+                return judge(call, endpoint)
+        CHECKS[fn.__name__] = fn
+        return fn
+    return register(fn) if fn is not None else register
 
 
 def _result(fn_name: str, call: ToolCall, passed: bool, message: str = "") -> CheckResult:
     return CheckResult(check=fn_name, passed=passed, call_id=call.call_id, message=message)
+
+
+def _refused(fn_name: str, call: ToolCall, failure: str) -> CheckResult:
+    """A request the API must refuse: any answer but a 2xx passes; a 2xx fails with `failure`."""
+    accepted = 200 <= (call.status_code or 0) < 300
+    return _result(fn_name, call, not accepted, failure if accepted else "")
 
 
 @check
@@ -176,22 +195,18 @@ def missing_required_header(call: ToolCall, endpoint: Endpoint) -> CheckResult |
                        f"a request without the required header {call.expect['missing_header']}")
 
 
-@check
+@check(answered="not_found")
 def unknown_id_rejection(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """An id that names no resource gets a 4xx."""
-    if call.intent != "not_found" or call.status_code is None:
-        return None
     if call.method == "DELETE" and 200 <= call.status_code < 300:
         return None  # an idempotent delete may answer 204 for what is already gone
     return _expect_4xx("unknown_id_rejection", call, "an id that names no resource")
 
 
-@check
+@check(answered="after_create")
 def ensure_resource_availability(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """A created resource is readable by its id / Location, with the fields sent, and is
     listed in its collection."""
-    if call.intent != "after_create" or call.status_code is None:
-        return None
     if call.status_code in _AUTH_STATUSES or call.status_code >= 500:
         return None
     if call.status_code >= 300:
@@ -202,22 +217,18 @@ def ensure_resource_availability(call: ToolCall, endpoint: Endpoint) -> CheckRes
     return _result("ensure_resource_availability", call, not problem, problem)
 
 
-@check
+@check(answered="after_update")
 def update_persisted(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """A read after a successful update shows the updated fields."""
-    if call.intent != "after_update" or call.status_code is None:
-        return None
     if call.status_code >= 300:
         return None  # readability is ensure_resource_availability's
     problem = _state_problem(call)
     return _result("update_persisted", call, not problem, problem)
 
 
-@check
+@check(answered="after_delete")
 def use_after_free(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """After a successful delete, a read of the resource answers 404/410."""
-    if call.intent != "after_delete" or call.status_code is None:
-        return None
     if call.status_code in (404, 410):
         return _result("use_after_free", call, True)
     if 200 <= call.status_code < 300:
@@ -227,28 +238,20 @@ def use_after_free(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     return None  # a 4xx other than not-found says nothing about the deletion
 
 
-@check
+@check(answered="no_auth")
 def ignored_auth(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """An operation that requires credentials refuses a request without them."""
-    if call.intent != "no_auth" or call.status_code is None:
-        return None
-    if 200 <= call.status_code < 300:
-        return _result("ignored_auth", call, False,
-                       f"answered {call.status_code} without credentials (it requires them"
-                       f"{': ' + call.expect['why'] if call.expect.get('why') else ''})")
-    return _result("ignored_auth", call, True)
+    why = call.expect.get("why")
+    return _refused("ignored_auth", call, f"answered {call.status_code} without credentials "
+                    f"(it requires them{': ' + why if why else ''})")
 
 
-@check
+@check(answered="other_user")
 def object_level_authorization(call: ToolCall, endpoint: Endpoint) -> CheckResult | None:
     """Another user cannot read, change or delete a user's resource (OWASP API1, BOLA)."""
-    if call.intent != "other_user" or call.status_code is None:
-        return None
-    if 200 <= call.status_code < 300:
-        return _result("object_level_authorization", call, False,
-                       f"a second user's {call.method} of the first user's resource answered "
-                       f"{call.status_code} ({call.expect.get('after', 'an earlier call')})")
-    return _result("object_level_authorization", call, True)
+    return _refused("object_level_authorization", call,
+                    f"a second user's {call.method} of the first user's resource answered "
+                    f"{call.status_code} ({call.expect.get('after', 'an earlier call')})")
 
 
 @check

@@ -7,9 +7,9 @@ agent -> ToolCalls; checks -> CheckResults; report -> EndpointResults in a RunRe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from runner.shard import Shard
@@ -18,6 +18,16 @@ Suite = Literal["smoke", "comprehensive", "custom"]
 AgentKind = Literal["deterministic", "llm", "auto"]
 Outcome = Literal["passed", "failed", "error", "skipped"]
 BaselineStatus = Literal["new failure", "fixed", "still failing", "new endpoint", "unchanged"]
+
+
+_Record = TypeVar("_Record")
+
+
+def from_fields(cls: type[_Record], data: Mapping[str, Any] | None) -> _Record:
+    """`cls` from a JSON object (a call record, a report.json part), keeping only the fields
+    `cls` has: what another version of the runner wrote still reads back."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in (data or {}).items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -267,8 +277,7 @@ class ToolCall:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ToolCall:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in record.items() if k in known})
+        return from_fields(cls, record)
 
 
 @dataclass

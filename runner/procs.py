@@ -283,6 +283,15 @@ class _Registry:
 _registry = _Registry()
 
 
+def _popen(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], output: IO[bytes] | int,
+           trusted: bool, pass_fds: Sequence[int] = ()) -> subprocess.Popen[bytes]:
+    """A child in a new session (its own process group), stdout and stderr into `output`, as
+    the sandbox user unless `trusted`."""
+    return subprocess.Popen(list(cmd) if trusted else sandboxed(cmd), cwd=cwd, env=dict(env),
+                            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                            start_new_session=True, pass_fds=tuple(pass_fds))
+
+
 def start(
     name: str,
     cmd: Sequence[str],
@@ -297,16 +306,7 @@ def start(
     user when there is one, unless `trusted` (our own runner, e.g. the base's run)."""
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     try:
-        popen = subprocess.Popen(
-            list(cmd) if trusted else sandboxed(cmd),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            pass_fds=tuple(pass_fds),
-        )
+        popen = _popen(cmd, cwd, env, log, trusted, pass_fds)
     finally:
         if log_path:
             log.close()  # type: ignore[union-attr]
@@ -336,15 +336,7 @@ def run(
     # Output goes to a file, never a pipe: a grandchild that keeps it open (a setsid daemon)
     # cannot make us wait for an end of file; we wait for the child itself.
     with tempfile.TemporaryFile() as capture:
-        popen = subprocess.Popen(
-            list(cmd) if trusted else sandboxed(cmd),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=capture,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        popen = _popen(cmd, cwd, env, capture, trusted)
         proc = ManagedProcess(what or cmd[0], popen, None)
         _registry.add(proc)
         try:

@@ -14,13 +14,12 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from runner import environment, procs
+from runner import environment, gitcmd, procs
 from runner.errors import RunnerError, UsageError
 from runner.models import RepoInfo, TargetEnv, Timeouts
 
@@ -67,26 +66,17 @@ def is_remote(target: str) -> bool:
     return target.startswith(_REMOTE_PREFIXES) or bool(_SCP_LIKE.match(target))
 
 
-def _git(path: Path, *args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True,
-                             timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
 def read_repo_info(path: Path) -> RepoInfo:
     """Git facts when `path` is inside a work tree; just the path otherwise."""
     info = RepoInfo(path=str(path))
-    if _git(path, "rev-parse", "--is-inside-work-tree") != "true":
+    if gitcmd.output(path, "rev-parse", "--is-inside-work-tree") != "true":
         return info
-    info.commit = _git(path, "rev-parse", "HEAD")
-    branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD")
+    info.commit = gitcmd.output(path, "rev-parse", "HEAD")
+    branch = gitcmd.output(path, "rev-parse", "--abbrev-ref", "HEAD")
     info.branch = branch if branch and branch != "HEAD" else None
-    info.message = _git(path, "log", "-1", "--format=%s")
-    info.author = _git(path, "log", "-1", "--format=%an")
-    remote = _git(path, "remote", "get-url", "origin")
+    info.message = gitcmd.output(path, "log", "-1", "--format=%s")
+    info.author = gitcmd.output(path, "log", "-1", "--format=%an")
+    remote = gitcmd.output(path, "remote", "get-url", "origin")
     info.remote = split_credentials(remote)[0] if remote else None
     return info
 

@@ -66,10 +66,15 @@ def unique_name(base: str, taken: set[str], avoid: Iterable[str] = (),
     name = _fit(base, limit)
     if name in RESERVED or name in set(avoid):
         name = _fit(name, limit - 1) + "_"
-    number = 2
-    candidate = name
+    return _numbered(name, taken, limit)
+
+
+def _numbered(name: str, taken: set[str], limit: int | None = None) -> str:
+    """The first of `name`, `name_2`, `name_3`... (cut to `limit`) not in `taken`, now taken."""
+    number, candidate = 2, name
     while candidate in taken:
-        candidate = f"{_fit(name, limit - len(str(number)) - 1)}_{number}"
+        suffix = f"_{number}"
+        candidate = (_fit(name, limit - len(suffix)) if limit else name) + suffix
         number += 1
     taken.add(candidate)
     return candidate
@@ -98,10 +103,4 @@ def free_name(name: str, used: set[str], suffix: str) -> str:
     """`name`, or `name` + `suffix` (`id_body`), or numbered, whichever is not in `used`."""
     if name in used:
         name = name.rstrip("_") + suffix
-    number = 2
-    candidate = name
-    while candidate in used:
-        candidate = f"{name}_{number}"
-        number += 1
-    used.add(candidate)
-    return candidate
+    return _numbered(name, used)

@@ -9,9 +9,8 @@ runner wrote that these records do not have are left out, missing ones take thei
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from runner.errors import UsageError
 from runner.models import (
@@ -26,31 +25,25 @@ from runner.models import (
     RunReport,
     StageTiming,
     ToolCall,
+    from_fields,
 )
 from runner.shard import parse_shard
 
-T = TypeVar("T")
 _MAX_REPORT_BYTES = 64 * 1024 * 1024
-
-
-def _record(cls: type[T], data: Any) -> T:
-    """`cls` from a JSON object, keeping only the fields `cls` has."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in (data or {}).items() if k in names})
 
 
 def _result(entry: dict[str, Any]) -> EndpointResult:
     endpoint = Endpoint(method=str(entry.get("method", "")), path=str(entry.get("endpoint", "")),
                         operation_id=str(entry.get("operation_id") or ""),
                         source=entry.get("source"))
-    calls = [_record(ToolCall, {"method": endpoint.method, "path": endpoint.path, "tool": "",
+    calls = [from_fields(ToolCall, {"method": endpoint.method, "path": endpoint.path, "tool": "",
                                 "arguments": {}, **call})
              for call in entry.get("calls") or []]
     return EndpointResult(
         endpoint=endpoint, tool=str(entry.get("tool") or ""), outcome=entry["outcome"],
         reason=entry.get("error") or "", calls=calls,
-        checks=[_record(CheckResult, c) for c in entry.get("checks") or []],
-        findings=[_record(Finding, f) for f in entry.get("findings") or []],
+        checks=[from_fields(CheckResult, c) for c in entry.get("checks") or []],
+        findings=[from_fields(Finding, f) for f in entry.get("findings") or []],
         warnings=list(entry.get("warnings") or []), baseline=entry.get("baseline"))
 
 
@@ -66,15 +59,15 @@ def from_dict(data: dict[str, Any]) -> RunReport:
                        title=str(info.get("title", "")), version=str(info.get("version", "")))
     baseline = data.get("baseline")
     return RunReport(
-        status=data["status"], repo_info=_record(RepoInfo, data["repo_info"])
+        status=data["status"], repo_info=from_fields(RepoInfo, data["repo_info"])
         if data.get("repo_info") else None, spec=spec, results=results,
-        stages=[_record(StageTiming, s) for s in data.get("stages") or []],
+        stages=[from_fields(StageTiming, s) for s in data.get("stages") or []],
         agent=str(data.get("agent", "")), suite=str(data.get("suite", "")),
         failed_stage=data.get("failed_stage"), error=data.get("error"),
         error_detail=data.get("error_detail"), usage=dict(data.get("usage") or {}),
         notes=list(data.get("notes") or []), auth=dict(data.get("auth") or {}),
-        baseline=_record(Baseline, baseline) if baseline else None,
-        api_changes=[_record(ApiChange, c) for c in data.get("api_changes") or []],
+        baseline=from_fields(Baseline, baseline) if baseline else None,
+        api_changes=[from_fields(ApiChange, c) for c in data.get("api_changes") or []],
         shard=data.get("shard"), mcp_readiness=dict(data.get("mcp_readiness") or {}))
 
 
