@@ -5,6 +5,7 @@ uv.lock in a layer of its own, before the code, so a code change does not reinst
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -49,3 +50,26 @@ def test_declared_dependencies_are_the_imported_ones() -> None:
                         for name in map(canonicalize_name, distributions[module]))
     assert declared - imported == set(NOT_IMPORTED)
     assert imported - declared == set(), "imported but not declared"
+
+
+def test_the_image_installs_the_locked_dependencies_before_the_code() -> None:
+    lines = [line.strip() for line in (REPO / "Dockerfile").read_text().splitlines()]
+    assert (REPO / "uv.lock").is_file()
+    lock = tomllib.loads((REPO / "uv.lock").read_text(encoding="utf-8"))
+    locked = {canonicalize_name(p["name"]) for p in lock["package"]}
+    for requirement in PYPROJECT["project"]["dependencies"]:
+        assert canonicalize_name(Requirement(requirement).name) in locked, requirement
+    copy_lock = next(i for i, line in enumerate(lines)
+                     if line.startswith("COPY") and "uv.lock" in line)
+    copy_code = next(i for i, line in enumerate(lines)
+                     if line.startswith("COPY") and re.search(r"\brunner\b", line))
+    sync_deps = next(i for i, line in enumerate(lines)
+                     if "uv sync" in line and "--no-install-project" in line)
+    assert copy_lock < sync_deps < copy_code
+    assert all("--frozen" in line for line in lines if "uv sync" in line)
+
+
+def test_the_image_bootstraps_the_locked_uv() -> None:
+    lock = tomllib.loads((REPO / "uv.lock").read_text(encoding="utf-8"))
+    (uv,) = [p["version"] for p in lock["package"] if p["name"] == "uv"]
+    assert f'pip install --no-cache-dir "uv=={uv}"' in (REPO / "Dockerfile").read_text()
