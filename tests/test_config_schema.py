@@ -95,6 +95,15 @@ def test_the_readme_points_editors_at_the_schema() -> None:
     assert (REPO / "runner" / "config" / SCHEMA_FILE).is_file()
 
 
+def test_init_writes_the_schema_comment_and_a_valid_file() -> None:
+    from runner.discovery.guide import Learned, config_text
+
+    text = config_text(Learned(shown="api", working_directory="services/api",
+                               env={"SECRET_KEY": "placeholder"}, extra=["bcrypt"]))
+    assert text.splitlines()[0] == f"# yaml-language-server: $schema={schema()['$id']}"
+    assert problems(yaml.safe_load(text)) == {}
+
+
 def test_the_loader_refuses_what_the_schema_refuses(tmp_path: Path) -> None:
     (tmp_path / ".api-mcp-test.yml").write_text(json.dumps({"budget": {"calls": 0}}))
     with pytest.raises(UsageError) as caught:

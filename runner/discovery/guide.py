@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import pythons
+from runner.config.schema import schema
 from runner.dependencies import PYPI_NAMES
 from runner.discovery.entrypoints import DEPENDENCY_FILES
 from runner.discovery.gates import example_settings, placeholder
@@ -45,7 +46,8 @@ class Learned:
 
 def config_text(learned: Learned) -> str:
     """The commented YAML for `learned`."""
-    lines = [f"# .api-mcp-test.yml for {learned.shown}, written by `api-mcp-test init`.",
+    lines = [f"# yaml-language-server: $schema={schema()['$id']}",  # editor completion
+             f"# .api-mcp-test.yml for {learned.shown}, written by `api-mcp-test init`.",
              "# Every key is optional; see 'Configuration file' in the README."]
     if learned.problem:
         lines += ["#", "# Discovery did not succeed yet:"]
