@@ -188,7 +188,11 @@ def _build(venv: Path, repo: Path, interpreter: str, plan: InstallPlan | None, i
     procs.require_reachable(venv, "install", "the environment cache (API_MCP_TEST_CACHE)")
     procs.hand_over(venv)  # the installers run as the sandbox user, when there is one
     uv = uv_binary()
-    env = procs.installer_env({"UV_NO_PROGRESS": "1", **sandbox_uv_cache()})
+    # Copies, not uv's default hard links into its cache: a hard-linked file's ctime changes
+    # whenever any other environment links or unlinks it, so the manifest (envcache) would find
+    # every cached environment "modified" after any other install, and rebuild it each run.
+    env = procs.installer_env({"UV_NO_PROGRESS": "1", "UV_LINK_MODE": "copy",
+                               **sandbox_uv_cache()})
     if uv:
         # --seed: pip in the environment, for `install:` and `setup:` commands that call it.
         _install_step([uv, "venv", "--quiet", "--seed", "--python", interpreter, str(venv)],

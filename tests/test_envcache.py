@@ -156,6 +156,28 @@ def test_a_planted_pth_never_runs_in_a_later_run(tmp_path: Path,
     assert prepare().reused
 
 
+@pytest.mark.slow
+def test_another_projects_install_leaves_a_cached_environment_reusable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two projects installing the same packages from uv's cache: building the second must not
+    change the first (uv's hard links would change the shared files' ctime, and the manifest
+    would call the first environment modified and rebuild it on every run)."""
+    monkeypatch.setenv("API_MCP_TEST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(procs.SANDBOX_USER_VARIABLE, raising=False)
+
+    def prepare(name: str) -> environment.TargetEnv:
+        repo = tmp_path / name
+        repo.mkdir(exist_ok=True)
+        (repo / "requirements.txt").write_text("")
+        return environment.prepare(repo, python=None, install=True, install_command=None,
+                                   timeout=600, log_path=tmp_path / f"{name}.log")
+
+    assert not prepare("one").reused
+    assert not prepare("two").reused
+    again = prepare("one")
+    assert again.reused, again.source
+
+
 def test_a_second_build_of_the_same_entry_waits_for_the_first(tmp_path: Path) -> None:
     """Two runs with one key: the second waits for the first's lock, and gives up with a
     clear message (not a deleted half-built environment) when it is held too long."""
