@@ -361,7 +361,7 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
     from runner import environment, procs
     from runner.config import select_operations
     from runner.discovery import APIDiscoveryService
-    from runner.repo import clone, run_copy, working_folder
+    from runner.repo import clone, commit_date, run_copy, working_folder
 
     where = _repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
                           working_directory)
@@ -385,7 +385,8 @@ def _discover(path: str, branch: str | None, pr_number: int | None, commit: str 
                               install_command=config.install_command, timeout=install_timeout,
                               log_path=workdir / "install.log", dev=dev_requirements,
                               python_version=config.python_version,
-                              extra=config.install_extra)
+                              extra=config.install_extra,
+                              as_of=commit_date(root if where.get("repo_url") else Path(path)))
     service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
     spec = service.discover(env, app=config.app, app_env=config.app_env,
                             workdir=workdir / "discovery",

@@ -300,3 +300,39 @@ def portable_requirements(path: Path) -> str | None:
     kept = [line for line in lines
             if re.split(r"[\s<>=!~;\[]", line.strip(), maxsplit=1)[0].lower() not in WINDOWS_ONLY]
     return "\n".join(kept) + "\n" if len(kept) != len(lines) else None
+
+
+# Specifier operators that bound a requirement from above (anything else takes the newest).
+BOUNDING = frozenset({"==", "===", "<", "<=", "~="})
+
+
+def unbounded_names(plan: InstallPlan, repo: Path) -> tuple[str, ...]:
+    """The top-level requirements of `plan` that nothing bounds from above (`flask`,
+    `uvicorn>=0.15`, the names read from the imports): an install today takes releases newer
+    than the code, which break old apps (itsdangerous 2.1 dropped a class, pydantic 2 moved
+    BaseSettings). Empty for a locked plan (its pins decide) and a built project."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    if plan.constraints or plan.uv_lock or plan.source == "Pipfile.lock":
+        return ()
+    lines = list(plan.requirements)
+    for name in plan.requirement_files:
+        try:
+            lines += untrusted.read_text(repo, repo / name, "the requirements file",
+                                         untrusted.SPEC_LIMIT).splitlines()
+        except (RunnerError, ValueError):  # unreadable here: the installer says why
+            continue
+    names: dict[str, None] = {}
+    for line in lines:
+        text = line.split(" #")[0].strip()
+        if not text or text.startswith(("#", "-")):
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.url or any(s.operator in BOUNDING for s in requirement.specifier):
+            continue
+        names.setdefault(canonicalize_name(requirement.name), None)
+    return tuple(names)

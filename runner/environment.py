@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from runner import envcache, procs, pythons, untrusted
@@ -23,6 +25,7 @@ from runner.dependencies import (
     InstallPlan,
     install_plan,
     portable_requirements,
+    unbounded_names,
     uv_binary,
 )
 from runner.errors import RunnerError, UsageError
@@ -129,6 +132,7 @@ def prepare(
     scope: str | None = None,
     boundary: Path | None = None,
     extra: Sequence[str] = (),
+    as_of: str | None = None,
 ) -> TargetEnv:
     """Build (or reuse) the isolated environment the app runs in.
 
@@ -136,7 +140,9 @@ def prepare(
     and projects that must be built are built from a copy. Environments are cached per trust
     domain (`scope`, default: the folder) and verified before reuse (runner/envcache.py).
     `extra` (the config's `install: {extra: [...]}`) is installed on top of the automatic
-    install, so it can pin or add a package.
+    install, so it can pin or add a package. `as_of` (the commit's date, RFC 3339) bounds
+    the requirements the project leaves unbounded to the releases of that day (with uv; when
+    those do not install, the newest are taken and the source says so).
     """
     if python:
         env = use_existing(python, repo)
@@ -150,9 +156,11 @@ def prepare(
     source = ("install command" if install and install_command
               else plan.source if plan else "no dependency file" if install else "no install")
     scope = scope or envcache.scope_for(None, None, None, None, boundary or repo)
+    dated = _dated(plan, repo, as_of) if install and not install_command else None
     # What the files alone do not say (the config's extras, requirements read from imports).
     unfiled = "\n".join((*extra, *(plan.requirements if plan and not plan.requirement_files
-                                    and plan.source == IMPORTS_SOURCE else ())))
+                                    and plan.source == IMPORTS_SOURCE else ()),
+                          *((dated.date, *dated.names) if dated else ())))
     key = environment_key(repo, interpreter,
                           (install_command if install else "no-install") or unfiled or None, dev,
                           scope, boundary)
@@ -169,13 +177,13 @@ def prepare(
             return TargetEnv(python=target_python, root=repo, created=True, reused=True,
                              source=source)
         source = _build(venv, repo, interpreter, plan, install, install_command, extra, dev,
-                        source, timeout, log_path)
+                        source, timeout, log_path, dated)
     return TargetEnv(python=target_python, root=repo, created=True, source=source)
 
 
 def _build(venv: Path, repo: Path, interpreter: str, plan: InstallPlan | None, install: bool,
            install_command: str | None, extra: Sequence[str], dev: bool, source: str,
-           timeout: float, log_path: Path) -> str:
+           timeout: float, log_path: Path, dated: Dated | None = None) -> str:
     """Build the environment at `venv` (under its build lock); returns the install's source
     line for the report."""
     target_python = venv / "bin" / "python"
@@ -213,7 +221,7 @@ def _build(venv: Path, repo: Path, interpreter: str, plan: InstallPlan | None, i
         _install_step(["/bin/sh", "-c", install_command], repo, shell_env, timeout, log_path,
                       f"the install command `{install_command}`")
     elif plan:
-        _install_plan(plan, repo, venv, pip, uv, env, timeout, log_path, dev)
+        source += _install_plan(plan, repo, venv, pip, uv, env, timeout, log_path, dev, dated)
     if install and extra:
         _install_step([*pip, *extra], repo, env, timeout, log_path,
                       f"installing the config's extra packages ({', '.join(extra)})")
@@ -221,8 +229,36 @@ def _build(venv: Path, repo: Path, interpreter: str, plan: InstallPlan | None, i
     return source
 
 
+@dataclass(frozen=True)
+class Dated:
+    """An install resolved as of a date (uv's --exclude-newer): the project leaves `names`
+    unbounded, and their dependencies must be of that time too (Flask 1.1 with today's
+    Jinja2 does not import)."""
+
+    date: str  # UTC, RFC 3339
+    names: tuple[str, ...]
+
+    def args(self) -> list[str]:
+        return ["--exclude-newer", self.date]
+
+
+def _dated(plan: InstallPlan | None, repo: Path, as_of: str | None) -> Dated | None:
+    if plan is None or not as_of or not uv_binary():
+        return None
+    try:
+        moment = datetime.fromisoformat(as_of).astimezone(UTC)
+    except ValueError:
+        return None
+    if datetime.now(UTC) - moment < timedelta(days=30):
+        return None  # recent code: today's releases are what it was written against
+    names = unbounded_names(plan, repo)
+    return Dated(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), names) if names else None
+
+
 def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv: str | None,
-                  env: dict[str, str], timeout: float, log_path: Path, dev: bool) -> None:
+                  env: dict[str, str], timeout: float, log_path: Path, dev: bool,
+                  dated: Dated | None = None) -> str:
+    """Install `plan`; returns what to add to the environment's source note."""
     what = f"installing the app's dependencies from {plan.source}"
     files = []
     for name in plan.requirement_files:
@@ -250,9 +286,21 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
         pins.write_text("\n".join(plan.constraints) + "\n")
         constraints = ["-c", str(pins)]
         what += f" pinned by {plan.lock}"
+    note = ""
     if files:
-        _install_step([*pip, *(arg for f in files for arg in ("-r", f)), *constraints], repo,
-                      env, timeout, log_path, what)
+        cmd = [*pip, *(arg for f in files for arg in ("-r", f)), *constraints]
+        day = dated.date[:10] if dated else ""
+        try:
+            if dated:
+                _install_step([*cmd, *dated.args()], repo, env, timeout, log_path,
+                              f"{what}, as of {day}")
+                note = (f"; resolved as of the commit's date {day} ({', '.join(dated.names)} "
+                        "unbounded)")
+        except RunnerError:
+            note = f"; the releases of {day} did not install: the newest were taken"
+            dated = None
+        if not dated:
+            _install_step(cmd, repo, env, timeout, log_path, what)
     if plan.build_project:
         # Building writes into the source tree (egg-info, build/): build a copy instead.
         with tempfile.TemporaryDirectory(prefix="api-mcp-test-build-") as tmp:
@@ -262,6 +310,7 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
                 "dist"))
             procs.hand_over(Path(tmp))
             _install_step([*pip, str(copy), *constraints], repo, env, timeout, log_path, what)
+    return note
 
 
 def _install_step(
@@ -341,3 +390,25 @@ def run_setup(env: TargetEnv, commands: Sequence[str], app_env: dict[str, str], 
                 "with the target environment's bin first on PATH. The output is in setup.log.",
                 detail=finished.tail(40),
             )
+
+
+def add_packages(env: TargetEnv, names: Sequence[str], timeout: float, log_path: Path) -> bool:
+    """Install `names` (modules the app imports that no dependency file declares) into the
+    environment the runner built for it, and seal it again; False when that is not ours to
+    change (--python) or the install fails."""
+    uv = uv_binary()
+    venv = env.python.parent.parent
+    if not (uv and env.created and envcache.manifest_path(venv).exists()):
+        return False
+    with envcache.building(venv, timeout):
+        procs.hand_over(venv)  # sealed: the installer runs as the sandbox user
+        try:
+            _install_step([uv, "pip", "install", "--python", str(env.python), *names], env.root,
+                          procs.installer_env({"UV_NO_PROGRESS": "1", **sandbox_uv_cache()}),
+                          timeout, log_path,
+                          f"installing {', '.join(names)} (imported by the app, declared nowhere)")
+            return True
+        except RunnerError:
+            return False
+        finally:
+            envcache.record(venv)

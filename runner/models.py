@@ -220,6 +220,7 @@ class ApiSpec:
     # variables given to the app, the modules made in the run's copy, and the report's notes.
     filled_env: tuple[tuple[str, str], ...] = ()
     filled_modules: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (module, names it defines)
+    filled_packages: tuple[str, ...] = ()  # installed: imported, declared nowhere
     notes: tuple[str, ...] = ()
 
     @property

@@ -58,7 +58,14 @@ from runner.models import (
 )
 from runner.openapi import endpoints_from_openapi, validate_document
 from runner.redact import Redactor
-from runner.repo import clone, fetch_env, read_repo_info, run_copy, working_folder
+from runner.repo import (
+    clone,
+    commit_date,
+    fetch_env,
+    read_repo_info,
+    run_copy,
+    working_folder,
+)
 from runner.report import inert, junit, markdown, result
 from runner.servers import DynamicServerManager, McpCommand
 from runner.shard import select_shard
@@ -375,7 +382,7 @@ class _Run:
                 scope=config.cache_scope or envcache.scope_for(
                     config.repo_url, config.pr_number, config.branch, config.commit,
                     self.source_folder),
-                extra=config.install_extra,
+                extra=config.install_extra, as_of=commit_date(self.source_folder),
             )
             timing.note = ("existing interpreter" if not env.created
                            else f"reused cached environment, {env.source}" if env.reused

@@ -123,3 +123,16 @@ def test_a_source_build_failure_suggests_the_python_of_its_time(tmp_path: Path) 
                                   tmp_path / "install.log", "installing")
     assert 'Set `python: "3.8"`' in caught.value.hint
     assert "psycopg2==2.8.4" in caught.value.message
+
+
+def test_unbounded_requirements_are_named_and_locked_plans_have_none(tmp_path: Path) -> None:
+    from runner.dependencies import unbounded_names
+
+    (tmp_path / "requirements.txt").write_text(
+        "Flask\nuvicorn >= 0.15  # any newer\nrequests==2.31.0\npydantic<2\nattrs~=23.1\n"
+        "-r other.txt\ngit+https://example.com/x.git\nmylib @ https://example.com/mylib.whl\n")
+    plan = install_plan(tmp_path)
+    assert plan is not None
+    assert unbounded_names(plan, tmp_path) == ("flask", "uvicorn")
+    (tmp_path / "poetry.lock").write_text('[[package]]\nname = "flask"\nversion = "2.0.1"\n')
+    assert unbounded_names(install_plan(tmp_path), tmp_path) == ()  # the lock decides

@@ -163,3 +163,20 @@ def test_messages_name_missing_modules_env_gates_and_folders() -> None:
     assert "DATABASE_URL: ..." in next_step("~/code/shop", errors, [], [])
     step = next_step("~/code/mono", [], ["my-api", "svc"], [])
     assert "--working-directory my-api" in step and "api-mcp-test init ~/code/mono" in step
+
+
+def test_a_package_that_imports_itself_by_an_inner_name_is_imported_from_above_it(
+        tmp_path: Path) -> None:
+    """todos/app/main.py says `from app.api import router` (the Dockerfile sets
+    PYTHONPATH=todos): the app is app.main:app from the folder todos, not todos.app.main."""
+    root = make(tmp_path, {
+        "todos/__init__.py": "", "todos/app/__init__.py": "", "todos/app/api.py": "",
+        "todos/app/main.py": "import uvicorn\nfrom fastapi import FastAPI\n\n"
+                             "from app.api import router\n\napp = FastAPI()\n\n"
+                             "if __name__ == '__main__':\n    uvicorn.run(app)\n",
+        "shop/__init__.py": "",
+        "shop/web.py": "from fastapi import FastAPI\nfrom shop import models\n\napp = FastAPI()\n",
+    })
+    entries = {e.locator: e.folder for e in read_entry_points(root)}
+    assert entries["app.main:app"] == "todos"
+    assert entries["shop.web:app"] == ""  # a package that imports itself by its full name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,32 @@ def test_settings_gates_are_opened_with_placeholders(fixture_python: Path, tmp_p
     done = run_cli("init", str(repo), "--python", str(fixture_python), "-o", "-",
                    timeout=600)
     assert "SECRET_KEY" in done.stdout and "shop/secrets.py" in done.stdout, done.stderr
+
+
+@pytest.mark.slow
+def test_old_unpinned_code_installs_as_of_its_commit_and_gets_undeclared_imports(
+        tmp_path: Path) -> None:
+    """Code of mid-2021 that says only `flask` (and imports a module nothing declares): today's
+    Flask has no `Markup`, so the install resolves as of the commit's date; the undeclared
+    import is installed during discovery. Both are said in the report."""
+    repo = make_repo(tmp_path / "old", {
+        "requirements.txt": "flask\n",
+        "app.py": FLASK_ITEMS.replace("from flask import Flask, jsonify",
+                                      "import humanize\nfrom flask import Flask, Markup, jsonify"),
+    })
+    dated = {"GIT_AUTHOR_DATE": "2021-06-01T12:00:00Z", "GIT_COMMITTER_DATE": "2021-06-01T12:00:00Z",
+             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "old"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True,
+                       env={**os.environ, **dated})
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    install = next(s for s in report["stages"] if s["stage"] == "install")
+    assert "resolved as of the commit's date 2021-06-01 (flask unbounded)" in install["note"]
+    assert any("humanize (imported, declared in no dependency file) were installed" in note
+               for note in report["notes"])
+    assert report["summary"]["passed"] >= 1

@@ -22,6 +22,7 @@ from runner import procs
 from runner.discovery.entrypoints import api_folders, read_entry_points
 from runner.discovery.gates import MAX_ROUNDS, Filled
 from runner.discovery.messages import APP_HINT, DiscoveryFailure, probe_failure
+from runner.environment import add_packages
 from runner.errors import RunnerError, StageTimeout
 from runner.limits import UnsafeFile, read_regular_file
 from runner.models import ApiSpec, TargetEnv
@@ -78,6 +79,11 @@ class APIDiscoveryService:
                 break
             except DiscoveryFailure as exc:
                 rounds += 1
+                packages = filled.missing_packages(exc.errors, env.root)
+                if packages and rounds <= MAX_ROUNDS and add_packages(
+                        env, packages, self.timeout * 3, self.log_path or workdir / "install.log"):
+                    filled.packages += packages
+                    continue
                 if rounds > MAX_ROUNDS or not filled.learn(exc.errors, env.root, list(given),
                                                            writable):
                     exc.hint += filled.tried()
@@ -87,6 +93,7 @@ class APIDiscoveryService:
         return replace(spec, server_env={**filled.env, **spec.server_env},
                        filled_env=tuple(filled.env.items()),
                        filled_modules=tuple((m, tuple(n)) for m, n in filled.modules.items()),
+                       filled_packages=tuple(filled.packages),
                        notes=(*spec.notes, filled.note()))
 
     async def discover_api(self, env: TargetEnv, app_module: str | None = None) -> ApiSpec:

@@ -48,6 +48,7 @@ APP_CLASS = (r"(?:FastAPI|Flask|APIFlask|Quart|Starlette|Litestar|FlaskApp|Async
              r"|(?:connexion|fastapi|flask|starlette|litestar)\.\w+")
 APP_ASSIGNED = re.compile(r"^(\w+)\s*(?::\s*[\w.\[\]]+\s*)?=\s*(?:" + APP_CLASS + r")\(",
                           re.MULTILINE)
+TOP_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 FACTORY_DEF = re.compile(r"^def (create_app|make_app|get_app|app_factory)\(", re.MULTILINE)
 FRAMEWORK_IMPORT = re.compile(r"^\s*(?:from|import)\s+(fastapi|flask|starlette|litestar|"
                               r"connexion|django|quart|apiflask)\b", re.MULTILINE)
@@ -313,7 +314,7 @@ def _from_sources(root: Path) -> Iterator[EntryPoint]:
         entries = list(_file_module(rel, "", root))
         if not entries:
             continue
-        module, folder = entries[0].locator, entries[0].folder
+        module, folder = _import_root(entries[0].locator, entries[0].folder, text)
         for match in RUN_CALL.finditer(text):
             if match.group(1):
                 yield from _locator(match.group(1), f"{rel.as_posix()}: uvicorn.run(...)", "",
@@ -333,6 +334,20 @@ def _from_sources(root: Path) -> Iterator[EntryPoint]:
             assigned.append(EntryPoint(f"{module}:{match.group(1)}()",
                                        f"{rel.as_posix()}: def {match.group(1)}()", folder))
     yield from assigned  # apps made without a run call: after those started explicitly
+
+
+def _import_root(module: str, folder: str, text: str) -> tuple[str, str]:
+    """(module, folder) for a file whose package imports itself by an inner name
+    (`from app.api import router` in todos/app/main.py, run with PYTHONPATH=todos): the
+    module from that package, imported from the folder above it."""
+    parts = module.split(".")
+    imported = set(TOP_IMPORT.findall(text))
+    if parts[0] in imported:
+        return module, folder
+    for index in range(1, len(parts) - 1):  # the packages, not the module itself
+        if parts[index] in imported:
+            return ".".join(parts[index:]), "/".join(filter(None, (folder, *parts[:index])))
+    return module, folder
 
 
 def _python_files(root: Path, max_files: int = MAX_PY_FILES) -> Iterator[Path]:

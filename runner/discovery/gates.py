@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.dependencies import PYPI_NAMES
+from runner.discovery.entrypoints import _python_files
 from runner.discovery.messages import env_gates, missing_modules
 
 # Placeholder values for settings an app refused to start without (never real secrets).
+DATABASE = re.compile(r"(?:DATABASE|DB|SQLALCHEMY|SQL)(?:_\w+)?_UR[LI]$|^DB_UR[LI]$")
 PLACEHOLDERS = (
     (re.compile(r"DEBUG$"), "1"),  # reads as true for int(), bool parsers and "== '1'"
-    (re.compile(r"(?:DATABASE|DB|SQLALCHEMY|SQL)(?:_\w+)?_UR[LI]$|^DB_UR[LI]$"),
-     "sqlite:///api-mcp-test.sqlite3"),
+    (DATABASE, "sqlite:///api-mcp-test.sqlite3"),
     (re.compile(r"SECRET|_KEY$|TOKEN|PASSWORD"), "not-a-production-secret"),
     (re.compile(r"HOSTS$|ORIGINS$"), "*"),  # split on "," or " ", it allows the loopback host
     (re.compile(r"_URL$|_URI$"), "http://127.0.0.1:9"),
@@ -33,7 +35,10 @@ EXAMPLE_SETTINGS = (".env.example", ".env.sample", ".env.template", ".env.dist",
                     "env.example", ".env.dev_example", ".env.local.example")
 # A name a star-imported placeholder module lacks: "NameError: name 'DB_PASSWORD' is not defined".
 UNDEFINED_NAME = re.compile(r"NameError: name '([A-Z][A-Z0-9_]*)' is not defined")
-MAX_ROUNDS = 6  # imports tried with more filled in, after the first
+MAX_ROUNDS = 12  # imports tried with more filled in, after the first
+# Variables a settings file requires the way the failing line did: os.environ["NAME"],
+# environ["NAME"] (each KeyError would cost one more import).
+REQUIRED_READ = re.compile(r"\benviron\[\s*['\"]([A-Z][A-Z0-9_]*)['\"]\s*\]")
 
 
 def placeholder(name: str) -> str:
@@ -68,13 +73,27 @@ class Filled:
     env: dict[str, str] = field(default_factory=dict)  # NAME -> value given to the app
     env_file: str | None = None  # the example settings file some values came from
     modules: dict[str, list[str]] = field(default_factory=dict)  # module -> names it defines
+    packages: list[str] = field(default_factory=list)  # installed: imported, declared nowhere
 
     def __bool__(self) -> bool:
-        return bool(self.env or self.modules)
+        return bool(self.env or self.modules or self.packages)
+
+    def missing_packages(self, errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+        """PyPI names for the third-party modules the import lacked (never a name the
+        repository has as a folder or module of its own: that is a path problem)."""
+        files = list(_python_files(folder))
+        own = {p.stem for p in files} | {d.name for p in files for d in p.relative_to(
+            folder).parents if d.name}
+        names = [PYPI_NAMES.get(module, module) for module in missing_modules(errors)
+                 if module not in own]
+        return [name for name in names if name not in self.packages]
 
     def note(self) -> str:
         """The report's line about it ("" when nothing was filled)."""
         parts = []
+        if self.packages:
+            parts.append(f"{', '.join(self.packages)} (imported, declared in no dependency "
+                         "file) were installed")
         if self.env:
             source = f" (from {self.env_file} where it sets them)" if self.env_file else ""
             parts.append(f"settings {', '.join(self.env)} were given placeholder values"
@@ -83,9 +102,10 @@ class Filled:
             files = ", ".join(_module_file(name) for name in self.modules)
             parts.append(f"the missing module(s) {files} were made with placeholder values in "
                          "the run's copy")
-        return ("The app refused to import without its settings: " + "; ".join(parts)
-                + ". Give real values under `env:` in .api-mcp-test.yml (`api-mcp-test init` "
-                "writes them) if the placeholders change what the API does.")
+        return ("The app did not import as the repository is: " + "; ".join(parts)
+                + ". Declare those packages, and give real settings under `env:` in "
+                ".api-mcp-test.yml (`api-mcp-test init` writes them) if the placeholders change "
+                "what the API does.")
 
     def tried(self) -> str:
         """For a failure after filling: what was already given ("" when nothing)."""
@@ -98,13 +118,16 @@ class Filled:
         `folder` is the app's folder (the run's copy when `writable`); `given` the settings the
         user set, which are never replaced."""
         learned = False
-        gates = [name for name in env_gates(errors) if name not in self.env and name not in given]
+        gates = [name for name in [*env_gates(errors), *_read_alike(errors, folder)]
+                 if name not in self.env and name not in given]
         if gates and self.env_file is None:
             example = example_settings(folder, gates)
             if example is not None:
                 self.env_file, values = example
                 for name in gates:
-                    if values.get(name):
+                    # A database server named there does not run here: sqlite instead.
+                    if values.get(name) and not (DATABASE.search(name)
+                                                 and not values[name].startswith("sqlite")):
                         self.env[name] = values[name]
                         learned = True
                 gates = [name for name in gates if name not in self.env]
@@ -133,6 +156,23 @@ class Filled:
         for module, names in self.modules.items():
             (folder / _module_file(module)).write_text(_module_text(names), encoding="utf-8")
         return learned
+
+
+def _read_alike(errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+    """The other variables the file of a KeyError gate requires the same way (its
+    `environ["NAME"]` reads), filled in the same round."""
+    names: list[str] = []
+    for error in errors:
+        where = str(error.get("where") or "").rpartition(":")[0]
+        if not where or not str(error.get("error", "")).startswith("KeyError"):
+            continue
+        path = folder / where
+        try:
+            text = path.read_text(errors="replace") if path.is_file() else ""
+        except OSError:
+            continue
+        names += [name for name in REQUIRED_READ.findall(text) if name not in names]
+    return names
 
 
 def _module_file(module: str) -> str:

@@ -149,6 +149,8 @@ def learn(discover: Callable[..., ApiSpec], options: dict[str, Any],
                 learned.problem = None
                 # Settings discovery filled with placeholders by itself: written out too.
                 learned.env.update(learned.spec.filled_env)
+                learned.extra += [p for p in learned.spec.filled_packages
+                                  if p not in learned.extra]
                 for module, names in learned.spec.filled_modules:
                     learned.own_missing.append(module)
                     learned.own_names[module] = list(names)
