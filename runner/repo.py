@@ -84,7 +84,7 @@ def read_repo_info(path: Path) -> RepoInfo:
 def commit_date(path: Path) -> str | None:
     """The committer date (RFC 3339) of HEAD when `path` is in a git work tree, else None: what
     the project's unbounded requirements are resolved as of (runner/environment.py)."""
-    return _git(path, "log", "-1", "--format=%cI") or None
+    return gitcmd.output(path, "log", "-1", "--format=%cI") or None
 
 
 def split_credentials(url: str) -> tuple[str, str | None]:
