@@ -87,6 +87,13 @@ def test_the_readme_examples_are_valid() -> None:
         assert problems(yaml.safe_load(block)) == {}, block
 
 
+def test_every_fixture_config_is_valid() -> None:
+    paths = sorted((REPO / "tests" / "fixtures").glob("*/.api-mcp-test.y*ml"))
+    assert len(paths) >= 5
+    for path in paths:
+        assert problems(yaml.safe_load(path.read_text(encoding="utf-8")) or {}) == {}, path
+
+
 def test_the_readme_points_editors_at_the_schema() -> None:
     assert "# yaml-language-server: $schema=" in README
     url = re.search(r"yaml-language-server: \$schema=(\S+)", README)
