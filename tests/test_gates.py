@@ -61,3 +61,18 @@ def test_third_party_modules_are_packages_and_own_folders_are_not(tmp_path: Path
               {"error": "ModuleNotFoundError: No module named 'jose'"},
               {"error": "ModuleNotFoundError: No module named 'aiosqlite'"}]
     assert Filled().missing_packages(errors, tmp_path) == ["python-jose", "aiosqlite"]
+
+
+def test_a_variable_read_as_a_number_gets_one(tmp_path: Path) -> None:
+    (tmp_path / "email.py").write_text(
+        "from os import environ\nEMAIL_HOST = environ['EMAIL_HOST']\n"
+        "EMAIL_USE_TLS = bool(int(environ['EMAIL_USE_TLS']))\n")
+    filled = Filled()
+    assert filled.learn([{"error": "KeyError: 'EMAIL_HOST'", "where": "email.py:2"}], tmp_path,
+                        given=[], writable=False)
+    assert filled.env == {"EMAIL_HOST": "change-me", "EMAIL_USE_TLS": "1"}
+    filled.env["EMAIL_USE_TLS"] = "change-me"  # filled by an earlier round
+    assert filled.learn([{"error": "ValueError: invalid literal for int() with base 10: "
+                                   "'change-me'", "where": "email.py:3"}], tmp_path, given=[],
+                        writable=False)
+    assert filled.env["EMAIL_USE_TLS"] == "1"

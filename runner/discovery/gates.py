@@ -39,6 +39,9 @@ MAX_ROUNDS = 12  # imports tried with more filled in, after the first
 # Variables a settings file requires the way the failing line did: os.environ["NAME"],
 # environ["NAME"] (each KeyError would cost one more import).
 REQUIRED_READ = re.compile(r"\benviron\[\s*['\"]([A-Z][A-Z0-9_]*)['\"]\s*\]")
+# ... read as a number: `int(environ["EMAIL_USE_TLS"])` wants a number, whatever its name.
+NUMBER_READ = re.compile(r"\b(?:int|float)\(\s*(?:os\.)?(?:environ\[|environ\.get\(|getenv\()"
+                         r"\s*['\"]([A-Z][A-Z0-9_]*)['\"]")
 
 
 def placeholder(name: str) -> str:
@@ -131,8 +134,14 @@ class Filled:
                         self.env[name] = values[name]
                         learned = True
                 gates = [name for name in gates if name not in self.env]
+        numbers = _numbers(errors, folder)
+        for name in numbers:  # a placeholder given earlier, read as a number here
+            if self.env.get(name) == "change-me":
+                self.env[name] = "1"
+                learned = True
         for name in gates:
-            self.env[name] = placeholder(name)
+            value = placeholder(name)
+            self.env[name] = "1" if name in numbers and not value.isdigit() else value
             learned = True
         if writable:
             learned |= self._modules(errors, folder)
@@ -163,16 +172,24 @@ def _read_alike(errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
     `environ["NAME"]` reads), filled in the same round."""
     names: list[str] = []
     for error in errors:
-        where = str(error.get("where") or "").rpartition(":")[0]
-        if not where or not str(error.get("error", "")).startswith("KeyError"):
-            continue
-        path = folder / where
-        try:
-            text = path.read_text(errors="replace") if path.is_file() else ""
-        except OSError:
-            continue
-        names += [name for name in REQUIRED_READ.findall(text) if name not in names]
+        if str(error.get("error", "")).startswith("KeyError"):
+            text = _failing_file(error, folder)
+            names += [name for name in REQUIRED_READ.findall(text) if name not in names]
     return names
+
+
+def _numbers(errors: Sequence[dict[str, Any]], folder: Path) -> set[str]:
+    """Variables the failing files read as numbers."""
+    return {name for error in errors for name in NUMBER_READ.findall(_failing_file(error, folder))}
+
+
+def _failing_file(error: dict[str, Any], folder: Path) -> str:
+    where = str(error.get("where") or "").rpartition(":")[0]
+    path = folder / where
+    try:
+        return path.read_text(errors="replace") if where and path.is_file() else ""
+    except OSError:
+        return ""
 
 
 def _module_file(module: str) -> str:
