@@ -286,3 +286,34 @@ def test_old_unpinned_code_installs_as_of_its_commit_and_gets_undeclared_imports
     assert any("humanize (imported, declared in no dependency file) were installed" in note
                for note in report["notes"])
     assert report["summary"]["passed"] >= 1
+
+
+@pytest.mark.slow
+def test_sqlalchemy_tables_from_migrations_exist_on_the_placeholder_database(
+        tmp_path: Path) -> None:
+    """The engine reads DATABASE_URL (a KeyError without it) and the tables come from
+    migrations that nothing runs: zero-config, the placeholder sqlite database gets the
+    models' tables, so the list answers 200 instead of 500 "no such table"."""
+    repo = make_repo(tmp_path / "inventory", {
+        "requirements.txt": "fastapi\nsqlalchemy\n",
+        "db.py": "import os\n\nfrom sqlalchemy import Column, Integer, String, create_engine\n"
+                 "from sqlalchemy.orm import declarative_base, sessionmaker\n\n"
+                 "engine = create_engine(os.environ['DATABASE_URL'])\n"
+                 "Session = sessionmaker(bind=engine)\nBase = declarative_base()\n\n\n"
+                 "class Item(Base):\n    __tablename__ = 'items'\n"
+                 "    id = Column(Integer, primary_key=True)\n    name = Column(String)\n",
+        "main.py": "from fastapi import FastAPI\n\nfrom db import Item, Session\n\n"
+                   "app = FastAPI()\n\n\n@app.get('/items')\ndef list_items() -> list:\n"
+                   "    with Session() as session:\n"
+                   "        return [{'id': i.id, 'name': i.name} for i in session.query(Item)]\n",
+    })
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert any("the 1 table(s) of the app's SQLAlchemy models were created" in note
+               for note in report["notes"])
+    items = next(r for r in report["test_results"] if r["endpoint"] == "/items")
+    assert items["outcome"] == "passed" and items["calls"][0]["body"] == []
+    assert not (repo / "api-mcp-test.sqlite3").exists()

@@ -17,7 +17,7 @@ import re
 import sys
 import traceback
 
-from . import adapters
+from . import adapters, tables
 from .adapters import django as django_adapter
 from .common import error_line, relative
 from .result import ProbeFailure, failure, success
@@ -244,8 +244,10 @@ class Prober:
         if adapter is None:
             raise ProbeFailure("unsupported framework for " + locator)
         source, doc = adapter.openapi(app, self.root) if self.with_spec else ("none", None)
-        return success(framework, locator, factory, adapter.INTERFACE, self.extra_env, source,
-                       doc, self.searched, self.errors)
+        result = success(framework, locator, factory, adapter.INTERFACE, self.extra_env, source,
+                         doc, self.searched, self.errors)
+        result["notes"] = tables.create_sqlite_tables(app)
+        return result
 
     def probe_django(self, project_dir, settings_module, locator=None, origin=None):
         if project_dir not in sys.path:
