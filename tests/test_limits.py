@@ -261,9 +261,9 @@ def test_a_fifo_in_place_of_the_call_log_is_no_calls(tmp_path: Path) -> None:
 
 
 def test_generated_source_over_the_limit_is_not_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
-    from runner import orchestrator
+    from runner.pipeline import generate
 
-    monkeypatch.setattr(orchestrator, "SOURCE_LIMIT", 1000)
+    monkeypatch.setattr(generate, "SOURCE_LIMIT", 1000)
     with pytest.raises(RunnerError) as caught:
         compiles("x = 1\n" * 1000)
     assert caught.value.stage == "mcpgen" and "over the" in caught.value.message
@@ -340,13 +340,14 @@ import signal, sys, time
 from pathlib import Path
 from runner import orchestrator
 from runner.models import RunConfig, Timeouts
+from runner.pipeline import driver, run
 
-def stuck(self):
-    with self.stage("repo"):
+def stuck(state, until):
+    with state.stage("repo"):
         time.sleep(600)
 
-orchestrator._Run.execute = stuck
-orchestrator.WATCHDOG_GRACE, orchestrator.FINISH_LIMIT = 0.5, 1.0
+run._stages = stuck
+driver.WATCHDOG_GRACE, driver.FINISH_LIMIT = 0.5, 1.0
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 out = Path(sys.argv[1])
 orchestrator.DynamicBackendOrchestrator().run(RunConfig(

@@ -30,7 +30,7 @@ from runner.agent.planner import (
 )
 from runner.agent.users import Users
 from runner.evidence import AppLog, attach_tracebacks
-from runner.models import ApiSpec, Endpoint, Suite, ToolCall
+from runner.models import ApiSpec, Endpoint, Finding, Suite, ToolCall
 from runner.servers import McpCommand
 
 if TYPE_CHECKING:
@@ -47,7 +47,10 @@ def _endpoint_of(call: ToolCall) -> Endpoint:
 
 
 class DeterministicAgent:
-    name = "deterministic"
+    """Implements runner.agent.protocol.Agent: a plan per operation, no model."""
+
+    name = label = "deterministic"
+    usage = None  # no model
 
     def __init__(
         self,
@@ -88,6 +91,7 @@ class DeterministicAgent:
         self._pending: set[str] = set()
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
+        self.findings: list[Finding] = []  # its verdicts are the checks'
         self._failed_calls = 0
         # Collections a second user's list showed to be kept per user (path -> the call that
         # showed it): their items are probed for object-level authorization.

@@ -211,8 +211,8 @@ def _endpoint_key(text: str) -> str:
 
 
 class LlmAgent:
-    """Same surface as DeterministicAgent (connect, exercise, close, calls, notes), plus
-    findings and usage."""
+    """Implements runner.agent.protocol.Agent: a model exercises the tools and records
+    findings; usage counts its tokens."""
 
     name = "llm"
 
@@ -252,6 +252,7 @@ class LlmAgent:
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
         self.label = "llm"
+        self.not_called: dict[str, str] = {}  # the model chooses what to call
         self._client: Client | None = None
         self._listed: set[str] = set()
         self._run_tokens = (0, 0)  # (input, output) of the session in progress

@@ -1,0 +1,140 @@
+"""Stage `discovery` (the app and its OpenAPI document) and, when the document must come from
+the running app, stage `served spec`. The spec's source is decided here, before generation, so
+the MCP server is generated once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from runner import auth as auth_mod
+from runner.config import select_operations
+from runner.discovery import APIDiscoveryService, load_spec_file
+from runner.discovery.served import served_spec
+from runner.errors import RunnerError
+from runner.models import ApiSpec, Endpoint, RunConfig, TargetEnv
+from runner.openapi import endpoints_from_openapi, validate_document
+from runner.shard import select_shard
+
+SERVED_SPEC_DEADLINE = 10.0  # seconds (at least; the start timeout when longer) to read a served spec
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The spec the run tests: the configured operations (and this shard's part of them)."""
+
+    spec: ApiSpec
+    operations: list[Endpoint]  # every selected operation: the contract diff needs them all
+    notes: list[str] = field(default_factory=list)
+
+
+def adopt_document(spec: ApiSpec, document: dict[str, Any], source: str) -> ApiSpec:
+    """`spec` with `document` as its OpenAPI document (the one way a document becomes a spec)."""
+    info = document.get("info") or {}
+    return replace(spec, openapi=document, spec_source=source,  # type: ignore[arg-type]
+                   endpoints=endpoints_from_openapi(document), title=str(info.get("title") or ""),
+                   version=str(info.get("version") or ""))
+
+
+def spec_from_file(path: Path) -> ApiSpec:
+    """A spec file given on the command line (`generate --spec`), no app behind it."""
+    empty = ApiSpec(framework="spec-file", app_locator=str(path), openapi={}, endpoints=[])
+    return adopt_document(empty, load_spec_file(path), "file")
+
+
+def _project_file(config: RunConfig, path: Path) -> bool:
+    boundary = config.boundary
+    return boundary is not None and os.path.abspath(path).startswith(
+        str(boundary).rstrip("/") + "/")
+
+
+def spec_file(config: RunConfig) -> Path | None:
+    """The spec file: one the project's config names (inside the run copy, read with
+    runner/untrusted.py), or one given through the Python API."""
+    location = config.spec_location
+    if not location:
+        return None
+    if _project_file(config, Path(location)):
+        return Path(location)
+    return Path(location) if Path(location).is_file() else None
+
+
+def spec_url(config: RunConfig) -> str | None:
+    """The URL path on the running app the project's config names for its spec."""
+    location = config.spec_location
+    return location if location and spec_file(config) is None else None
+
+
+def discover(config: RunConfig, env: TargetEnv, timeout: float, log_path: Path, workdir: Path,
+             shown_root: str) -> ApiSpec:
+    """The app and its spec: the configured spec file when there is one (read after setup: a
+    setup step may write it), else the document the app builds."""
+    service = APIDiscoveryService(timeout=timeout, log_path=log_path)
+    path = spec_file(config)
+    spec = service.discover(env, app=config.app, app_env=config.app_env, workdir=workdir,
+                            shown_root=shown_root, locate_only=bool(path))
+    if path is None:
+        return spec
+    boundary = config.boundary if _project_file(config, path) else None
+    return adopt_document(spec, load_spec_file(path, boundary), "file")
+
+
+def select(spec: ApiSpec, config: RunConfig) -> Selection:
+    """The configured operations (include/exclude), this shard's part, and the document's
+    validation warnings."""
+    chosen = select_operations(spec, config.include, config.exclude)
+    operations = chosen.endpoints
+    if config.shard is not None:
+        chosen = select_shard(chosen, config.shard)
+    notes = validate_document(chosen.openapi) if chosen.spec_source != "synthesized" else []
+    return Selection(chosen, operations, list(notes))
+
+
+def no_operations(spec: ApiSpec) -> RunnerError:
+    return RunnerError("discovery", f"The app {spec.app_locator} declares no operations.",
+                       "Check that routes are registered on the app object found, or pass the "
+                       "right one with --app.")
+
+
+def needs_running_app(spec: ApiSpec, config: RunConfig) -> bool:
+    """Whether the app must answer before the MCP server is generated and started: its spec is
+    read from it (a configured URL path, or a synthesized spec to replace), or the run logs in
+    to it, or it has its own start command."""
+    auth = config.auth
+    if auth is not None and auth.mode == "login":
+        return True
+    if (auth is None or auth.mode == "auto") and auth_mod.automatic_plan(spec)[0]:
+        return True
+    return bool(spec_url(config)) or spec.spec_source == "synthesized" or bool(
+        config.start_command)
+
+
+def wants_served_spec(spec: ApiSpec, config: RunConfig) -> bool:
+    return spec_url(config) is not None or spec.spec_source == "synthesized"
+
+
+def read_served(spec: ApiSpec, config: RunConfig, base_url: str) -> tuple[ApiSpec, str] | None:
+    """The document the running app serves (at the configured path, or the usual ones), as
+    the spec; None when it serves none."""
+    found = served_spec(base_url, spec_url(config))
+    if found is None:
+        return None
+    document, path = found
+    return adopt_document(spec, document, "native"), path
+
+
+def served_timeout(config: RunConfig, limit: float) -> RunnerError:
+    where = spec_url(config) or "its usual spec paths"
+    return RunnerError(
+        "discovery", f"The app did not finish serving its OpenAPI document at {where} "
+        f"within {limit:.0f} s.",
+        "Check that the spec endpoint answers quickly against the running app, or point `spec` "
+        "in .api-mcp-test.yml at a file.")
+
+
+def no_served_operations(path: str) -> RunnerError:
+    return RunnerError("discovery", f"The spec the app serves at {path} declares no operations "
+                       "(after include/exclude).",
+                       "Check `spec`, `include` and `exclude` in .api-mcp-test.yml.")
