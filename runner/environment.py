@@ -251,8 +251,7 @@ def _dated(plan: InstallPlan | None, repo: Path, as_of: str | None) -> Dated | N
         return None
     if datetime.now(UTC) - moment < timedelta(days=30):
         return None  # recent code: today's releases are what it was written against
-    names = unbounded_names(plan, repo)
-    return Dated(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), names) if names else None
+    return Dated(moment.strftime("%Y-%m-%dT%H:%M:%SZ"), unbounded_names(plan, repo))
 
 
 def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv: str | None,
@@ -291,7 +290,7 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
         cmd = [*pip, *(arg for f in files for arg in ("-r", f)), *constraints]
         day = dated.date[:10] if dated else ""
         try:
-            if dated:
+            if dated and dated.names:
                 _install_step([*cmd, *dated.args()], repo, env, timeout, log_path,
                               f"{what}, as of {day}")
                 note = (f"; resolved as of the commit's date {day} ({', '.join(dated.names)} "
@@ -299,8 +298,17 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
         except RunnerError:
             note = f"; the releases of {day} did not install: the newest were taken"
             dated = None
-        if not dated:
-            _install_step(cmd, repo, env, timeout, log_path, what)
+        if not (dated and dated.names):
+            try:
+                _install_step(cmd, repo, env, timeout, log_path, what)
+            except RunnerError as exc:
+                # An old pin that today's build tools cannot build (setuptools 80 dropped
+                # convert_path): its build requirements as of the commit, too.
+                if dated is None or not BUILD_FAILED.search(f"{exc.message}\n{exc.detail}"):
+                    raise
+                _install_step([*cmd, *dated.args()], repo, env, timeout, log_path,
+                              f"{what}, built with the tools of {day}")
+                note = f"; built with the build tools of the commit's date {day}"
     if plan.build_project:
         # Building writes into the source tree (egg-info, build/): build a copy instead.
         with tempfile.TemporaryDirectory(prefix="api-mcp-test-build-") as tmp:
@@ -337,7 +345,8 @@ def _install_step(
 
 
 BUILD_FAILED = re.compile(r"Failed to build|failed to build|error: command '.*gcc|"
-                          r"returned non-zero exit status|Build backend failed")
+                          r"returned non-zero exit status|Build backend failed|"
+                          r"build backend returned an error")
 
 
 def cmd_python(cmd: Sequence[str]) -> str:

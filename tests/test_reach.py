@@ -317,3 +317,30 @@ def test_sqlalchemy_tables_from_migrations_exist_on_the_placeholder_database(
     items = next(r for r in report["test_results"] if r["endpoint"] == "/items")
     assert items["outcome"] == "passed" and items["calls"][0]["body"] == []
     assert not (repo / "api-mcp-test.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_an_old_pin_is_built_with_the_build_tools_of_its_commit(tmp_path: Path) -> None:
+    """A pinned package whose setup.py imports what today's setuptools dropped
+    (`convert_path`): the install retries with the build tools as of the commit's date."""
+    repo = make_repo(tmp_path / "legacy", {
+        "requirements.txt": "fastapi==0.109.0\n./vendor/oldpkg\n",
+        "vendor/oldpkg/setup.py": "from setuptools import convert_path, setup\n\n"
+                                  "setup(name='oldpkg', version='1.0', py_modules=['oldpkg'])\n",
+        "vendor/oldpkg/oldpkg.py": "GREETING = 'hello'\n",
+        "main.py": FASTAPI_PING.replace("from fastapi import FastAPI",
+                                        "from fastapi import FastAPI\nimport oldpkg"),
+    })
+    dated = {"GIT_AUTHOR_DATE": "2024-01-15T12:00:00Z", "GIT_COMMITTER_DATE": "2024-01-15T12:00:00Z",
+             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "old"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True,
+                       env={**os.environ, **dated})
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    install = next(s for s in report["stages"] if s["stage"] == "install")
+    assert "built with the build tools of the commit's date 2024-01-15" in install["note"]
