@@ -234,4 +234,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    from runner.limits import leave
+
+    leave(main(sys.argv))  # a thread stuck on the app's answer must not hold the step

@@ -19,6 +19,7 @@ from runner.errors import (
     UsageError,
     condense_tracebacks,
 )
+from runner.limits import leave
 from runner.models import RunConfig, Timeouts
 from runner.report import inert, terminal
 from runner.report.verdict import FAIL_ON, FailOn, exit_code
@@ -323,7 +324,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
             detail = inert.terminal(condense_tracebacks(report.error_detail)[-2000:])
             click.echo("--- log tail (full text in report.json) ---\n" + detail, err=True)
     click.echo(f"\nReports: {report.artifacts.get('output_dir', output_dir)}", err=True)
-    sys.exit(int(exit_code(report, fail_on, fail_on_breaking)))
+    leave(int(exit_code(report, fail_on, fail_on_breaking)))  # waits for no stuck thread
 
 
 def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: str | None,

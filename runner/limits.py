@@ -16,12 +16,13 @@ import re
 import signal
 import socket
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -162,6 +163,24 @@ def run_async(coro: Coroutine[Any, Any, T], grace: float = 2.0) -> T:
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+
+
+def leave(code: int, patience: float = 1.0) -> NoReturn:
+    """`sys.exit(code)`, except that worker threads still blocked in something the run gave up
+    on (a read from the app that `within` stopped waiting for) are not waited for: Python joins
+    every non-daemon thread at exit, forever if one never returns. They get `patience` seconds
+    in all; then the output is flushed and the process ends at once."""
+    end = time.monotonic() + patience
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, end - time.monotonic()))
+    if any(t.is_alive() and not t.daemon and t is not threading.current_thread()
+           for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 async def within(coro: Coroutine[Any, Any, T], timeout: float, grace: float = 10.0) -> T:

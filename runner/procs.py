@@ -34,7 +34,7 @@ from typing import IO
 
 from runner.errors import RunnerError, StageTimeout
 from runner.limits import tail_text
-from runner.proctree import ProcessTree
+from runner.proctree import Guard, ProcessTree
 
 SANDBOX_USER_VARIABLE = "API_MCP_TEST_SANDBOX_USER"
 OUTPUT_LIMIT = 4 * 1024 * 1024  # what is kept of a finished child's output
@@ -385,6 +385,17 @@ def track_descendants() -> None:
     _tree = ProcessTree()
 
 
+_guard: Guard | None = None
+
+
+def guard(seconds: float) -> Guard:
+    """A guard process that kills this one and everything below it in `seconds` unless
+    cancelled (see proctree.Guard); the final sweep spares it, `kill_all_now` stops it."""
+    global _guard
+    _guard = Guard(seconds, _tree)
+    return _guard
+
+
 def stop_all(grace: float = 2.0) -> None:
     """Stop every child this process started and has not stopped yet, then sweep what they
     left behind (when `track_descendants` was called). All at once: SIGTERM to every group,
@@ -410,6 +421,8 @@ def kill_all_now() -> None:
         _kill_group(proc.pid, signal.SIGKILL)
     if _tree is not None:
         _tree.sweep(rounds=10)
+    if _guard is not None:  # the process ends now: nothing left to guard
+        _guard.cancel()
 
 
 def _wait_all(processes: list[ManagedProcess], seconds: float) -> None:

@@ -79,15 +79,18 @@ def descendants(root: int, table: dict[int, Proc] | None = None) -> list[Proc]:
 class ProcessTree:
     """The processes started below this one since `__init__` (the run's), to sweep at the end.
 
-    Processes that were already there (a test's own servers) are never touched."""
+    Processes that were already there (a test's own servers) are never touched, nor those
+    named in `spare` (the run's own guard)."""
 
     def __init__(self) -> None:
         self.root = os.getpid()
         self.subreaper = become_subreaper()
         self._before = {(p.pid, p.started) for p in descendants(self.root)}
+        self.spare: set[int] = set()
 
     def new(self) -> list[Proc]:
-        return [p for p in descendants(self.root) if (p.pid, p.started) not in self._before]
+        return [p for p in descendants(self.root)
+                if (p.pid, p.started) not in self._before and p.pid not in self.spare]
 
     def sweep(self, rounds: int = 50) -> list[Proc]:
         """SIGKILL every new descendant until none is left alive (a process may fork while the
@@ -109,3 +112,61 @@ class ProcessTree:
                     pass
             time.sleep(0.02)
         return list(killed.values())
+
+
+# The guard: a separate process, so that it acts even when this one cannot run any Python (a
+# C call holding the GIL for minutes: a huge regular expression match, a repr). At its deadline
+# it SIGKILLs every descendant of the runner, then the runner; it leaves as soon as the runner
+# is gone. It reads nothing of the project's and needs nothing but /proc.
+_GUARD = r"""
+import os, signal, sys, time
+runner, deadline = int(sys.argv[1]), float(sys.argv[2])
+while time.monotonic() < deadline:
+    if os.getppid() != runner:
+        sys.exit(0)
+    time.sleep(0.25)
+children = {}
+for name in os.listdir("/proc"):
+    if name.isdigit():
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        children.setdefault(int(text[text.rfind(")") + 2:].split()[1]), []).append(int(name))
+below, frontier = [], [runner]
+while frontier:
+    frontier = [c for pid in frontier for c in children.get(pid, []) if c != os.getpid()]
+    below += frontier
+sys.stderr.write(f"api-mcp-test: the run did not end by its last limit; {len(below)} "
+                 "processes and the runner were killed\n")
+for pid in [*below, runner]:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class Guard:
+    """Kills this process and everything below it `seconds` from now unless `cancel`led first:
+    the last resort when a deadline must hold whatever this process is stuck in."""
+
+    def __init__(self, seconds: float, tree: ProcessTree | None = None) -> None:
+        import subprocess
+
+        self._popen: subprocess.Popen[bytes] | None = None
+        if not sys.platform.startswith("linux"):
+            return
+        deadline = time.monotonic() + seconds  # CLOCK_MONOTONIC: the same in every process
+        self._popen = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _GUARD, str(os.getpid()), repr(deadline)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True, env={})
+        if tree is not None:
+            tree.spare.add(self._popen.pid)
+
+    def cancel(self) -> None:
+        popen, self._popen = self._popen, None  # the backstop's thread may cancel it too
+        if popen is not None:
+            popen.kill()
+            popen.wait()  # SIGKILL: at once

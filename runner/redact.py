@@ -12,24 +12,27 @@ progress lines.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import html
 import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, urlsplit
 
-from runner.limits import UnsafeFile, read_regular_file, write_replacing
+from runner.limits import UnsafeFile, open_regular, write_replacing
 from runner.procs import looks_secret
 
 MASK = "***"
 # Shorter values ("true", "auto", "1") would mask ordinary words all over the reports.
 MIN_SECRET_LENGTH = 6
-FILE_LIMIT = 256 * 1024 * 1024  # bytes of one output file that are masked
+PREFILTER_SIZE = 64 * 1024  # characters from which substring searches come first
+FILE_LIMIT = 32 * 1024 * 1024  # bytes of one output file that are masked (its end)
 
 
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
@@ -98,13 +101,25 @@ class _Masker:
         self.mask = MASK.encode() if encode else MASK
         self.breaks = [b.encode() if encode else b for b in ("\r", "\n", "\\r", "\\n")]
         self.empty = b"" if encode else ""
+        literal = [f.encode() if encode else f for f in forms]
+        self.literals = sorted(set(literal))
+        self.joined = sorted({self._joined(f) for f in literal})
+
+    def _joined(self, text: Any) -> Any:
+        for line_break in self.breaks:
+            text = text.replace(line_break, self.empty)
+        return text
 
     def __call__(self, text: Any) -> Any:
+        # On large text, substring searches first (about 8x faster than the pattern, and
+        # other threads run between them): text that holds no form, whole or split, is as is.
+        if len(text) > PREFILTER_SIZE and not any(form in text for form in self.literals):
+            joined = self._joined(text)
+            if not any(form in joined for form in self.joined):
+                return text
         text = self.plain.sub(self.mask, text)
-        joined = text
-        for line_break in self.breaks:
-            joined = joined.replace(line_break, self.empty)
-        if joined is not text and self.plain.search(joined):
+        joined = self._joined(text)
+        if joined != text and self.plain.search(joined):
             text = self.split.sub(self.mask, text)
         return text
 
@@ -153,29 +168,45 @@ class Redactor:
         return value
 
     def file(self, path: Path) -> bool:
-        """Mask a file in place; True when it contained a secret. The file may have been
-        written by the project's code: one that is not a regular file (a FIFO, a symlink) is
-        left alone without being opened, and one over FILE_LIMIT is replaced by a note (it
-        cannot be masked within the run's time)."""
+        """Mask a file in place; True when it was changed. The file may have been written by
+        the project's code: one that is not a regular file (a FIFO, a symlink) is left alone
+        without being opened, and of one over FILE_LIMIT only the end is kept (masking is
+        linear, the run's time is not)."""
         if not self._bytes:
             return False
         try:
-            data = read_regular_file(path, FILE_LIMIT)
-        except UnsafeFile as exc:
-            if "over the" not in str(exc):
-                return False
-            data = f"(removed by api-mcp-test: over {FILE_LIMIT >> 20} MB, not masked)\n".encode()
-            write_replacing(path, data)
-            return True
+            handle = open_regular(path)
+        except UnsafeFile:
+            return False
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - FILE_LIMIT))
+            data = handle.read(FILE_LIMIT)
         masked = self._bytes(data)
-        if masked == data:
+        if size > FILE_LIMIT:
+            note = f"(api-mcp-test: the first {size - len(data)} bytes were cut, to mask the rest)"
+            masked = note.encode() + b"\n" + masked
+        elif masked == data:
             return False
         write_replacing(path, masked)
         return True
 
-    def files(self, paths: Iterable[Path]) -> list[Path]:
-        """Mask each existing file; the ones that contained a secret."""
-        return [p for p in paths if os.path.lexists(p) and self.file(p)]
+    def files(self, paths: Iterable[Path], deadline: float | None = None) -> list[Path]:
+        """Mask each existing file; the ones that were changed. Past `deadline` (a
+        time.monotonic() value), a file not masked yet is replaced by a note: never left
+        unmasked, never waited for."""
+        changed = []
+        for path in paths:
+            if not os.path.lexists(path):
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                with contextlib.suppress(OSError):
+                    write_replacing(path, b"(api-mcp-test: removed, not masked within the run's "
+                                    b"time limit)\n")
+                changed.append(path)
+            elif self.file(path):
+                changed.append(path)
+        return changed
 
     def announce(self, stream: TextIO | None = None) -> None:
         """In GitHub Actions, register the values with the runner (`::add-mask::`), so its own

@@ -18,9 +18,10 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from runner import procs
-from runner.errors import UsageError
+from runner.errors import RunnerError, UsageError
 
 FILE_LIMIT = 1 << 20  # env files, config files, scenarios, dependency files
 SPEC_LIMIT = 32 << 20  # an OpenAPI document (the openapi package caps what it expands)
@@ -212,3 +213,25 @@ def parse_error(exc: Exception) -> str:
         return f"{exc.msg} at line {exc.lineno}, column {getattr(exc, 'colno', '?')}"
     return str(exc).splitlines()[0][:200] if type(exc).__name__ == "TOMLDecodeError" \
         else type(exc).__name__
+
+
+CONFIG_VALUES = 10_000  # values in a project config file once its YAML aliases are expanded
+CONFIG_DEPTH = 50
+
+
+def bounded(data: Any, what: str) -> Any:
+    """`data` (parsed YAML) unless its aliases expand it past CONFIG_VALUES values or
+    CONFIG_DEPTH levels, or it contains itself: a 350-byte config can otherwise expand to a
+    hundred million strings when walked or quoted in an error message."""
+    from runner.openapi.limits import Limits
+    from runner.openapi.load import measure
+
+    try:
+        measure(data, what, Limits(document_nodes=CONFIG_VALUES, depth=CONFIG_DEPTH))
+    except RunnerError:
+        raise UsageError(
+            f"{what} expands to more than {CONFIG_VALUES:,} values or {CONFIG_DEPTH} levels "
+            "once its YAML aliases (`*name`) are expanded, or contains itself.",
+            "Write the settings out (a config file needs few aliases, if any).",
+        ) from None
+    return data

@@ -255,6 +255,15 @@ def alias_bomb(repo: Path) -> None:
     _spec_file(repo, "openapi.yaml", "\n".join(lines) + "\n")
 
 
+def config_alias_bomb(repo: Path) -> None:
+    """A 350-byte .api-mcp-test.yml whose aliases expand to 10^8 strings."""
+    lines, previous = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'], "a"
+    for name in "bcdefgh":
+        lines.append(f"{name}: &{name} [" + ",".join(f"*{previous}" for _ in range(10)) + "]")
+        previous = name
+    _app(repo, "", config="\n".join([*lines, f"auth: *{previous}", f"include: *{previous}"]))
+
+
 def ref_explosion(repo: Path) -> None:
     """A ~3 KB spec whose `$ref`s double at each of 18 levels when resolved (2^18 leaves)."""
     schemas: dict[str, object] = {"S0": {"type": "string"}}
@@ -361,6 +370,10 @@ LIMIT_CASES = [
     Case("YAML alias bomb in a 1 KB spec", 3, "discovery", ("alias",), build=alias_bomb,
          args=LIMITED),
     Case("$ref explosion", 3, "discovery", ("$ref",), build=ref_explosion, args=LIMITED),
+    # Before its cap: past --timeout by minutes and 1 GB, the backstop unable to run (the
+    # error message quoting the expanded value held the interpreter).
+    Case("YAML alias bomb in the config", 2, "config", ("aliases",), build=config_alias_bomb,
+         args=LIMITED),
     # Refused before anything is generated: the spec's inlined size is capped.
     Case("generated server of hundreds of MB", 3, "discovery", ("$refs are inlined",),
          build=huge_generated_server, args=LIMITED),

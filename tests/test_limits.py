@@ -230,12 +230,24 @@ def test_an_unexpected_exception_is_one_paragraph_with_the_stage() -> None:
     odd.user_message().encode("utf-8")  # printable: no lone surrogate in the message
 
 
-def test_generated_source_that_does_not_compile_fails_mcpgen() -> None:
-    compiles("x = 1\n")
-    for broken in ("def f(:\n", "x = '\0'\n", "x = " + "(" * 300 + ")" * 300 + "\n"):
+def test_generated_source_that_does_not_compile_fails_mcpgen(tmp_path: Path) -> None:
+    compiles("x = 1\n", tmp_path, 60)
+    for broken in ("def f(:\n", "x = '\0'\n", "x = " + "(" * 300 + ")" * 300 + "\n",
+                   "x = '\ud800'\n"):
         with pytest.raises(RunnerError) as caught:
-            compiles(broken)
+            compiles(broken, tmp_path, 60)
         assert caught.value.stage == "mcpgen" and "does not compile" in caught.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compiling_the_generated_source_is_bounded_in_time(tmp_path: Path) -> None:
+    """compile() holds the GIL throughout: in this process no signal or thread could end it."""
+    slow = "x = [" + "1 + 1, " * 2_000_000 + "]\n"  # seconds to compile
+    began = time.monotonic()
+    with pytest.raises(RunnerError) as caught:
+        compiles(slow, tmp_path, 0.3)
+    assert caught.value.stage == "mcpgen" and "did not finish within" in caught.value.message
+    assert time.monotonic() - began < 30
 
 
 def test_the_watchdog_interrupts_work_nothing_else_bounds() -> None:
@@ -265,7 +277,7 @@ def test_generated_source_over_the_limit_is_not_compiled(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(generate, "SOURCE_LIMIT", 1000)
     with pytest.raises(RunnerError) as caught:
-        compiles("x = 1\n" * 1000)
+        compiles("x = 1\n" * 1000, Path("/nonexistent"), 60)
     assert caught.value.stage == "mcpgen" and "over the" in caught.value.message
 
 
@@ -372,3 +384,75 @@ def test_a_run_stuck_past_every_limit_is_ended_by_the_backstop(tmp_path: Path) -
     assert [x for x in done.stderr.splitlines() if x.startswith("error: [repo] ")]
     assert "Traceback" not in done.stderr
     assert (out / "junit.xml").exists() and (out / "report.md").exists()
+
+
+# After the run gave up on a worker thread (stuck on a read that never ends), the process must
+# still exit: Python would join that thread at exit, forever.
+_STUCK_THREAD = """
+import asyncio, sys, threading
+from runner.limits import leave, run_async
+
+async def main():
+    stuck = asyncio.ensure_future(asyncio.to_thread(threading.Event().wait))
+    await asyncio.sleep(0.1)
+    stuck.cancel()
+    return "done"
+
+print(run_async(main()), flush=True)
+if sys.argv[1] == "leave":
+    leave(4)
+sys.exit(4)
+"""
+
+
+@pytest.mark.parametrize("how", ["leave", "sys.exit"])
+def test_leave_exits_although_a_worker_thread_is_stuck(how: str) -> None:
+    command = [sys.executable, "-c", _STUCK_THREAD, how]
+    if how == "sys.exit":  # what leave() prevents: the exit waits for the stuck thread
+        with pytest.raises(subprocess.TimeoutExpired):
+            subprocess.run(command, capture_output=True, timeout=5, check=False)
+        return
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (4, "done\n"), done.stderr
+
+
+# The same, stuck in a C call that holds the GIL (catastrophic backtracking in `re`), with a
+# child started before: neither the watchdog nor the backstop can run Python; the guard process
+# kills the child and the run.
+_GIL_HELD_RUN = """
+import re, signal, sys, time
+from pathlib import Path
+from runner import orchestrator, procs
+from runner.models import RunConfig, Timeouts
+
+def stuck(self):
+    with self.stage("repo"):
+        child = procs.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
+                            cwd=Path.cwd(), env=procs.scrubbed_env())
+        print(child.pid, flush=True)
+        re.match(r"(a+)+$", "a" * 64 + "b")  # years, the GIL held throughout
+
+orchestrator._Run.execute = stuck
+orchestrator.WATCHDOG_GRACE, orchestrator.FINISH_LIMIT, orchestrator.GUARD_GRACE = 0.5, 1.0, 1.0
+out = Path(sys.argv[1])
+orchestrator.DynamicBackendOrchestrator().run(RunConfig(
+    repo_path=out.parent, output_dir=out, timeouts=Timeouts(run=2.0)))
+print("returned")
+"""
+
+
+@pytest.mark.slow
+def test_a_run_holding_the_gil_past_every_limit_is_killed_by_the_guard(tmp_path: Path) -> None:
+    from tests.helpers import REPO
+
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _GIL_HELD_RUN, str(tmp_path / "out")], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert time.monotonic() - began < 60  # not years
+    assert done.returncode == -9 and "returned" not in done.stdout, done.stderr
+    assert "the run did not end by its last limit" in done.stderr
+    child = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)  # killed with the run, not left to init

@@ -538,3 +538,49 @@ def test_raw_request_over_stdio(todo_spec: ApiSpec, todo_api: str, tmp_path: Pat
     records = [ToolCall.from_record(r) for r in read_log(log)]
     assert [(r.endpoint_key, r.intent, r.status_code) for r in records] == [
         ("POST /todos", "invalid", 422), ("POST /todos", "malformed", 422)]
+
+
+def _spec_carrying(text: str) -> ApiSpec:
+    """One spec shape; `text` in every free-text field, enum value, default and example."""
+    return make_spec({
+        "openapi": "3.0.3",
+        "info": {"title": f"Shop {text}", "version": f"1 {text}", "description": text},
+        "paths": {"/items/{item_id}": {"post": {
+            "operationId": "update_item", "summary": text, "description": text,
+            "parameters": [
+                {"name": "item_id", "in": "path", "required": True, "description": text,
+                 "schema": {"type": "string", "enum": [text, "b"], "example": text}},
+                {"name": "mode", "in": "query", "description": text,
+                 "schema": {"type": "string", "default": text, "pattern": "^x$"}}],
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "description": text,
+                "properties": {"note": {"type": "string", "title": text, "default": text}}}}}},
+            "responses": {"200": {"description": text}}}}},
+    })
+
+
+def _shape(source: str) -> str:
+    """The generated module's syntax tree with every string constant blanked."""
+    import ast
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
+    return ast.dump(tree)
+
+
+@pytest.mark.parametrize("payload", [
+    '"""; import os; os.system("id") #',
+    "'''\nimport os\n'''",
+    "{tools} {TOOLS} $TOOLS %(tools)s __TOOLS__ {{spec}}",
+    "\\\nx = 1\r\n\x00\u2028\ud800",
+])
+def test_spec_text_is_data_in_the_generated_server_never_code(payload: str) -> None:
+    """Issue 12, item 14: the generator builds a syntax tree, so nothing the spec says can
+    become code: the server for a spec carrying `payload` everywhere has the same shape as
+    the server for the same spec carrying plain words."""
+    hostile = generate_mcp_wrapper(_spec_carrying(payload))
+    plain = generate_mcp_wrapper(_spec_carrying("plain words"))
+    assert _shape(hostile) == _shape(plain)
+    compile(hostile, "mcp_server.py", "exec")

@@ -93,10 +93,32 @@ def test_masking_files_never_opens_a_fifo_or_writes_through_a_link(
     (tmp_path / "app.log").symlink_to(outside)
     (tmp_path / "mcp.log").write_text(f"token {secret}\n")
     monkeypatch.setattr(redact, "FILE_LIMIT", 100)
-    (tmp_path / "openapi.json").write_text(secret + "x" * 200)
+    (tmp_path / "openapi.json").write_text(secret + "x" * 200 + secret)
     names = ("calls.jsonl", "app.log", "mcp.log", "openapi.json", "missing.log")
     changed = Redactor([secret]).files([tmp_path / name for name in names])
     assert [p.name for p in changed] == ["mcp.log", "openapi.json"]
     assert (tmp_path / "mcp.log").read_text() == f"token {MASK}\n"
-    assert "over 0 MB, not masked" in (tmp_path / "openapi.json").read_text()
+    # Over the limit: only its end is kept, masked.
+    kept = (tmp_path / "openapi.json").read_text()
+    assert kept.startswith("(api-mcp-test: the first 144 bytes were cut") and kept.endswith(MASK)
+    assert secret not in kept
     assert outside.read_text() == f"not ours: {secret}" and (tmp_path / "app.log").is_symlink()
+
+
+def test_files_not_masked_in_time_are_removed(tmp_path: Path) -> None:
+    secret = "s3cr3t-value-for-files"
+    for name in ("a.log", "b.log"):
+        (tmp_path / name).write_text(f"{secret}\n")
+    changed = Redactor([secret]).files([tmp_path / "a.log", tmp_path / "b.log"], deadline=0.0)
+    assert len(changed) == 2
+    for name in ("a.log", "b.log"):
+        assert "not masked within the run's time limit" in (tmp_path / name).read_text()
+
+
+def test_text_without_any_form_is_returned_as_is_and_split_forms_are_still_found() -> None:
+    secret = "s3cr3t-value-for-files"
+    redactor = Redactor([secret])
+    text = "nothing to see\n" * 10_000
+    assert redactor(text) is text
+    wrapped = f"a {secret[:9]}\n{secret[9:]} b"
+    assert secret[:9] not in redactor(wrapped) and MASK in redactor(wrapped)

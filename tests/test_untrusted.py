@@ -221,3 +221,21 @@ def test_install_and_discovery_read_project_files_with_its_rights(repo: Path) ->
     (repo / "Procfile").unlink()
     (repo / "Procfile").write_text("web: uvicorn main:app\n")
     assert entrypoints._read(repo / "Procfile") == "web: uvicorn main:app\n"
+
+
+def test_a_config_alias_bomb_or_self_reference_is_refused() -> None:
+    """Issue 12, item 6: 350 bytes of YAML aliases would be 10^8 strings once walked or quoted."""
+    import yaml
+
+    from runner.untrusted import bounded
+
+    lines, previous = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'], "a"
+    for name in "bcdefgh":
+        lines.append(f"{name}: &{name} [" + ",".join(f"*{previous}" for _ in range(10)) + "]")
+        previous = name
+    for text in ("\n".join([*lines, f"auth: *{previous}"]), "a: &a [*a]"):
+        with pytest.raises(UsageError) as caught:
+            bounded(yaml.safe_load(text), ".api-mcp-test.yml")
+        assert caught.value.exit_code == 2 and "aliases" in caught.value.message
+    shared = yaml.safe_load("base: &b {MODE: test}\nenv: *b\nother: *b\n")
+    assert bounded(shared, ".api-mcp-test.yml") is shared  # a few aliases are fine

@@ -62,7 +62,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
 
 def _mapping(text: str, name: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = untrusted.bounded(yaml.safe_load(text), name)  # no alias bomb
     except yaml.YAMLError as exc:
         raise UsageError(f"{name} is not valid YAML: {untrusted.parse_error(exc)}.",
                          "Fix the file (see 'Configuration file' in the README).") from None
