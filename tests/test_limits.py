@@ -424,16 +424,17 @@ import re, signal, sys, time
 from pathlib import Path
 from runner import orchestrator, procs
 from runner.models import RunConfig, Timeouts
+from runner.pipeline import driver, run
 
-def stuck(self):
-    with self.stage("repo"):
+def stuck(state, until):
+    with state.stage("repo"):
         child = procs.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
                             cwd=Path.cwd(), env=procs.scrubbed_env())
         print(child.pid, flush=True)
         re.match(r"(a+)+$", "a" * 64 + "b")  # years, the GIL held throughout
 
-orchestrator._Run.execute = stuck
-orchestrator.WATCHDOG_GRACE, orchestrator.FINISH_LIMIT, orchestrator.GUARD_GRACE = 0.5, 1.0, 1.0
+run._stages = stuck
+driver.WATCHDOG_GRACE, driver.FINISH_LIMIT, driver.GUARD_GRACE = 0.5, 1.0, 1.0
 out = Path(sys.argv[1])
 orchestrator.DynamicBackendOrchestrator().run(RunConfig(
     repo_path=out.parent, output_dir=out, timeouts=Timeouts(run=2.0)))

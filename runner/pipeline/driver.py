@@ -36,6 +36,7 @@ WATCHDOG_GRACE = 3.0  # seconds past --timeout before in-process work is interru
 # Seconds past the watchdog for stopping the processes and writing the reports; past them the
 # backstop kills everything, writes a minimal report and exits 3 (see `Run.last_resort`).
 FINISH_LIMIT = 7.0
+GUARD_GRACE = 5.0  # seconds the backstop gets before the guard process kills the run
 CALL_LOG_LIMIT = 512 * 1024 * 1024  # bytes of the sandbox's call log copied to the output folder
 # Files the run writes into the output folder besides the reports; all are masked at the end.
 WRITTEN = ("install.log", "discovery.log", "app.log", "mcp.log", "calls.jsonl", "openapi.json",
@@ -178,8 +179,10 @@ class Run:
             # Everything that renders the report (files, terminal, PR comment) sees it masked.
             self.salvage("report", self.redact.value, self.report)
             write_reports(self)
+            # What is not masked 2 s before the backstop would end the run is removed.
+            masked_by = self.started + self.config.timeouts.run + WATCHDOG_GRACE + FINISH_LIMIT - 2
             self.salvage("report", self.redact.files,
-                         [self.output_dir / name for name in WRITTEN])
+                         [self.output_dir / name for name in WRITTEN], masked_by)
         finally:
             if not self.config.keep_workspace:
                 shutil.rmtree(self.workspace, ignore_errors=True)
@@ -216,6 +219,10 @@ def drive(run: Run, stages: Callable[[Run], None], write_reports: Callable[[Run]
     watchdog = Watchdog(limit + WATCHDOG_GRACE)
     backstop = Backstop(limit + WATCHDOG_GRACE + FINISH_LIMIT,
                         lambda: run.last_resort(write_reports))
+    # Should even the backstop not get to run (a C call holding the GIL), a process of its own
+    # kills the run a little later. Not when embedded: the process is not ours.
+    guard = (procs.guard(limit + WATCHDOG_GRACE + FINISH_LIMIT + GUARD_GRACE)
+             if backstop.armed else None)
     try:
         stages(run)
     except RunnerError as exc:
@@ -241,5 +248,7 @@ def drive(run: Run, stages: Callable[[Run], None], write_reports: Callable[[Run]
             run.finish(write_reports)
         finally:
             backstop.cancel()
+            if guard is not None:
+                guard.cancel()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

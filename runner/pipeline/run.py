@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 from runner import auth as auth_mod
 from runner.errors import StageTimeout
 from runner.evidence import AppLog
-from runner.limits import run_async, within
+from runner.limits import run_async, within, write_replacing
 from runner.models import ApiSpec, RunConfig, TargetEnv
 from runner.pipeline import base as base_mod
 from runner.pipeline import serve
@@ -109,7 +109,8 @@ def _stages(run: Run, until: Until) -> None:
                 timing.note = f"{spec.spec_source}, {len(spec.endpoints)} operations"
 
     with run.stage("mcpgen") as timing:
-        wrapper = generate(spec, run.output_dir, run.mcp_dir)
+        wrapper = generate(spec, run.output_dir, run.mcp_dir, run.workspace,
+                           run.budget(config.timeouts.discovery))
         run.tool_names = wrapper.tool_names
         run.report.mcp_readiness = wrapper.readiness
         timing.note = f"{len(wrapper.tool_names)} tools -> {wrapper.path.name}"
@@ -160,7 +161,8 @@ def _adopt(run: Run, spec: ApiSpec) -> spec_mod.Selection:
     selection = spec_mod.select(spec, run.config)
     run.spec = run.report.spec = selection.spec
     run.report.notes.extend(selection.notes)
-    (run.output_dir / "openapi.json").write_text(json.dumps(selection.spec.openapi, indent=2))
+    write_replacing(run.output_dir / "openapi.json",  # a FIFO or link there is not opened
+                    json.dumps(selection.spec.openapi, indent=2).encode("utf-8", "replace"))
     return selection
 
 
