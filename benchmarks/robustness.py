@@ -1,6 +1,6 @@
 """Run the hostile corpus through the CLI (and the action) and print a Markdown table.
 
-    python benchmarks/robustness.py [--workers N] [-k TEXT]
+    python benchmarks/robustness.py [--workers N] [-k TEXT ...]
 
 Each case is a repository that is broken, slow or hostile (tests/corpus.py and the modules that
 contribute cases), run with fake secrets in the runner's environment. Columns: how it ran (CLI,
@@ -46,47 +46,50 @@ def unexpected(o: Outcome) -> str:
     if not found and o.case.check:
         try:
             o.case.check(o)
-        except AssertionError as exc:
-            found.append(f"check: {str(exc)[:80]}".replace("|", "/").replace("\n", " "))
+        except Exception as exc:  # noqa: BLE001 - a broken check is a row, not a crash
+            found.append(f"check: {type(exc).__name__} {str(exc)[:80]}".replace("|", "/")
+                         .replace("\n", " "))
     return ", ".join(found)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=3, help="cases run at the same time")
-    parser.add_argument("-k", dest="select", default="", help="only cases whose name has TEXT")
+    parser.add_argument("-k", dest="select", action="append", default=[],
+                        help="only cases whose name has TEXT (repeatable: any of them)")
     args = parser.parse_args()
     python = build_fixture_python()
-    cases = [c for c in all_cases() if args.select.lower() in c.name.lower()]
+    cases = [c for c in all_cases()
+             if not args.select or any(t.lower() in c.name.lower() for t in args.select)]
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="robustness-") as tmp:
         outcomes = run_all(python, Path(tmp), workers=args.workers, cases=cases)
-    total = time.monotonic() - began
-    print("| Input | Run as | Exit code | Stage | Seconds | Past --timeout | Leftover processes "
-          "| Secrets seen | Comment forged / foreign edited | As expected |")
-    print("|---|---|---:|---|---:|---:|---:|---:|---|---|")
-    surprises = 0
-    for o in outcomes:
-        wrong = unexpected(o)
-        surprises += bool(wrong)
-        exit_code = "hung" if o.exit_code is None else str(o.exit_code)
-        comment = (f"{'FORGED' if o.comment_forged else 'no'} / "
-                   f"{'EDITED' if o.foreign_edited else 'no'}" if o.case.action else "")
-        expected = ("yes" if not wrong else f"NO ({wrong}; known: {o.case.xfail})"
-                    if o.case.xfail else f"NO ({wrong})")
-        run_as = ("action" if o.case.action else "CLI") + (
-            ", root + sandbox user" if o.case.sandbox else "")
-        limit = o.case.run_limit
-        past = f"{o.seconds - limit:+.1f}" if limit is not None else ""
-        print(f"| {o.case.name} | {run_as} | {exit_code} | {o.failed_stage or '(completed)'} "
-              f"| {o.seconds:.1f} | {past} | {len(o.leftovers)} | {len(o.secrets_seen)} "
-              f"| {comment} | {expected} |")
-    for o in outcomes:
-        for line in (*o.leftovers, *o.secrets_seen):
-            print(f"- {o.case.name}: {line[:200]}", file=sys.stderr)
-    print(f"\n{len(outcomes)} inputs, {surprises} unexpected, {total:.0f} s wall with "
-          f"{args.workers} at a time.")
-    return 1 if surprises else 0
+        total = time.monotonic() - began
+        print("| Input | Run as | Exit code | Stage | Seconds | Past --timeout | Leftover processes "
+              "| Secrets seen | Comment forged / foreign edited | As expected |")
+        print("|---|---|---:|---|---:|---:|---:|---:|---|---|")
+        surprises = 0
+        for o in outcomes:
+            wrong = unexpected(o)
+            surprises += bool(wrong)
+            exit_code = "hung" if o.exit_code is None else str(o.exit_code)
+            comment = (f"{'FORGED' if o.comment_forged else 'no'} / "
+                       f"{'EDITED' if o.foreign_edited else 'no'}" if o.case.action else "")
+            expected = ("yes" if not wrong else f"NO ({wrong}; known: {o.case.xfail})"
+                        if o.case.xfail else f"NO ({wrong})")
+            run_as = ("action" if o.case.action else "CLI") + (
+                ", root + sandbox user" if o.case.sandbox else "")
+            limit = o.case.run_limit
+            past = f"{o.seconds - limit:+.1f}" if limit is not None else ""
+            print(f"| {o.case.name} | {run_as} | {exit_code} | {o.failed_stage or '(completed)'} "
+                  f"| {o.seconds:.1f} | {past} | {len(o.leftovers)} | {len(o.secrets_seen)} "
+                  f"| {comment} | {expected} |")
+        for o in outcomes:
+            for line in (*o.leftovers, *o.secrets_seen):
+                print(f"- {o.case.name}: {line[:200]}", file=sys.stderr)
+        print(f"\n{len(outcomes)} inputs, {surprises} unexpected, {total:.0f} s wall with "
+              f"{args.workers} at a time.")
+        return 1 if surprises else 0
 
 
 if __name__ == "__main__":
