@@ -365,6 +365,22 @@ def test_duplicate_operation_ids_are_a_warning() -> None:
     assert "is not unique" in warning
 
 
+def test_a_document_validated_before_is_not_validated_again(tmp_path: Path) -> None:
+    doc = minimal({"/x": {"get": {
+        "parameters": [{"name": "a", "in": "query", "schema": {"type": "strin"}}],
+        "responses": {"200": {"content": {}}}}}})
+    first = validate_document(doc, "x.json", cache=tmp_path)
+    assert first and "is not valid OpenAPI" in first[0]
+    (stored,) = tmp_path.glob("*.json")
+    stored.write_text(json.dumps(["the stored answer"]))  # proves the second call reads it
+    assert validate_document(doc, "x.json", cache=tmp_path) == ["the stored answer"]
+    stored.write_text("{broken")  # a damaged entry is validated again, not trusted
+    assert validate_document(doc, "x.json", cache=tmp_path) == first
+    doc["info"]["title"] = "Another"  # another document: validated itself
+    assert validate_document(doc, "x.json", cache=tmp_path) == first
+    assert len(list(tmp_path.glob("*.json"))) == 2
+
+
 def test_large_documents_are_not_validated_and_say_so() -> None:
     doc = document_from_file(SPECS / "petstore-v3.yaml")
     (warning,) = validate_document(doc, limits=Limits(validated_nodes=100))

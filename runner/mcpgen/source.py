@@ -258,7 +258,6 @@ def build_module(spec: ApiSpec, tool_names: dict[str, str], base_url: str | None
                                                                 base_url)))] + statements,
                         type_ignores=[])
     _drop_unused_imports(module)
-    ast.fix_missing_locations(module)
     # Blank lines between import groups (ast.unparse writes none).
     text = ast.unparse(module).replace("\nfrom fastmcp import", "\n\nfrom fastmcp import", 1)
     source = HEADER + text + "\n"
@@ -293,9 +292,8 @@ def _module_doc(title: str, version: str, count: int, base_url: str | None) -> s
 
 
 def _drop_unused_imports(module: ast.Module) -> None:
+    # One walk: the base of an attribute (`tools` in `tools.tool`) is a Name node too.
     used = {n.id for n in ast.walk(module) if isinstance(n, ast.Name)}
-    used |= {n.value.id for n in ast.walk(module)
-             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
     body = []
     for statement in module.body:
         if isinstance(statement, ast.ImportFrom):

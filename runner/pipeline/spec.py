@@ -13,6 +13,7 @@ from runner import auth as auth_mod
 from runner.config import select_operations
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
+from runner.environment import cache_root
 from runner.errors import RunnerError
 from runner.models import ApiSpec, Endpoint, RunConfig, TargetEnv
 from runner.openapi import endpoints_from_openapi, validate_document
@@ -88,7 +89,9 @@ def select(spec: ApiSpec, config: RunConfig) -> Selection:
     operations = chosen.endpoints
     if config.shard is not None:
         chosen = select_shard(chosen, config.shard)
-    notes = validate_document(chosen.openapi) if chosen.spec_source != "synthesized" else []
+    # Validated once per document: the cache under the runner's own cache folder.
+    notes = (validate_document(chosen.openapi, cache=cache_root() / "validated")
+             if chosen.spec_source != "synthesized" else [])
     return Selection(chosen, operations, list(notes))
 
 
