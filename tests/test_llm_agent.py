@@ -47,14 +47,15 @@ def claude() -> Iterator[ScriptedClaude]:
 
 def run_llm(tmp_path: Path, python: Path, fake: ScriptedClaude, *args: str,
             source: Path = EXAMPLE, files: dict[str, str] | None = None,
-            env: dict[str, str] | None = None):
+            env: dict[str, str] | None = None, timeout: float = 180):
     """Run the CLI on a copy of `source` (plus `files` written into it) with the scripted model."""
     app = copy_app(source, tmp_path)
     for name, text in (files or {}).items():
         (app / name).write_text(text)
     out = tmp_path / "out"
     proc = run_cli("test", str(app), "--python", str(python), "--output-dir", str(out), *args,
-                   env={"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": fake.url, **(env or {})})
+                   env={"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": fake.url, **(env or {})},
+                   timeout=timeout)
     report = json.loads((out / "report.json").read_text())
     return proc, out, report
 
@@ -613,3 +614,37 @@ def test_credentials_file_follows_log_in_log_out_and_restore(tmp_path: Path):
     off = Credentials(path, AuthConfig(mode="off"), spec, "http://127.0.0.1:9")
     off.log_in()
     assert not off.offered and "switched off" in off.describe_state()
+
+
+@pytest.mark.slow
+def test_five_hundred_tools_reach_the_model_in_bounded_sessions(tmp_path, fixture_python, claude):
+    """500 operations: no request to the model carries more than --max-tools-per-session of the
+    API's tools, the sessions together offer every operation, and the model can call one that
+    only the last session offers."""
+    from tests.corpus import many_operations
+
+    app = tmp_path / "source" / "wide"
+    many_operations(app, 500)
+    called: list[str] = []
+
+    def step(body: dict) -> list[dict]:
+        offered = {t["name"] for t in body.get("tools", [])}
+        if "get_r249" in offered and not called:
+            called.append("get_r249")
+            return [tool_use("get_r249", {"item_id": 7}, "toolu_last")]
+        return [{"type": "text", "text": "Done with this group."}]
+
+    claude.script = [step] * 40
+    proc, _, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
+                              "--max-tools-per-session", "40", "--max-tool-calls", "5",
+                              "--start-timeout", "300", "--call-timeout", "60", source=app,
+                              timeout=1200)
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    api_tools = [{t["name"] for t in r.get("tools", [])} - {"record_finding", "log_in", "log_out"}
+                 for r in claude.requests]
+    assert api_tools and max(len(t) for t in api_tools) <= 40
+    offered = set().union(*api_tools)
+    assert len(offered) == 500, len(offered)
+    assert called == ["get_r249"]
+    read = result_for(report, "GET", "/r249/{item_id}")
+    assert any(c["agent"] == "llm" and c["status_code"] == 200 for c in read["calls"])

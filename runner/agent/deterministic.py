@@ -66,6 +66,7 @@ class DeterministicAgent:
         credentials: Credentials | None = None,
         examples: int | None = None,
         app_log: AppLog | None = None,
+        start_timeout: float = 0.0,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -73,6 +74,9 @@ class DeterministicAgent:
         self.call_log = call_log
         self.suite = suite
         self.call_timeout = call_timeout
+        # The server answers `initialize` once its module has registered every tool (seconds
+        # for thousands): the start-up has the servers stage's time, not one call's.
+        self.start_timeout = max(start_timeout, call_timeout + 10)
         self.max_calls = max_calls
         self.known_calls = known_calls or []  # earlier calls (another agent's) to learn ids from
         # Operations a pull request touched: called first, with the comprehensive plan.
@@ -127,7 +131,7 @@ class DeterministicAgent:
         log_path = self.mcp.log_path
         with log_path.open("a") if log_path else nullcontext(sys.stderr) as errlog:
             async with stdio_client(server, errlog=errlog) as (read, write), ClientSession(
-                read, write, read_timeout_seconds=self.call_timeout + 10
+                read, write, read_timeout_seconds=self.start_timeout
             ) as session:
                 await session.initialize()
                 ready.set_result(session)

@@ -233,6 +233,7 @@ class LlmAgent:
         log_path: Path | None = None,
         credentials: Credentials | None = None,
         progress: Callable[[str], None] | None = None,
+        start_timeout: float = 0.0,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -241,6 +242,7 @@ class LlmAgent:
         self.model = model
         self.suite = suite
         self.call_timeout = call_timeout
+        self.start_timeout = max(start_timeout, call_timeout + 10)  # as DeterministicAgent's
         self.budget = budget or Budget()
         self.max_tools = max_tools
         self.scenarios = scenarios or []
@@ -271,7 +273,8 @@ class LlmAgent:
         transport = StdioTransport(command=self.mcp.command, args=self.mcp.args,
                                    env=self.mcp.env, keep_alive=False,
                                    log_file=self.mcp.log_path)
-        self._client = Client(transport, timeout=self.call_timeout + 10)
+        self._client = Client(transport, timeout=self.call_timeout + 10,
+                              init_timeout=self.start_timeout)
         await self._client.__aenter__()
         self._listed = {tool.name for tool in await self._client.list_tools()}
 

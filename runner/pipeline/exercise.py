@@ -31,7 +31,7 @@ def make_agent(config: RunConfig, mcp: McpCommand, spec: ApiSpec, tool_names: di
             mcp, spec, tool_names, log,
             model=llm.build_model(config.model, config.anthropic_api_key, config.model_base_url),
             model_name=config.model or llm.DEFAULT_MODEL, suite=config.suite,
-            call_timeout=config.timeouts.call,
+            call_timeout=config.timeouts.call, start_timeout=config.timeouts.start,
             budget=llm.Budget(config.max_tool_calls, config.max_tokens, config.max_cost_usd),
             max_tools=config.max_tools_per_session,
             scenarios=load_scenarios(config.scenarios_path, scenarios_root(config))
@@ -43,6 +43,7 @@ def make_agent(config: RunConfig, mcp: McpCommand, spec: ApiSpec, tool_names: di
 
     return DeterministicAgent(mcp, spec, tool_names, log, suite=config.suite,
                               call_timeout=config.timeouts.call,
+                              start_timeout=config.timeouts.start,
                               max_calls=call_budget(config, len(spec.endpoints)),
                               focus=focus, credentials=credentials,
                               examples=config.examples_per_operation, app_log=app_log)

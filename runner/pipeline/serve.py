@@ -75,8 +75,10 @@ async def connected(connecting: asyncio.Task[None], mcp: McpCommand, tools: int)
         raise RunnerError(
             "servers", f"The generated MCP server ({tools} tools) did not start: "
             f"{type(exc).__name__}: {said}.",
-            "Its own output is in mcp.log. With thousands of operations, test fewer "
-            "(`include` / `exclude` in .api-mcp-test.yml) or raise --timeout.",
+            "Its own output is in mcp.log. With thousands of operations, split the run with "
+            "--shard K/N (one matrix job per shard, then `merge`; each server starts with 1/N "
+            "of the tools), test fewer (`include` / `exclude` in .api-mcp-test.yml), or raise "
+            "--start-timeout and --timeout.",
             detail=tail_text(mcp.log_path, 4000) if mcp.log_path else "",
         ) from None
 
