@@ -76,3 +76,13 @@ def test_a_variable_read_as_a_number_gets_one(tmp_path: Path) -> None:
                                    "'change-me'", "where": "email.py:3"}], tmp_path, given=[],
                         writable=False)
     assert filled.env["EMAIL_USE_TLS"] == "1"
+
+
+def test_a_variable_read_as_none_on_the_failing_line_is_filled(tmp_path: Path) -> None:
+    (tmp_path / "settings.py").write_text(
+        "import os\nDEBUG = os.environ.get('DEBUG', '')\n"
+        "DATABASES = {'default': parse(os.environ.get(\"DATABASE_URL\"))}\n")
+    filled = Filled()
+    assert filled.learn([{"error": "TypeError: a bytes-like object is required, not 'str'",
+                          "where": "settings.py:3"}], tmp_path, given=[], writable=False)
+    assert filled.env == {"DATABASE_URL": "sqlite:///api-mcp-test.sqlite3"}

@@ -39,6 +39,8 @@ MAX_ROUNDS = 12  # imports tried with more filled in, after the first
 # Variables a settings file requires the way the failing line did: os.environ["NAME"],
 # environ["NAME"] (each KeyError would cost one more import).
 REQUIRED_READ = re.compile(r"\benviron\[\s*['\"]([A-Z][A-Z0-9_]*)['\"]\s*\]")
+# ... read without a default, None when unset: `os.environ.get("DATABASE_URL")`.
+OPTIONAL_READ = re.compile(r"\b(?:environ\.get|getenv)\(\s*['\"]([A-Z][A-Z0-9_]*)['\"]\s*\)")
 # ... read as a number: `int(environ["EMAIL_USE_TLS"])` wants a number, whatever its name.
 NUMBER_READ = re.compile(r"\b(?:int|float)\(\s*(?:os\.)?(?:environ\[|environ\.get\(|getenv\()"
                          r"\s*['\"]([A-Z][A-Z0-9_]*)['\"]")
@@ -121,7 +123,8 @@ class Filled:
         `folder` is the app's folder (the run's copy when `writable`); `given` the settings the
         user set, which are never replaced."""
         learned = False
-        gates = [name for name in [*env_gates(errors), *_read_alike(errors, folder)]
+        gates = [name for name in [*env_gates(errors), *_read_alike(errors, folder),
+                                   *_none_read(errors, folder)]
                  if name not in self.env and name not in given]
         if gates and self.env_file is None:
             example = example_settings(folder, gates)
@@ -175,6 +178,20 @@ def _read_alike(errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
         if str(error.get("error", "")).startswith("KeyError"):
             text = _failing_file(error, folder)
             names += [name for name in REQUIRED_READ.findall(text) if name not in names]
+    return names
+
+
+def _none_read(errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+    """Variables read without a default on the line that failed with a TypeError or an
+    AttributeError (`dj_database_url.parse(os.environ.get("DATABASE_URL"))` got None)."""
+    names: list[str] = []
+    for error in errors:
+        if not str(error.get("error", "")).startswith(("TypeError", "AttributeError")):
+            continue
+        number = str(error.get("where") or "").rpartition(":")[2]
+        lines = _failing_file(error, folder).splitlines()
+        if number.isdigit() and 0 < int(number) <= len(lines):
+            names += [n for n in OPTIONAL_READ.findall(lines[int(number) - 1]) if n not in names]
     return names
 
 
