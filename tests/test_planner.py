@@ -471,3 +471,55 @@ def test_a_5xx_input_is_reduced_to_the_smallest_that_still_fails() -> None:
     (check,) = [c for c in result.checks if c.call_id == failing.call_id
                 and c.check == "not_a_server_error"]
     assert smallest.call_id in check.message
+
+
+def test_edge_values_of_different_arguments_share_calls_and_each_is_sent() -> None:
+    from runner.agent.generate import edges as edges_of
+
+    body = {"title": {"type": "string", "maxLength": 20}, "note": {"type": "string"},
+            "rank": {"type": "integer", "minimum": 1, "maximum": 9}}
+    post = ep("POST", "/things", request_body={"schema": {"type": "object", "properties": body}})
+    api = {name: ("body", schema) for name, schema in body.items()}
+    arguments = {"title": "t", "note": "n", "rank": 2}
+    tool_schema = {"properties": body, "required": ["title"]}
+    planned = probes.input_calls(post, "create", arguments, tool_schema, api, 0)
+    rounds = [p for p in planned if "varied" in p.expect]
+    wanted = {(name, edge) for name, schema in body.items() for edge in edges_of(schema)
+              if edge != arguments[name]}
+    sent = {(name, p.arguments[name]) for p in rounds for name in p.expect["varied"]}
+    assert sent == {(n, e) for n, e in wanted}  # every edge of every argument is sent
+    assert len(rounds) == max(len([e for e in edges_of(s) if e != arguments[n]])
+                              for n, s in body.items()) < len(wanted)
+    (absent,) = [p for p in planned if "absent" in p.expect]
+    assert absent.arguments == {"title": "t"}  # every optional argument left out at once
+    assert all(conforms(p.arguments[n], body[n]) for p in rounds for n in p.arguments)
+
+
+def test_a_field_naming_another_resource_gets_a_known_id_of_it() -> None:
+    pool = IdPool()
+    pool.learn(ep("POST", "/reviews"), {"id": 5, "rating": 3})
+    pool.learn(ep("POST", "/categories"), {"id": 9, "name": "x"})
+    assert pool.value_for_reference("review_id") == 5
+    assert pool.value_for_reference("reviewId") == 5
+    assert pool.value_for_reference("category_id") == 9
+    assert pool.value_for_reference("book_id") is None and pool.value_for_reference("id") is None
+    vote = ep("POST", "/votes", request_body={"schema": {"type": "object", "properties": {
+        "review_id": {"type": "integer"}, "points": {"type": "integer"}}}})
+    builder = ArgumentBuilder(ApiSpec("fastapi", "x", {}, [vote]))
+    schema = {"properties": {"review_id": {"type": "integer"}, "points": {"type": "integer"}},
+              "required": ["review_id", "points"]}
+    arguments, _ = builder.build(vote, schema, pool, builder.api_schemas(vote))
+    assert arguments["review_id"] == 5
+
+
+def test_a_synthesized_specs_empty_schema_is_varied_as_the_value_sent() -> None:
+    assert probes.typed_like({}, "test-title") == {"type": "string"}
+    assert probes.typed_like({"type": "integer"}, "x") == {"type": "integer"}
+    post = ep("POST", "/tags", request_body={"schema": {"type": "object",
+                                                        "properties": {"name": {}}}})
+    api = {"name": ("body", {})}
+    planned = probes.input_calls(post, "create", {"name": "test-name"},
+                                 {"properties": {"name": {}}}, api, 0)
+    sent = {p.arguments.get("name") for p in planned}
+    assert {"", " ", "Zoë Ångström"} <= sent  # string edges, not any JSON type
+    assert probes.varied({"name": "n"}, api, "-2") == {"name": "n-2"}

@@ -10,6 +10,7 @@ schema one constraint at a time for the negative checks.
 from __future__ import annotations
 
 import copy
+import json
 import warnings
 from typing import Any
 
@@ -73,11 +74,29 @@ def conforms(value: Any, schema: dict[str, Any] | None) -> bool:
     return not problems(value, schema)
 
 
+_DRAWN: dict[str, list[Any]] = {}  # explore's answers by (schema, count, seed)
+
+
 def explore(schema: dict[str, Any] | None, count: int, seed: int = DEFAULT_SEED) -> list[Any]:
     """Up to `count` distinct valid values drawn by hypothesis-jsonschema, the same ones for
-    the same schema and seed. A schema it cannot handle gives none."""
+    the same schema and seed. A schema it cannot handle gives none. Answers are kept for the
+    run: a create, its update and its partial update often share one body schema, and each
+    hypothesis run costs about as much as a call."""
     if count <= 0:
         return []
+    key = json.dumps([schema, count, seed], sort_keys=True, default=str)
+    if key not in _DRAWN:
+        _DRAWN[key] = _explore(schema, count, seed)
+    return copy.deepcopy(_DRAWN[key])
+
+
+def warm_up() -> None:
+    """Import hypothesis and draw once (its first run indexes the loaded modules), so the
+    first operation does not pay for it: called while the servers start."""
+    _explore({"type": "object", "properties": {"n": {"type": "integer"}}}, 2, DEFAULT_SEED)
+
+
+def _explore(schema: dict[str, Any] | None, count: int, seed: int) -> list[Any]:
     json_schema = _closed(request_schema(schema))
     if not json_schema:
         return []

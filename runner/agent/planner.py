@@ -139,6 +139,23 @@ class IdPool:
     def objects(self, collection: str) -> list[dict[str, Any]]:
         return list(self._by_collection.get(collection.rstrip("/"), []))
 
+    def value_for_reference(self, name: str) -> Any | None:
+        """The id of a known resource that a body or query field such as `review_id` or
+        `bookId` refers to: the newest object of the collection named after it."""
+        key = norm(name)
+        if len(key) < 4 or not key.endswith("id"):
+            return None
+        base = key[:-2]
+        for collection in reversed(list(self._by_collection)):
+            last = norm(collection.rsplit("/", 1)[-1])
+            if last in (base, base + "s", base + "es") or (base.endswith("y")
+                                                             and last == base[:-1] + "ies"):
+                for obj in reversed(self._by_collection[collection]):
+                    found = id_field(obj)
+                    if found is not None:
+                        return obj[found]
+        return None
+
     def value_for_path_param(self, endpoint: Endpoint, name: str) -> Any | None:
         template = endpoint.path
         marker = "{" + name + "}"
@@ -223,7 +240,11 @@ class ArgumentBuilder:
             # A readOnly field (an id) is the server's to set: strict schemas reject it.
             if arg not in required and where == "body" and schema.get("readOnly"):
                 continue
-            value = value_for(schema or arg_schema, arg)
+            value = ids.value_for_reference(arg) if where in ("body", "query") else None
+            if value is not None and not conforms(coerce(value, arg_schema), schema):
+                value = None
+            if value is None:
+                value = value_for(schema or arg_schema, arg)
             if value is None and arg not in required:
                 continue
             value = coerce(value, arg_schema)

@@ -42,17 +42,25 @@ def input_calls(endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema
         if (props.get(arg) or {}).get("type") == "integer":
             planned.append(PlannedCall(endpoint, tool, {**arguments, arg: MISSING_ID},
                                        "not_found"))
+    # Edge values of different arguments share calls: round k sets every argument to its k-th
+    # edge, so an operation costs as many calls as its argument with the most edges. A 5xx is
+    # then reduced to its cause by shrinking (runner/agent/shrink.py).
+    per_arg: dict[str, list[Any]] = {}
     for arg, arg_schema in props.items():
         if arg in path_args:
             continue
         _, documented = api.get(norm(arg), ("", arg_schema))
-        for edge in edges(documented or arg_schema):
-            if arguments.get(arg, ...) != edge:
-                planned.append(PlannedCall(endpoint, tool, {**arguments, arg: edge}, "boundary",
-                                           {"varied": arg}))
-        if arg in arguments and arg not in (schema.get("required") or []):
-            without = {k: v for k, v in arguments.items() if k != arg}
-            planned.append(PlannedCall(endpoint, tool, without, "boundary", {"absent": arg}))
+        typed = typed_like(documented or arg_schema, arguments.get(arg))
+        per_arg[arg] = [e for e in edges(typed) if arguments.get(arg, ...) != e]
+    for k in range(max((len(v) for v in per_arg.values()), default=0)):
+        changed = {arg: values[k] for arg, values in per_arg.items() if k < len(values)}
+        planned.append(PlannedCall(endpoint, tool, {**arguments, **changed}, "boundary",
+                                   {"varied": sorted(changed)}))
+    optional = [a for a in arguments if a in per_arg and a not in (schema.get("required") or [])]
+    if optional:  # every optional argument left out at once: the smallest valid call
+        planned.append(PlannedCall(endpoint, tool,
+                                   {k: v for k, v in arguments.items() if k not in optional},
+                                   "boundary", {"absent": optional}))
     for drawn in _drawn_arguments(arguments, props, path_args, api, examples):
         planned.append(PlannedCall(endpoint, tool, drawn, "explore"))
     return planned
@@ -64,13 +72,26 @@ def _drawn_arguments(arguments: dict[str, Any], props: dict[str, Any], path_args
     hypothesis varies them together); path arguments keep their known ids."""
     if count <= 0:
         return []
-    free = {a: (api.get(norm(a), ("", s))[1] or s) for a, s in props.items() if a not in path_args}
+    free = {a: typed_like(api.get(norm(a), ("", s))[1] or s, arguments.get(a))
+            for a, s in props.items() if a not in path_args}
     if not free:
         return []
     required = [a for a in free if a in arguments]
     combined = {"type": "object", "properties": free, "required": required}
     return [{**{a: arguments[a] for a in path_args if a in arguments}, **values}
             for values in explore(combined, count)]
+
+
+def typed_like(schema: dict[str, Any], value: Any) -> dict[str, Any]:
+    """A schema that says nothing (a synthesized spec's `{}`) gets the type of the value the
+    first call sent, so edges and generated values vary that value rather than send any type
+    (every one of which still satisfies `{}`)."""
+    if value is None or set(schema) - {"description", "title", "example", "examples"}:
+        return schema
+    kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+             dict: "object"}
+    kind = kinds.get(type(value))
+    return {**schema, "type": kind} if kind else schema
 
 
 def echoed_fields(arguments: dict[str, Any], call: ToolCall,
@@ -202,8 +223,8 @@ def varied(arguments: dict[str, Any], api: dict[str, tuple[str, dict[str, Any]]]
     changed = dict(arguments)
     for arg, value in arguments.items():
         where, schema = api.get(norm(arg), ("", {}))
-        if where != "body" or not schema:
-            continue
+        if where != "body":
+            continue  # (an empty schema, a synthesized spec's, is varied too)
         options = schema.get("enum") or []
         if value in options and len(options) > 1:
             candidate: Any = options[(options.index(value) + 1) % len(options)]

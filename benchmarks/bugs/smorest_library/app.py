@@ -40,7 +40,9 @@ class BookQuery(Schema):
 
 
 class IdsQuery(Schema):
-    ids = fields.List(fields.Integer(), required=True)
+    # Optional: an empty selection (no `ids`) is a valid request. (An empty list cannot be
+    # sent in a form-exploded query: it is no parameter at all.)
+    ids = fields.List(fields.Integer(), load_default=list)
 
 
 class PagesOut(Schema):
@@ -90,12 +92,13 @@ class Books(MethodView):
     @blp.response(200, Book(many=True))
     def get(self, query):
         global _listed
-        # fs-list-stale: the list is computed once and cached forever
+        if query.get("genre") is not None:
+            # fs-filter-ignored: `genre` is read and never applied
+            return list(BOOKS.values())
+        # fs-list-stale: the unfiltered list is computed once and cached forever
         if _listed is None:
             _listed = list(BOOKS)
-        books = [BOOKS[i] for i in _listed if i in BOOKS]
-        # fs-filter-ignored: `genre` is read and never applied
-        return books
+        return [BOOKS[i] for i in _listed if i in BOOKS]
 
     @blp.arguments(BookIn)
     @blp.response(201, Book)
