@@ -27,7 +27,8 @@ PLACEHOLDERS = (
     (re.compile(r"DEBUG$"), "1"),  # reads as true for int(), bool parsers and "== '1'"
     (DATABASE, "sqlite:///api-mcp-test.sqlite3"),
     (re.compile(r"SECRET|_KEY$|TOKEN|PASSWORD"), "not-a-production-secret"),
-    (re.compile(r"HOSTS$|ORIGINS$"), "*"),  # split on "," or " ", it allows the loopback host
+    (re.compile(r"HOSTS$"), "*"),  # split on "," or " ", it allows the loopback host
+    (re.compile(r"ORIGINS$"), "http://localhost"),  # read as URLs (pydantic, corsheaders)
     (re.compile(r"_URL$|_URI$"), "http://127.0.0.1:9"),
     (re.compile(r"PORT$"), "8000"),
 )
@@ -35,6 +36,8 @@ EXAMPLE_SETTINGS = (".env.example", ".env.sample", ".env.template", ".env.dist",
                     "env.example", ".env.dev_example", ".env.local.example")
 # A name a star-imported placeholder module lacks: "NameError: name 'DB_PASSWORD' is not defined".
 UNDEFINED_NAME = re.compile(r"NameError: name '([A-Z][A-Z0-9_]*)' is not defined")
+# Modules of the build tools an old package imports at run time (no longer in a fresh venv).
+BUILD_TOOL_MODULES = {"pkg_resources": "setuptools<81", "distutils": "setuptools<81"}
 MAX_ROUNDS = 12  # imports tried with more filled in, after the first
 # Variables a settings file requires the way the failing line did: os.environ["NAME"],
 # environ["NAME"] (each KeyError would cost one more import).
@@ -89,8 +92,8 @@ class Filled:
         files = list(_python_files(folder))
         own = {p.stem for p in files} | {d.name for p in files for d in p.relative_to(
             folder).parents if d.name}
-        names = [PYPI_NAMES.get(module, module) for module in missing_modules(errors)
-                 if module not in own]
+        names = [BUILD_TOOL_MODULES.get(module) or PYPI_NAMES.get(module, module)
+                 for module in missing_modules(errors) if module not in own]
         return [name for name in names if name not in self.packages]
 
     def note(self) -> str:
