@@ -76,7 +76,7 @@ def test_unknown_keys_are_refused_at_every_level(config: dict, key: str, expecte
 def test_a_private_value_is_never_quoted(tmp_path: Path) -> None:
     found = problems({"auth": {"basic": {"username": "a", "password": 12345678}},
                       "env": {"TOKEN": ["s3cr3t-value"]}})
-    assert found["auth"].endswith("not a int.") and "12345678" not in found["auth"]
+    assert found["auth"].endswith("not a number.") and "12345678" not in found["auth"]
     assert "s3cr3t" not in found["env"]
 
 

@@ -108,6 +108,7 @@ def _shown(value: Any, path: list[str]) -> str:
     if isinstance(value, list):
         return "a list"
     if any(part in _PRIVATE for part in path):
-        return "a string" if isinstance(value, str) else f"a {type(value).__name__}"
+        return ("a string" if isinstance(value, str) else "true or false"
+                if isinstance(value, bool) else "a number" if value is not None else "empty")
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "...'"
