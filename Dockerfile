@@ -25,7 +25,9 @@ RUN useradd --system --create-home --home-dir /home/apitest --shell /usr/sbin/no
 RUN pip install --no-cache-dir "uv==0.13.9"
 
 # The dependencies exactly as uv.lock pins them, in a layer of their own: a change to the code
-# below does not reinstall them.
+# below does not reinstall them. Not compiled to bytecode: the action builds this image in every
+# job, and compiling all of it (~31 s of CPU) costs more than the imports it would save (~4 s of
+# CPU per process).
 WORKDIR /app
 COPY pyproject.toml uv.lock /app/
 RUN uv sync --frozen --no-install-project --python /usr/local/bin/python3
