@@ -518,8 +518,9 @@ def test_a_synthesized_specs_empty_schema_is_varied_as_the_value_sent() -> None:
     post = ep("POST", "/tags", request_body={"schema": {"type": "object",
                                                         "properties": {"name": {}}}})
     api = {"name": ("body", {})}
-    planned = probes.input_calls(post, "create", {"name": "test-name"},
-                                 {"properties": {"name": {}}}, api, 0)
+    tool_schema = {"properties": {"name": {"default": None, "title": "Name"}}}  # `Any = None`
+    planned = probes.input_calls(post, "create", {"name": "test-name"}, tool_schema, api, 2)
     sent = {p.arguments.get("name") for p in planned}
     assert {"", " ", "Zoë Ångström"} <= sent  # string edges, not any JSON type
+    assert all(isinstance(p.arguments.get("name", ""), str) for p in planned)
     assert probes.varied({"name": "n"}, api, "-2") == {"name": "n-2"}

@@ -49,8 +49,9 @@ def input_calls(endpoint: Endpoint, tool: str, arguments: dict[str, Any], schema
     for arg, arg_schema in props.items():
         if arg in path_args:
             continue
+        # The API's schema when known, even an empty one (the tool's says `Any` then).
         _, documented = api.get(norm(arg), ("", arg_schema))
-        typed = typed_like(documented or arg_schema, arguments.get(arg))
+        typed = typed_like(documented, arguments.get(arg))
         per_arg[arg] = [e for e in edges(typed) if arguments.get(arg, ...) != e]
     for k in range(max((len(v) for v in per_arg.values()), default=0)):
         changed = {arg: values[k] for arg, values in per_arg.items() if k < len(values)}
@@ -72,7 +73,7 @@ def _drawn_arguments(arguments: dict[str, Any], props: dict[str, Any], path_args
     hypothesis varies them together); path arguments keep their known ids."""
     if count <= 0:
         return []
-    free = {a: typed_like(api.get(norm(a), ("", s))[1] or s, arguments.get(a))
+    free = {a: typed_like(api.get(norm(a), ("", s))[1], arguments.get(a))
             for a, s in props.items() if a not in path_args}
     if not free:
         return []
@@ -86,7 +87,7 @@ def typed_like(schema: dict[str, Any], value: Any) -> dict[str, Any]:
     """A schema that says nothing (a synthesized spec's `{}`) gets the type of the value the
     first call sent, so edges and generated values vary that value rather than send any type
     (every one of which still satisfies `{}`)."""
-    if value is None or set(schema) - {"description", "title", "example", "examples"}:
+    if value is None or set(schema) - {"description", "title", "example", "examples", "default"}:
         return schema
     kinds = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
              dict: "object"}
