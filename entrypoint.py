@@ -1,4 +1,4 @@
-"""The Docker action's entry point: context in, orchestrator, publish, exit code out.
+"""The Docker action's entry point: context in, pipeline, publish, exit code out.
 
 In GitHub Actions (GITHUB_ACTIONS=true) it reads `INPUT_*` and `GITHUB_*`; anywhere else,
 `entrypoint.py [PATH] [options]` is `api-mcp-test test [PATH] [options]` (and
@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 
 def stage_groups() -> Callable[[str], None]:
-    """Progress lines from the orchestrator: each stage's log inside a `::group::`."""
+    """Progress lines from the pipeline: each stage's log inside a `::group::`."""
 
     def progress(line: str) -> None:
         if line.startswith("▶ "):
@@ -161,14 +161,14 @@ def crashed(stage: str, exc: BaseException) -> RunReport:
 def test(ctx: ActionContext) -> RunReport:
     """Check out (when needed), run and print: always a report, whatever fails."""
     from runner.cli import skip_exit_collection
-    from runner.orchestrator import DynamicBackendOrchestrator
+    from runner.pipeline import run_pipeline
     from runner.report import terminal
 
     stage = "repo"
     try:
         prepare_workspace(ctx.publish)
         stage = "run"
-        report = DynamicBackendOrchestrator(progress=stage_groups()).run(ctx.run)
+        report = run_pipeline(ctx.run, stage_groups()).report
         skip_exit_collection()
     except Exception as exc:  # noqa: BLE001 - published as a failed stage, never lost
         report = crashed(stage, exc)

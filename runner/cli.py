@@ -1,4 +1,4 @@
-"""`api-mcp-test`: a thin click layer over the orchestrator (parse, run, print, exit)."""
+"""`api-mcp-test`: a thin click layer over the pipeline (parse, run, print, exit)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from runner.config import apply_project_config
 from runner.errors import (
     ExitCode,
     RunnerError,
     UsageError,
     condense_tracebacks,
+)
+from runner.inputs import (
+    check_llm_options,
+    clone_token,
+    discover_spec,
+    given_options,
+    parse_app_env,
+    repo_options,
+    target_options,
 )
 from runner.limits import leave
 from runner.models import RunConfig, Timeouts
@@ -33,78 +40,6 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
             click.echo(inert.terminal(line), err=True)
 
     return emit
-
-
-def parse_app_env(pairs: tuple[str, ...]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--app-env {pair!r} is not NAME=VALUE.",
-                             "Write it as --app-env DEBUG=1 (repeat the option for more).")
-        env[name.strip()] = value
-    return env
-
-
-TOKEN_FILE_LIMIT = 64 * 1024
-
-
-def clone_token(flag: str | None, token_file: Path | None) -> str | None:
-    """The clone token: from --token-file, else $GITHUB_TOKEN. A token given as --token is
-    refused: /proc/PID/cmdline is readable by every process, the app under test included."""
-    if flag is not None:
-        raise UsageError("--token puts the token on the command line, where every process on "
-                         "the machine (the app under test too) can read it; it is not accepted.",
-                         "Export GITHUB_TOKEN, or write the token to a file (chmod 600) and pass "
-                         "--token-file FILE. Revoke the token you typed if the machine is shared.")
-    if token_file is None:
-        return os.environ.get("GITHUB_TOKEN") or None
-    try:
-        with open(token_file, "rb") as handle:
-            data = handle.read(TOKEN_FILE_LIMIT + 1)
-    except OSError as exc:
-        raise UsageError(f"--token-file {token_file} cannot be read: {exc.strerror}.",
-                         "Give a file holding the token on its first line.") from None
-    lines = data.decode("utf-8", errors="replace").strip().splitlines()
-    if len(data) > TOKEN_FILE_LIMIT or not lines or not lines[0].strip():
-        raise UsageError(f"--token-file {token_file} holds no token on its first line.",
-                         "Write the token alone on the first line of the file.")
-    return lines[0].strip()
-
-
-def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path | None,
-                      max_tools: int, max_result_chars: int | None) -> str:
-    """The suite to run, after the LLM options are checked together."""
-    if scenarios is not None:
-        from runner.agent.instructions import load_scenarios
-
-        load_scenarios(scenarios)
-        suite = "custom"
-    if suite == "custom" and scenarios is None:
-        raise UsageError("--suite custom needs a scenarios file.",
-                         "Pass --scenarios FILE (Markdown, one '## ' section per scenario).")
-    if model is not None and model.endswith(":"):
-        raise UsageError(f"--model {model!r} names no model.",
-                         "Write it as provider:model-id, e.g. anthropic:claude-sonnet-5-5.")
-    if max_tools < 1 or (max_result_chars is not None and max_result_chars < 1):
-        raise UsageError("--max-tools-per-session and --max-result-chars must be positive.")
-    return suite
-
-
-# Options the project's config file (.api-mcp-test.yml) can also set: option -> RunConfig field.
-_CONFIGURABLE = {"app": "app", "python": "python", "no_install": "install",
-                 "install_command": "install_command", "app_env": "app_env",
-                 "start_timeout": "timeouts.start", "run_timeout": "timeouts.run",
-                 "max_tool_calls": "max_tool_calls", "max_tokens": "max_tokens",
-                 "max_cost_usd": "max_cost_usd", "scenarios_path": "scenarios_path",
-                 "suite": "suite"}
-
-
-def given_options() -> set[str]:
-    """RunConfig fields the user set on the command line (they override the config file)."""
-    ctx = click.get_current_context()
-    return {field for option, field in _CONFIGURABLE.items()
-            if ctx.get_parameter_source(option) not in (None, ParameterSource.DEFAULT)}
 
 
 def skip_exit_collection() -> None:
@@ -134,53 +69,8 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def _target_options(fn):  # type: ignore[no-untyped-def]
-    """Options shared by every command that finds and imports the app."""
-    options = [
-        click.argument("path", default=".", required=False),
-        click.option("--branch", metavar="NAME", help="With a URL: test this branch (default: "
-                     "the remote's default branch)."),
-        click.option("--pr", "pr_number", type=click.IntRange(min=1), metavar="N",
-                     help="With a URL: test pull request N (its refs/pull/N/head)."),
-        click.option("--commit", metavar="SHA", help="With a URL: test this commit."),
-        click.option("--token-file", type=click.Path(path_type=Path), metavar="FILE",
-                     help="File holding the token for cloning a private repository over HTTPS "
-                     "(default: $GITHUB_TOKEN). Sent as a header, never stored; never give a "
-                     "token on the command line, where any process can read it."),
-        click.option("--token", hidden=True),  # refused: see clone_token
-        click.option("--working-directory", metavar="SUBDIR", help="The app's folder inside "
-                     "the repository."),
-        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-                     metavar="FILE", help="Read the settings from FILE instead of the project's "
-                     ".api-mcp-test.yml (same keys; paths relative to the app's folder)."),
-        click.option("--dev-requirements", is_flag=True, help="Also install development "
-                     "dependencies (requirements-dev.txt, dev groups)."),
-        click.option("--app", help="The app as module:attr (e.g. app.main:app); auto-detected "
-                     "when left out. A factory works too: app:create_app."),
-        click.option("--python", "python", metavar="PATH", help="Run the app with this existing "
-                     "interpreter instead of building an isolated environment."),
-        click.option("--no-install", is_flag=True, help="Do not install the app's dependencies."),
-        click.option("--install-command", metavar="CMD", help="Shell command that installs the "
-                     "dependencies into the target environment (instead of the dependency "
-                     "files)."),
-        click.option("--app-env", multiple=True, metavar="NAME=VALUE", help="A non-secret setting "
-                     "for the app (repeatable)."),
-        click.option("--allow-env", multiple=True, metavar="NAME", help="Let the project's "
-                     "config read this variable of the runner's environment as ${NAME} "
-                     "(repeatable). Nothing else is readable: the config is the repository's, "
-                     "untrusted; GITHUB_*, ACTIONS_*, RUNNER_*, INPUT_* and model keys never are."),
-        click.option("--install-timeout", type=float, default=600.0, show_default=True,
-                     help="Seconds the install stage may take."),
-        click.option("--discovery-timeout", type=float, default=120.0, show_default=True,
-                     help="Seconds importing the app and reading its spec may take."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
 @main.command()
-@_target_options
+@target_options
 @click.option("--suite", type=click.Choice(["smoke", "comprehensive", "custom"]),
               default="smoke", show_default=True, help="smoke: one valid call per endpoint; "
               "comprehensive: also boundary values and not-found ids (the LLM agent: also invalid "
@@ -195,11 +85,12 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
               "file of plain-language scenarios, one per '## ' section (implies --suite custom).")
 @click.option("--max-tokens", type=int, help="LLM budget: input + output tokens in all.")
 @click.option("--max-cost-usd", type=float, help="LLM budget: estimated cost in USD.")
-@click.option("--max-tools-per-session", type=int, default=40, show_default=True,
+@click.option("--max-tools-per-session", type=int, default=RunConfig.max_tools_per_session,
+              show_default=True,
               help="Larger APIs get one LLM session per group of this many tools.")
 @click.option("--max-result-chars", type=int, help="Characters of a response body a tool "
               "returns to the agent (default 8000); calls are recorded in full regardless.")
-@click.option("--output-dir", type=click.Path(path_type=Path), default="api-mcp-test-report",
+@click.option("--output-dir", type=click.Path(path_type=Path), default=RunConfig.output_dir,
               show_default=True, help="Folder for the reports and artifacts (wrapper, logs).")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Also write the "
               "JUnit XML here (default: OUTPUT_DIR/junit.xml).")
@@ -214,14 +105,14 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 @click.option("--examples", "examples_per_operation", type=int, metavar="N", help="Generated "
               "inputs (hypothesis-jsonschema, seeded) per operation, besides the edge values. "
               "Default: 0 for smoke, 6 for comprehensive.")
-@click.option("--call-timeout", type=float, default=30.0, show_default=True,
+@click.option("--call-timeout", type=float, default=Timeouts.call, show_default=True,
               help="Seconds one API call may take, whole response included.")
-@click.option("--start-timeout", type=float, default=60.0, show_default=True,
+@click.option("--start-timeout", type=float, default=Timeouts.start, show_default=True,
               help="Seconds the app may take to answer HTTP after start.")
-@click.option("--timeout", "run_timeout", type=float, default=1800.0, show_default=True,
+@click.option("--timeout", "run_timeout", type=float, default=Timeouts.run, show_default=True,
               help="Seconds the whole run may take (it also caps the other limits); the "
               "report keeps what was measured by then.")
-@click.option("--max-tool-calls", type=int, default=200, show_default=True,
+@click.option("--max-tool-calls", type=int, default=RunConfig.max_tool_calls, show_default=True,
               help="Most MCP tool calls an agent may make.")
 @click.option("--workspace-root", type=click.Path(path_type=Path), help="Where the run's "
               "temporary workspace is made (default: the system temp folder).")
@@ -243,12 +134,12 @@ def _target_options(fn):  # type: ignore[no-untyped-def]
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 def test(path: str, branch: str | None, pr_number: int | None, commit: str | None,
          token: str | None, token_file: Path | None, working_directory: str | None,
-         config_file: Path | None,
-         dev_requirements: bool, app: str | None, python: str | None, no_install: bool,
-         install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
-         install_timeout: float, discovery_timeout: float, suite: str, output_dir: Path, junit_path: Path | None,
-         json_path: Path | None, markdown_path: Path | None, checks: tuple[str, ...],
-         call_timeout: float, start_timeout: float, run_timeout: float, max_tool_calls: int,
+         config_file: Path | None, dev_requirements: bool, app: str | None, python: str | None,
+         no_install: bool, install_command: str | None, app_env: tuple[str, ...],
+         allow_env: tuple[str, ...], install_timeout: float, discovery_timeout: float, suite: str,
+         output_dir: Path, junit_path: Path | None, json_path: Path | None,
+         markdown_path: Path | None, checks: tuple[str, ...], call_timeout: float,
+         start_timeout: float, run_timeout: float, max_tool_calls: int,
          workspace_root: Path | None, keep_workspace: bool, quiet: bool, agent: str,
          model: str | None, scenarios_path: Path | None, max_tokens: int | None,
          max_cost_usd: float | None, max_tools_per_session: int,
@@ -268,7 +159,9 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     The LLM agent reads the key from ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, if set); the
     key is never passed to the app or the MCP server.
     """
-    from runner.orchestrator import DynamicBackendOrchestrator, cancel_on_signals
+    from runner.pipeline import run_pipeline
+    from runner.pipeline.choices import check_model_key
+    from runner.pipeline.driver import cancel_on_signals
 
     try:
         from runner.checks import select
@@ -277,7 +170,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
         suite = check_llm_options(suite, agent, model, scenarios_path, max_tools_per_session,
                                   max_result_chars)
         config = RunConfig(
-            **_repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
+            **repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
                             working_directory),
             dev_requirements=dev_requirements, app=app, python=python, install=not no_install,
             install_command=install_command, suite=suite,  # type: ignore[arg-type]
@@ -301,15 +194,11 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
         if base_ref and baseline_report:
             raise UsageError("Give --base or --baseline, not both.",
                              "--base runs the base; --baseline reads a stored report of it.")
-        anthropic = (model or "anthropic:").startswith("anthropic:") or ":" not in (model or "")
-        if agent == "llm" and anthropic and not config.anthropic_api_key:
-            raise UsageError("--agent llm with a Claude model needs ANTHROPIC_API_KEY.",
-                             "Set it in the environment, or use --agent auto to fall back to "
-                             "the deterministic agent without a key.")
+        check_model_key(config)
     except RunnerError as exc:
         _fail(exc)
     cancel_on_signals()
-    report = DynamicBackendOrchestrator(progress=_progress(quiet)).run(config)
+    report = run_pipeline(config, _progress(quiet)).report
     skip_exit_collection()
     click.echo(terminal.render(report), nl=False)
     if report.usage:
@@ -327,76 +216,8 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     leave(int(exit_code(report, fail_on, fail_on_breaking)))  # waits for no stuck thread
 
 
-def _repo_options(path: str, branch: str | None, pr_number: int | None, commit: str | None,
-                  token: str | None, working_directory: str | None) -> dict[str, Any]:
-    """PATH and the repository options as RunConfig fields."""
-    from runner.repo import is_remote, split_credentials
-
-    if sum(x is not None for x in (branch, pr_number, commit)) > 1:
-        raise UsageError("Give at most one of --branch, --pr and --commit.",
-                         "A pull request and a commit already name the code to test.")
-    if is_remote(path):
-        bare, credential = split_credentials(path)
-        if credential:
-            raise UsageError(f"The repository URL {bare} carries a credential on the command "
-                             "line, where every process (the app under test too) can read it; "
-                             "it is not accepted.",
-                             "Give the URL without it and the token in GITHUB_TOKEN or "
-                             "--token-file FILE.")
-        return {"repo_path": Path("."), "repo_url": path, "branch": branch,
-                "pr_number": pr_number, "commit": commit, "token": token or None,
-                "working_directory": working_directory}
-    if branch or pr_number or commit:
-        raise UsageError(f"--branch, --pr and --commit need a repository URL; {path} is a "
-                         "folder.", "Give the URL (https://, git@host:org/repo.git, file://), "
-                         "or check the branch out yourself and give the folder.")
-    return {"repo_path": Path(path), "working_directory": working_directory}
-
-
-def _discover(path: str, branch: str | None, pr_number: int | None, commit: str | None,
-              token: str | None, token_file: Path | None, working_directory: str | None,
-              config_file: Path | None,
-              dev_requirements: bool, app: str | None, python: str | None, no_install: bool,
-              install_command: str | None, app_env: tuple[str, ...], allow_env: tuple[str, ...],
-              install_timeout: float, discovery_timeout: float, workdir: Path):  # type: ignore[no-untyped-def]
-    from runner import environment, procs
-    from runner.config import select_operations
-    from runner.discovery import APIDiscoveryService
-    from runner.repo import clone, commit_date, run_copy, working_folder
-
-    where = _repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
-                          working_directory)
-    procs.use_workspace(workdir)
-    root = workdir / "repo"
-    if where.get("repo_url"):
-        clone(where["repo_url"], root, branch=branch, pr_number=pr_number,
-              commit=commit, token=where["token"])
-        procs.hand_over(root)
-    else:
-        if not Path(path).is_dir():
-            raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
-        run_copy(Path(path).resolve(), root)  # importing the app must not write into PATH
-    config = apply_project_config(
-        RunConfig(repo_path=working_folder(root, working_directory), app=app, python=python,
-                  install=not no_install, install_command=install_command,
-                  app_env=parse_app_env(app_env), allow_env=clean_grants(allow_env),
-                  config_file=config_file),
-        given_options())
-    env = environment.prepare(config.repo_path, python=config.python, install=config.install,
-                              install_command=config.install_command, timeout=install_timeout,
-                              log_path=workdir / "install.log", dev=dev_requirements,
-                              python_version=config.python_version,
-                              extra=config.install_extra,
-                              as_of=commit_date(root if where.get("repo_url") else Path(path)))
-    service = APIDiscoveryService(timeout=discovery_timeout, log_path=workdir / "discovery.log")
-    spec = service.discover(env, app=config.app, app_env=config.app_env,
-                            workdir=workdir / "discovery",
-                            shown_root="/".join(filter(None, (path, working_directory))))
-    return select_operations(spec, config.include, config.exclude)
-
-
 @main.command()
-@_target_options
+@target_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the OpenAPI "
               "document (JSON) here; without it, the document goes to stdout.")
 def discover(output: Path | None, **kwargs: Any) -> None:
@@ -406,7 +227,7 @@ def discover(output: Path | None, **kwargs: Any) -> None:
 
     with tempfile.TemporaryDirectory(prefix="api-mcp-test-") as tmp:
         try:
-            spec = _discover(workdir=Path(tmp), **kwargs)
+            spec = discover_spec(workdir=Path(tmp), **kwargs)
         except RunnerError as exc:
             _fail(exc)
     to_stderr = output is None  # stdout carries the document alone, for pipes
@@ -426,7 +247,7 @@ def discover(output: Path | None, **kwargs: Any) -> None:
 
 
 @main.command()
-@_target_options
+@target_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the "
               "config (default: PATH/.api-mcp-test.yml; - for stdout).")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
@@ -441,7 +262,7 @@ def init(output: Path | None, force: bool, **kwargs: Any) -> None:
     target = output or Path(kwargs["path"]) / ".api-mcp-test.yml"
     if str(target) != "-" and target.exists() and not force:
         _fail(UsageError(f"{target} exists.", "Pass --force to overwrite it, or -o FILE."))
-    learned, text = learn(_discover, kwargs)
+    learned, text = learn(discover_spec, kwargs)
     if str(target) == "-":
         click.echo(text, nl=False)
     else:
@@ -455,7 +276,7 @@ def init(output: Path | None, force: bool, **kwargs: Any) -> None:
 
 
 @main.command()
-@_target_options
+@target_options
 @click.option("--spec", "spec_file", type=click.Path(exists=True, path_type=Path),
               help="Generate from this OpenAPI file (JSON or YAML) instead of importing the app.")
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=".",
@@ -466,29 +287,19 @@ def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
     import tempfile
 
     from runner.mcpgen import MCPGenerator
-    from runner.models import ApiSpec
 
     try:
         if spec_file:
-            from runner.discovery import load_spec_file
-            from runner.openapi import (
-                check_operation_count,
-                endpoints_from_openapi,
-                validate_document,
-            )
-            from runner.report import inert
+            from runner.openapi import check_operation_count, validate_document
+            from runner.pipeline.spec import spec_from_file
 
-            doc = load_spec_file(spec_file)
-            for warning in validate_document(doc, str(spec_file)):
+            spec = spec_from_file(spec_file)
+            for warning in validate_document(spec.openapi, str(spec_file)):
                 click.echo(f"warning: {inert.terminal(warning)}", err=True)
-            info = doc.get("info") or {}
-            spec = ApiSpec(framework="spec-file", app_locator=str(spec_file), openapi=doc,
-                           endpoints=endpoints_from_openapi(doc), spec_source="file",
-                           title=str(info.get("title", "")), version=str(info.get("version", "")))
             check_operation_count(len(spec.endpoints), source=str(spec_file))
         else:
             with tempfile.TemporaryDirectory(prefix="api-mcp-test-") as tmp:
-                spec = _discover(workdir=Path(tmp), **kwargs)
+                spec = discover_spec(workdir=Path(tmp), **kwargs)
         generator = MCPGenerator()
         output_dir.mkdir(parents=True, exist_ok=True)
         path = generator.ship(spec, output_dir)
@@ -523,7 +334,7 @@ def serve(server: Path, base_url: str, transport: str, host: str, port: int) -> 
 
 @main.command(name="merge")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--output-dir", type=click.Path(path_type=Path), default="api-mcp-test-report",
+@click.option("--output-dir", type=click.Path(path_type=Path), default=RunConfig.output_dir,
               show_default=True, help="Folder for the merged junit.xml, report.md and "
               "report.json.")
 @click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="failures",

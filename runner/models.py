@@ -1,7 +1,7 @@
 """The typed records that flow one way through the pipeline.
 
-context -> RunConfig; repo -> RepoInfo, TargetEnv; discovery -> ApiSpec (Endpoints);
-agent -> ToolCalls; checks -> CheckResults; report -> EndpointResults in a RunReport.
+context -> RunConfig (runner/runconfig.py); repo -> RepoInfo, TargetEnv; discovery -> ApiSpec
+(Endpoints); agent -> ToolCalls; checks -> CheckResults; report -> EndpointResults in a RunReport.
 """
 
 from __future__ import annotations
@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-if TYPE_CHECKING:
-    from runner.shard import Shard
+# The settings live in runner/runconfig.py; importing them from here still works.
+from runner.runconfig import (  # noqa: F401
+    AgentKind,
+    AuthConfig,
+    AuthStep,
+    RunConfig,
+    Suite,
+    Timeouts,
+)
 
-Suite = Literal["smoke", "comprehensive", "custom"]
-AgentKind = Literal["deterministic", "llm", "auto"]
 Outcome = Literal["passed", "failed", "error", "skipped"]
 BaselineStatus = Literal["new failure", "fixed", "still failing", "new endpoint", "unchanged"]
 
@@ -28,125 +33,6 @@ def from_fields(cls: type[_Record], data: Mapping[str, Any] | None) -> _Record:
     `cls` has: what another version of the runner wrote still reads back."""
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in (data or {}).items() if k in names})
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds each stage may take; every stage is bounded."""
-
-    clone: float = 300.0
-    install: float = 600.0
-    discovery: float = 120.0
-    start: float = 60.0
-    call: float = 30.0
-    run: float = 1800.0
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a run needs, built once by the CLI or the action's context."""
-
-    repo_path: Path  # the folder to test (unused with repo_url: the run clones into its workspace)
-    # Fields the user set explicitly (flags, action inputs): the project's config file does not
-    # override them. "timeouts.start"-style names for single timeouts.
-    given: frozenset[str] = frozenset()
-    repo_url: str | None = None  # clone this (https://, ssh://, git@host:path, file://)
-    branch: str | None = None
-    pr_number: int | None = None
-    commit: str | None = None
-    token: str | None = field(default=None, repr=False)  # for cloning; never stored or logged
-    # Runner variables the project's config may read as ${NAME} (see runner/trust.py).
-    allow_env: tuple[str, ...] = ()
-    # The repository's run copy: files the project's config names are read inside it, with the
-    # pull request's rights (runner/untrusted.py). Set when the config is applied.
-    boundary: Path | None = None
-    # The run's trust domain for the environment cache (runner/envcache.py); None: from the
-    # repository URL and PR/branch/commit, or the folder.
-    cache_scope: str | None = None
-    working_directory: str | None = None  # the app's folder inside the repository
-    dev_requirements: bool = False  # also install requirements-dev.txt and dev groups
-    app: str | None = None
-    python: str | None = None
-    install: bool = True
-    install_command: str | None = None
-    config_file: Path | None = None  # --config FILE instead of the project's .api-mcp-test.yml
-    install_extra: tuple[str, ...] = ()  # config `install: {extra: [...]}`: on top of the install
-    suite: Suite = "smoke"
-    agent: AgentKind = "auto"
-    model: str | None = None
-    output_dir: Path = Path("api-mcp-test-report")
-    junit_path: Path | None = None
-    json_path: Path | None = None
-    markdown_path: Path | None = None
-    workspace_root: Path | None = None
-    keep_workspace: bool = False
-    app_env: dict[str, str] = field(default_factory=dict)
-    checks: tuple[str, ...] = ()
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    # Tool calls an agent may make; the deterministic agent's default grows with the API so
-    # every operation is called at least once (see call_budget).
-    max_tool_calls: int = 200
-    strict: bool = False  # an undocumented 4xx to valid input fails (default: a warning)
-    examples_per_operation: int | None = None  # generated inputs per operation (None: by suite)
-    anthropic_api_key: str | None = None  # for the model client only, never a child's env
-    model_base_url: str | None = None  # e.g. a proxy or a local stand-in of the Messages API
-    max_tokens: int | None = None  # LLM budget: input + output tokens over all sessions
-    max_cost_usd: float | None = None  # LLM budget: estimated from list prices
-    max_tools_per_session: int = 40  # larger APIs get one LLM session per group of tools
-    max_result_chars: int | None = None  # body text a tool returns to the model
-    scenarios_path: Path | None = None
-    # From the project's config file (runner/config.py); command-line flags override these.
-    python_version: str | None = None  # a version request ("3.12", ">=3.11") for the new venv
-    setup: tuple[str, ...] = ()  # shell commands run in the target environment before start
-    start_command: str | None = None  # custom start command with a {port} placeholder
-    ready_path: str | None = None  # answers below 500 when the app is ready
-    spec_location: str | None = None  # URL path on the running app, or a file
-    include: tuple[str, ...] = ()  # operation selectors: "GET /admin/*", "/users/*", "tag:x"
-    exclude: tuple[str, ...] = ()
-    auth: AuthConfig | None = None  # None: automatic
-    django_debug: bool = False  # serve a Django project with DEBUG=True (loopback run only)
-    # Pull-request awareness (runner/baseline.py): compare with the base's results.
-    base_ref: str | None = None  # a branch, tag or sha of the same repository to run and diff
-    baseline_report: Path | None = None  # a stored report.json (or its folder) of the base
-    # The base came from the PR's event, not from the user: when it cannot be had, the run says
-    # so and goes on (and may fetch it from origin).
-    base_auto: bool = False
-    shard: Shard | None = None  # test only shard K of N of the operations (runner/shard.py)
-
-
-@dataclass(frozen=True)
-class AuthStep:
-    """One request of a login flow: `POST /token` with a form or JSON body (None: built from the
-    operation's schema for a generated user), or `basic`: the body's username and password sent
-    as HTTP basic auth, no body (`POST /api/tokens` answering a token)."""
-
-    method: str
-    path: str
-    body: dict[str, Any] | None = None
-    content: Literal["json", "form", "basic"] = "json"
-
-
-@dataclass(frozen=True)
-class AuthConfig:
-    """How the runner gets credentials for the API under test (runner/auth.py).
-
-    Strings may name runner environment variables the workflow granted (`allow_env`) as ${NAME}
-    and the generated user as ${user.username}, ${user.email}, ${user.password}; they are
-    expanded when the run logs in.
-    """
-
-    mode: Literal["auto", "off", "static", "basic", "login"] = "auto"
-    header: str = "Authorization"
-    value: str | None = None  # static
-    username: str | None = None  # basic
-    password: str | None = None  # basic
-    login: AuthStep | None = None
-    register: AuthStep | None = None
-    token: str | None = None  # JSON path of the token in the login answer, e.g. $.access_token
-    scheme: str | None = None  # Bearer, Token, ... ("" for the bare token)
-    # The granted variables the strings reference, resolved when the config is applied
-    # (runner/trust.py); the only runner variables a login can use.
-    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

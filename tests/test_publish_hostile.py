@@ -166,12 +166,12 @@ def test_an_unexpected_exception_is_still_published(
     from test_action import _read_outputs
 
     import entrypoint
-    from runner import orchestrator
+    from runner import pipeline
 
-    def broken(self: object, config: object) -> None:
+    def broken(config: object, progress: object) -> None:
         raise KeyError(f"a bug ({TOKEN})")
 
-    monkeypatch.setattr(orchestrator.DynamicBackendOrchestrator, "run", broken)
+    monkeypatch.setattr(pipeline, "run_pipeline", broken)
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "main.py").write_text("app = None\n")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from runner.errors import UsageError
 from runner.models import RunConfig
+from runner.runconfig import AgentSettings
 
 LLM_MODULE = "runner.agent.llm"
 DETERMINISTIC_MODULE = "runner.agent.deterministic"
 
 
-def agent_kind(config: RunConfig) -> str:
+def agent_kind(config: RunConfig) -> Literal["deterministic", "llm"]:
     """auto means the LLM agent when an Anthropic key is configured (or another provider is
     named), else the deterministic agent."""
     if config.agent != "auto":
@@ -68,3 +70,20 @@ def call_budget(config: RunConfig, operations: int) -> int:
         return config.max_tool_calls
     per_operation = 40 if config.suite == "comprehensive" else 6
     return max(config.max_tool_calls, operations * per_operation)
+
+
+def agent_settings(config: RunConfig, operations: int) -> AgentSettings:
+    """The agent stage's part of the settings, after the rules above."""
+    kind = agent_kind(config)
+    # The deterministic agent's budget grows with the API; the model's is the one set.
+    max_calls = call_budget(config, operations) if kind == "deterministic" \
+        else config.max_tool_calls
+    return AgentSettings(
+        kind=kind, forced=config.agent == "llm", suite=config.suite,
+        call_timeout=config.timeouts.call, start_timeout=config.timeouts.start,
+        max_calls=max_calls,
+        examples=config.examples_per_operation, model=config.model,
+        api_key=config.anthropic_api_key, model_base_url=config.model_base_url,
+        max_tokens=config.max_tokens, max_cost_usd=config.max_cost_usd,
+        max_tools=config.max_tools_per_session, scenarios_path=config.scenarios_path,
+        scenarios_root=scenarios_root(config))

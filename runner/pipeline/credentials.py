@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.auth import Credentials
-from runner.models import ApiSpec, RunConfig, ToolCall
+from runner.models import ApiSpec, ToolCall
+from runner.runconfig import ServeSettings
 
 
 @dataclass
@@ -19,10 +20,12 @@ class Login:
     notes: list[str] = field(default_factory=list)
 
 
-def credentials_file(spec: ApiSpec, config: RunConfig, base_url: str, folder: Path) -> Credentials:
+def credentials_file(spec: ApiSpec, settings: ServeSettings, base_url: str,
+                     folder: Path) -> Credentials:
     """The (empty) credentials file: made before logging in, so that it is discarded whatever
     the login does."""
-    return Credentials(folder / "headers.json", config.auth, spec, base_url, config.timeouts.call)
+    return Credentials(folder / "headers.json", settings.auth, spec, base_url,
+                       settings.call_timeout)
 
 
 def log_in(credentials: Credentials, tool_names: dict[str, str]) -> Login:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from runner import procs, trust
 from runner.agent.calllog import CallLog
@@ -67,12 +67,13 @@ class Run:
     add to `report` and to what was measured (`spec`, `tool_names`, `calls`, ...) so that a
     failure still judges the calls already made."""
 
-    def __init__(self, config: RunConfig, progress: Progress) -> None:
+    def __init__(self, config: RunConfig, progress: Progress,
+                 announce_to: TextIO | None = None) -> None:
         self.config = config  # the project's settings applied once the repo stage has read them
         # Granted variables may be secrets whatever their names: masked too.
         self.redact = Redactor.for_run([config.anthropic_api_key, config.token,
                                         *trust.granted_values(config.allow_env)], config.app_env)
-        self.redact.announce()
+        self.redact.announce(announce_to)  # stderr when stdout carries a document
         self.progress: Progress = lambda line: progress(self.redact(line))
         self.started = time.monotonic()
         self.current_stage: str | None = None

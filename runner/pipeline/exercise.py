@@ -12,41 +12,41 @@ from runner.agent.calllog import CallLog
 from runner.agent.protocol import Agent
 from runner.auth import Credentials
 from runner.evidence import AppLog
-from runner.models import ApiSpec, Finding, RunConfig, ToolCall
-from runner.pipeline.choices import agent_kind, call_budget, scenarios_root
+from runner.models import ApiSpec, Finding, ToolCall
+from runner.runconfig import AgentSettings
 from runner.servers import McpCommand
 
 
-def make_agent(config: RunConfig, mcp: McpCommand, spec: ApiSpec, tool_names: dict[str, str],
-               call_log: Path, credentials: Credentials | None, focus: frozenset[str],
-               log_path: Path, progress: Callable[[str], None], app_log: AppLog) -> Agent:
+def make_agent(settings: AgentSettings, mcp: McpCommand, spec: ApiSpec,
+               tool_names: dict[str, str], call_log: Path, credentials: Credentials | None,
+               focus: frozenset[str], log_path: Path, progress: Callable[[str], None],
+               app_log: AppLog) -> Agent:
     """The deterministic agent, or the LLM agent when chosen; `spec` holds the operations
     left for it."""
     log = CallLog(call_log)
-    if agent_kind(config) == "llm":
+    if settings.kind == "llm":
         from runner.agent import llm
         from runner.agent.instructions import load_scenarios
 
         return llm.LlmAgent(
             mcp, spec, tool_names, log,
-            model=llm.build_model(config.model, config.anthropic_api_key, config.model_base_url),
-            model_name=config.model or llm.DEFAULT_MODEL, suite=config.suite,
-            call_timeout=config.timeouts.call, start_timeout=config.timeouts.start,
-            budget=llm.Budget(config.max_tool_calls, config.max_tokens, config.max_cost_usd),
-            max_tools=config.max_tools_per_session,
-            scenarios=load_scenarios(config.scenarios_path, scenarios_root(config))
-            if config.scenarios_path else None,
-            forced=config.agent == "llm", log_path=log_path, credentials=credentials,
+            model=llm.build_model(settings.model, settings.api_key, settings.model_base_url),
+            model_name=settings.model or llm.DEFAULT_MODEL, suite=settings.suite,
+            call_timeout=settings.call_timeout, start_timeout=settings.start_timeout,
+            budget=llm.Budget(settings.max_calls, settings.max_tokens, settings.max_cost_usd),
+            max_tools=settings.max_tools,
+            scenarios=load_scenarios(settings.scenarios_path, settings.scenarios_root)
+            if settings.scenarios_path else None,
+            forced=settings.forced, log_path=log_path, credentials=credentials,
             progress=progress,
         )
     from runner.agent.deterministic import DeterministicAgent
 
-    return DeterministicAgent(mcp, spec, tool_names, log, suite=config.suite,
-                              call_timeout=config.timeouts.call,
-                              start_timeout=config.timeouts.start,
-                              max_calls=call_budget(config, len(spec.endpoints)),
-                              focus=focus, credentials=credentials,
-                              examples=config.examples_per_operation, app_log=app_log)
+    return DeterministicAgent(mcp, spec, tool_names, log, suite=settings.suite,
+                              call_timeout=settings.call_timeout,
+                              start_timeout=settings.start_timeout, max_calls=settings.max_calls,
+                              focus=focus, credentials=credentials, examples=settings.examples,
+                              app_log=app_log)
 
 
 @dataclass

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner import envcache, environment
-from runner.models import RunConfig, TargetEnv
-from runner.repo import commit_date
+from runner import environment
+from runner.models import TargetEnv
+from runner.runconfig import InstallSettings
 
 
-def install(config: RunConfig, trust_root: Path, timeout: float, log_path: Path) -> TargetEnv:
+def install(settings: InstallSettings, cache_scope: str, as_of: str | None, timeout: float,
+            log_path: Path) -> TargetEnv:
+    """`as_of`: the commit's date, which the project's unbounded requirements resolve at."""
     return environment.prepare(
-        config.repo_path, python=config.python, install=config.install,
-        install_command=config.install_command, timeout=timeout, log_path=log_path,
-        dev=config.dev_requirements, python_version=config.python_version,
-        boundary=config.boundary,
-        scope=config.cache_scope or envcache.scope_for(
-            config.repo_url, config.pr_number, config.branch, config.commit, trust_root),
-        extra=config.install_extra, as_of=commit_date(trust_root),
+        settings.folder, python=settings.python, install=settings.install,
+        install_command=settings.command, timeout=timeout, log_path=log_path, dev=settings.dev,
+        python_version=settings.python_version, boundary=settings.boundary, scope=cache_scope,
+        extra=settings.extra, as_of=as_of,
     )
 
 
@@ -28,6 +27,6 @@ def describe(env: TargetEnv) -> str:
             else f"new environment, {env.source}")
 
 
-def set_up(env: TargetEnv, config: RunConfig, timeout: float, log_path: Path) -> str:
-    environment.run_setup(env, config.setup, dict(config.app_env), timeout, log_path)
-    return f"{len(config.setup)} command(s)"
+def set_up(env: TargetEnv, settings: InstallSettings, timeout: float, log_path: Path) -> str:
+    environment.run_setup(env, settings.setup, dict(settings.app_env), timeout, log_path)
+    return f"{len(settings.setup)} command(s)"

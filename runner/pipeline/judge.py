@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from runner import auth as auth_mod
 from runner import checks as checks_mod
 from runner import verdicts
-from runner.models import ApiSpec, EndpointResult, Finding, RunConfig, ToolCall
+from runner.models import ApiSpec, EndpointResult, Finding, ToolCall
+from runner.runconfig import CheckSettings
 
 
 @dataclass
@@ -16,11 +17,12 @@ class Judged:
     notes: list[str] = field(default_factory=list)
 
 
-def judge(spec: ApiSpec, calls: list[ToolCall], tool_names: dict[str, str], config: RunConfig,
-          findings: list[Finding], not_called: dict[str, str], logged_in: bool) -> Judged:
-    selected = checks_mod.select(config.checks)
+def judge(spec: ApiSpec, calls: list[ToolCall], tool_names: dict[str, str],
+          settings: CheckSettings, findings: list[Finding], not_called: dict[str, str],
+          logged_in: bool) -> Judged:
+    selected = checks_mod.select(settings.checks)
     results = verdicts.evaluate(spec.endpoints, calls, tool_names, selected,
-                                strict=config.strict, not_called=not_called)
+                                strict=settings.strict, not_called=not_called)
     notes = list(verdicts.apply_findings(results, findings))
     needs_auth = [r for r in results if r.outcome == "skipped" and "needs auth" in r.reason]
     if needs_auth:

@@ -15,11 +15,11 @@ from runner.report import junit, markdown, result
 
 def write_reports(run: Run) -> None:
     out = run.output_dir
-    config = run.config
+    wanted = run.config.report_paths
     paths = {
-        "junit": config.junit_path or out / "junit.xml",
-        "json": config.json_path or out / "report.json",
-        "markdown": config.markdown_path or out / "report.md",
+        "junit": wanted.junit or out / "junit.xml",
+        "json": wanted.json or out / "report.json",
+        "markdown": wanted.markdown or out / "report.md",
     }
     run.report.artifacts = {
         **{k: str(Path(v).resolve()) for k, v in paths.items()},

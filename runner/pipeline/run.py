@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import sys
 import threading
 from collections.abc import Coroutine
 from typing import Any, Literal, TypeVar
@@ -26,7 +27,7 @@ from runner.models import ApiSpec, RunConfig, TargetEnv
 from runner.pipeline import base as base_mod
 from runner.pipeline import serve
 from runner.pipeline import spec as spec_mod
-from runner.pipeline.choices import agent_module
+from runner.pipeline.choices import agent_module, agent_settings
 from runner.pipeline.credentials import Login, credentials_file, left_for_agent, log_in
 from runner.pipeline.driver import Progress, Run, drive
 from runner.pipeline.exercise import make_agent, measured
@@ -49,7 +50,7 @@ def run_pipeline(config: RunConfig, progress: Progress, until: Until = "all") ->
         # wait on their subprocesses.
         threading.Thread(target=importlib.import_module, args=(agent_module(config),),
                          daemon=True).start()
-    run = Run(config, progress)
+    run = Run(config, progress, announce_to=None if until == "all" else sys.stderr)
     drive(run, lambda r: _stages(r, until), write_reports if until == "all" else _no_reports)
     return run
 
@@ -70,22 +71,25 @@ def _stages(run: Run, until: Until) -> None:
         timing.note = source.note
 
     with run.stage("install") as timing:
-        env = install(config, source.trust_root, run.budget(config.timeouts.install),
-                      run.output_dir / "install.log")
+        env = install(config.install_settings, source.cache_scope, source.as_of,
+                      run.budget(config.timeouts.install), run.output_dir / "install.log")
         timing.note = describe(env)
     if config.setup:
         with run.stage("setup") as timing:
-            timing.note = set_up(env, config, run.budget(config.timeouts.install),
-                                 run.output_dir / "setup.log")
+            timing.note = set_up(env, config.install_settings,
+                                 run.budget(config.timeouts.install), run.output_dir / "setup.log")
 
+    settings, serving = config.spec_settings, config.serve_settings
     with run.stage("discovery") as timing:
-        found = spec_mod.discover(config, env, run.budget(config.timeouts.discovery),
+        found = spec_mod.discover(settings, env, run.budget(config.timeouts.discovery),
                                   run.output_dir / "discovery.log", run.workspace / "discovery",
                                   source.shown_root)
         run.report.notes.extend(found.notes)  # settings filled with placeholders
         selection = _adopt(run, found)
         spec = selection.spec
         timing.note = f"{spec.framework}, {len(spec.endpoints)} operations, {spec.app_locator}"
+        if until == "spec":
+            return  # discover and generate show what was found, even no operations
         if not selection.operations:
             raise spec_mod.no_operations(spec)
         if not spec.endpoints:
@@ -93,16 +97,14 @@ def _stages(run: Run, until: Until) -> None:
             run.report.notes.append(f"shard {config.shard} has no operations (resources stay "
                                     "whole in one shard; use fewer shards)")
             return
-    if until == "spec":
-        return
 
-    app_first = spec_mod.needs_running_app(spec, config)
+    app_first = spec_mod.needs_running_app(spec, settings, serving)
     if app_first:
         with run.stage("app") as timing:
             timing.note = _bounded(run, asyncio.to_thread(
-                serve.start_app, run.servers, env, spec, config, run.workspace,
+                serve.start_app, run.servers, env, spec, serving, run.workspace,
                 run.report.notes))
-        if spec_mod.wants_served_spec(spec, config):
+        if spec_mod.wants_served_spec(spec, settings):
             with run.stage("served spec") as timing:
                 selection = _served(run, spec) or selection
                 spec = selection.spec
@@ -118,7 +120,8 @@ def _stages(run: Run, until: Until) -> None:
     with run.stage("credentials") as timing:
         base_url = run.servers.base_url if app_first else run.servers.reserve_port()
         assert base_url
-        run.credentials = credentials_file(spec, config, base_url, run.workspace / "credentials")
+        run.credentials = credentials_file(spec, serving, base_url,
+                                           run.workspace / "credentials")
         login = log_in(run.credentials, run.tool_names)
         run.report.auth = login.record
         run.report.notes.extend(login.notes)
@@ -158,7 +161,7 @@ def _base(run: Run, origin: Any) -> base_mod.Base | None:
 
 def _adopt(run: Run, spec: ApiSpec) -> spec_mod.Selection:
     """Make `spec` (its configured operations) the run's, and write openapi.json."""
-    selection = spec_mod.select(spec, run.config)
+    selection = spec_mod.select(spec, run.config.spec_settings)
     run.spec = run.report.spec = selection.spec
     run.report.notes.extend(selection.notes)
     write_replacing(run.output_dir / "openapi.json",  # a FIFO or link there is not opened
@@ -175,10 +178,10 @@ def _served(run: Run, spec: ApiSpec) -> spec_mod.Selection | None:
     assert base_url
     limit = run.budget(max(spec_mod.SERVED_SPEC_DEADLINE, config.timeouts.start))
     try:
-        found = run_async(within(asyncio.to_thread(spec_mod.read_served, spec, config, base_url),
-                                 limit))
+        found = run_async(within(asyncio.to_thread(spec_mod.read_served, spec,
+                                                   config.spec_settings, base_url), limit))
     except TimeoutError:
-        raise spec_mod.served_timeout(config, limit) from None
+        raise spec_mod.served_timeout(config.spec_settings, limit) from None
     if found is None:
         return None
     served, path = found
@@ -215,14 +218,16 @@ async def _serve_and_exercise(run: Run, env: TargetEnv, spec: ApiSpec, wrapper: 
     agent = None
     try:
         with run.stage("servers") as timing:
+            serving = config.serve_settings
             mcp = serve.mcp_command(run.servers, wrapper.path, run.call_log_path,
-                                    run.credentials.path, config)
-            agent = make_agent(config, mcp, left_for_agent(spec, login.calls), run.tool_names,
-                               run.call_log_path, run.credentials, focus,
+                                    run.credentials.path, serving)
+            remaining = left_for_agent(spec, login.calls)
+            agent = make_agent(agent_settings(config, len(remaining.endpoints)), mcp, remaining,
+                               run.tool_names, run.call_log_path, run.credentials, focus,
                                run.output_dir / "agent.log", run.progress,
                                AppLog(run.servers.app_log, run.workspace / "repo"))
             ready = await serve.start(run.servers, agent, mcp, len(run.tool_names), start_app,
-                                      env, spec, config, run.workspace, run.report.notes)
+                                      env, spec, serving, run.workspace, run.report.notes)
             timing.note = ", ".join(filter(None, (
                 ready, f"MCP server with {len(run.tool_names)} tools")))
         with run.stage("agent") as timing:
@@ -246,8 +251,8 @@ def _judge(run: Run) -> None:
     if run.spec is None:
         return
     with run.stage("checks") as timing:
-        judged = judge(run.spec, run.calls, run.tool_names, run.config, run.findings,
-                       run.not_called, logged_in=bool(run.report.auth.get("ok")))
+        judged = judge(run.spec, run.calls, run.tool_names, run.config.check_settings,
+                       run.findings, run.not_called, logged_in=bool(run.report.auth.get("ok")))
         run.report.results = judged.results
         run.report.notes.extend(judged.notes)
         counts = run.report.counts

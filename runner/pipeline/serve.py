@@ -10,42 +10,44 @@ from pathlib import Path
 from runner.agent.protocol import Agent
 from runner.errors import RunnerError
 from runner.limits import tail_text, within
-from runner.models import ApiSpec, RunConfig, TargetEnv
+from runner.models import ApiSpec, TargetEnv
+from runner.runconfig import ServeSettings
 from runner.servers import DynamicServerManager, McpCommand
 
 CLOSE_LIMIT = 5.0  # seconds the agent may take to close the MCP connection
 
 
-def launch(servers: DynamicServerManager, env: TargetEnv, spec: ApiSpec, config: RunConfig,
-           workspace: Path, notes: list[str]) -> str:
+def launch(servers: DynamicServerManager, env: TargetEnv, spec: ApiSpec,
+           settings: ServeSettings, workspace: Path, notes: list[str]) -> str:
     """Start the app (its own start command, or served by api-mcp-test); returns its URL."""
-    app_env = dict(config.app_env)
-    if config.django_debug and (config.start_command or spec.framework != "django"):
+    app_env = dict(settings.app_env)
+    if settings.django_debug and (settings.start_command or spec.framework != "django"):
         notes.append("django.debug is ignored: it applies to a Django app that api-mcp-test "
                      "starts itself (no `start` command).")
-    if config.start_command:
-        return servers.launch_command(env, config.start_command, {**spec.server_env, **app_env})
-    return servers.launch_api(env, spec, app_env, workspace, django_debug=config.django_debug)
+    if settings.start_command:
+        return servers.launch_command(env, settings.start_command,
+                                      {**spec.server_env, **app_env})
+    return servers.launch_api(env, spec, app_env, workspace, django_debug=settings.django_debug)
 
 
-def start_app(servers: DynamicServerManager, env: TargetEnv, spec: ApiSpec, config: RunConfig,
-              workspace: Path, notes: list[str]) -> str:
+def start_app(servers: DynamicServerManager, env: TargetEnv, spec: ApiSpec,
+              settings: ServeSettings, workspace: Path, notes: list[str]) -> str:
     """Start the app and wait until it answers HTTP; returns the readiness note."""
-    launch(servers, env, spec, config, workspace, notes)
-    return servers.wait_ready(config.ready_path)
+    launch(servers, env, spec, settings, workspace, notes)
+    return servers.wait_ready(settings.ready_path)
 
 
 def mcp_command(servers: DynamicServerManager, wrapper: Path, call_log: Path,
-                headers_file: Path, config: RunConfig) -> McpCommand:
+                headers_file: Path, settings: ServeSettings) -> McpCommand:
     extra = {"API_MCP_TEST_HEADERS_FILE": str(headers_file)}
-    if config.max_result_chars:
-        extra["API_MCP_TEST_RESULT_LIMIT"] = str(config.max_result_chars)
+    if settings.max_result_chars:
+        extra["API_MCP_TEST_RESULT_LIMIT"] = str(settings.max_result_chars)
     return servers.configure_mcp_server(wrapper, call_log, extra,
-                                        call_timeout=config.timeouts.call)
+                                        call_timeout=settings.call_timeout)
 
 
 async def start(servers: DynamicServerManager, agent: Agent, mcp: McpCommand, tools: int,
-                start_app_now: bool, env: TargetEnv, spec: ApiSpec, config: RunConfig,
+                start_app_now: bool, env: TargetEnv, spec: ApiSpec, settings: ServeSettings,
                 workspace: Path, notes: list[str]) -> str:
     """Connect the agent (which starts the MCP server) and, meanwhile, start the app unless it
     already runs; returns the app's readiness note ("" when it was started before)."""
@@ -54,8 +56,8 @@ async def start(servers: DynamicServerManager, agent: Agent, mcp: McpCommand, to
     try:
         if start_app_now:
             # Django's migrations (if any) run while the MCP server starts.
-            await asyncio.to_thread(launch, servers, env, spec, config, workspace, notes)
-            ready = await asyncio.to_thread(servers.wait_ready, config.ready_path)
+            await asyncio.to_thread(launch, servers, env, spec, settings, workspace, notes)
+            ready = await asyncio.to_thread(servers.wait_ready, settings.ready_path)
         await connected(connecting, mcp, tools)
     except BaseException:
         connecting.cancel()

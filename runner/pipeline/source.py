@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner import procs
+from runner import envcache, procs
 from runner.config import apply_project_config
 from runner.errors import RunnerError
 from runner.models import RepoInfo, RunConfig
 from runner.pipeline.choices import check_agent_choice, use_configured_scenarios
-from runner.repo import clone, read_repo_info, run_copy, working_folder
+from runner.repo import clone, commit_date, read_repo_info, run_copy, working_folder
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class Source:
     info: RepoInfo
     copy: Path  # the run copy's root
     origin: Path  # the app's folder in the git repository the copy came from (for the base)
-    trust_root: Path  # the environment cache's trust domain of a local run
+    cache_scope: str  # the environment cache's trust domain (runner/envcache.py)
+    as_of: str | None  # the commit's date (the installs resolve as of it), None outside git
     shown_root: str  # the folder as the user knows it, for messages
     note: str  # for the stage's progress line
 
@@ -70,5 +71,7 @@ def check_out(config: RunConfig, workspace: Path, clone_timeout: float) -> Sourc
     note = " ".join(filter(None, (
         info.commit[:12] if info.commit else "",
         f"PR #{info.pr_number}" if info.pr_number else info.branch or "", copied)))
-    return Source(config=applied, info=info, copy=copy, origin=origin, trust_root=config_root,
-                  shown_root=shown_root, note=note)
+    scope = applied.cache_scope or envcache.scope_for(
+        config.repo_url, config.pr_number, config.branch, config.commit, config_root)
+    return Source(config=applied, info=info, copy=copy, origin=origin, cache_scope=scope,
+                  as_of=commit_date(config_root), shown_root=shown_root, note=note)

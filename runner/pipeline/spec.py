@@ -15,8 +15,9 @@ from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.discovery.served import served_spec
 from runner.environment import cache_root
 from runner.errors import RunnerError
-from runner.models import ApiSpec, Endpoint, RunConfig, TargetEnv
+from runner.models import ApiSpec, Endpoint, TargetEnv
 from runner.openapi import endpoints_from_openapi, validate_document
+from runner.runconfig import ServeSettings, SpecSettings
 from runner.shard import select_shard
 
 SERVED_SPEC_DEADLINE = 10.0  # seconds (at least; the start timeout when longer) to read a served spec
@@ -45,50 +46,50 @@ def spec_from_file(path: Path) -> ApiSpec:
     return adopt_document(empty, load_spec_file(path), "file")
 
 
-def _project_file(config: RunConfig, path: Path) -> bool:
-    boundary = config.boundary
+def _project_file(settings: SpecSettings, path: Path) -> bool:
+    boundary = settings.boundary
     return boundary is not None and os.path.abspath(path).startswith(
         str(boundary).rstrip("/") + "/")
 
 
-def spec_file(config: RunConfig) -> Path | None:
+def spec_file(settings: SpecSettings) -> Path | None:
     """The spec file: one the project's config names (inside the run copy, read with
     runner/untrusted.py), or one given through the Python API."""
-    location = config.spec_location
+    location = settings.location
     if not location:
         return None
-    if _project_file(config, Path(location)):
+    if _project_file(settings, Path(location)):
         return Path(location)
     return Path(location) if Path(location).is_file() else None
 
 
-def spec_url(config: RunConfig) -> str | None:
+def spec_url(settings: SpecSettings) -> str | None:
     """The URL path on the running app the project's config names for its spec."""
-    location = config.spec_location
-    return location if location and spec_file(config) is None else None
+    location = settings.location
+    return location if location and spec_file(settings) is None else None
 
 
-def discover(config: RunConfig, env: TargetEnv, timeout: float, log_path: Path, workdir: Path,
+def discover(settings: SpecSettings, env: TargetEnv, timeout: float, log_path: Path, workdir: Path,
              shown_root: str) -> ApiSpec:
     """The app and its spec: the configured spec file when there is one (read after setup: a
     setup step may write it), else the document the app builds."""
     service = APIDiscoveryService(timeout=timeout, log_path=log_path)
-    path = spec_file(config)
-    spec = service.discover(env, app=config.app, app_env=config.app_env, workdir=workdir,
+    path = spec_file(settings)
+    spec = service.discover(env, app=settings.app, app_env=settings.app_env, workdir=workdir,
                             shown_root=shown_root, locate_only=bool(path))
     if path is None:
         return spec
-    boundary = config.boundary if _project_file(config, path) else None
+    boundary = settings.boundary if _project_file(settings, path) else None
     return adopt_document(spec, load_spec_file(path, boundary), "file")
 
 
-def select(spec: ApiSpec, config: RunConfig) -> Selection:
+def select(spec: ApiSpec, settings: SpecSettings) -> Selection:
     """The configured operations (include/exclude), this shard's part, and the document's
     validation warnings."""
-    chosen = select_operations(spec, config.include, config.exclude)
+    chosen = select_operations(spec, settings.include, settings.exclude)
     operations = chosen.endpoints
-    if config.shard is not None:
-        chosen = select_shard(chosen, config.shard)
+    if settings.shard is not None:
+        chosen = select_shard(chosen, settings.shard)
     # Validated once per document: the cache under the runner's own cache folder.
     notes = (validate_document(chosen.openapi, cache=cache_root() / "validated")
              if chosen.spec_source != "synthesized" else [])
@@ -101,35 +102,36 @@ def no_operations(spec: ApiSpec) -> RunnerError:
                        "right one with --app.")
 
 
-def needs_running_app(spec: ApiSpec, config: RunConfig) -> bool:
+def needs_running_app(spec: ApiSpec, settings: SpecSettings, serve: ServeSettings) -> bool:
     """Whether the app must answer before the MCP server is generated and started: its spec is
     read from it (a configured URL path, or a synthesized spec to replace), or the run logs in
     to it, or it has its own start command."""
-    auth = config.auth
+    auth = serve.auth
     if auth is not None and auth.mode == "login":
         return True
     if (auth is None or auth.mode == "auto") and auth_mod.automatic_plan(spec)[0]:
         return True
-    return bool(spec_url(config)) or spec.spec_source == "synthesized" or bool(
-        config.start_command)
+    return bool(spec_url(settings)) or spec.spec_source == "synthesized" or bool(
+        serve.start_command)
 
 
-def wants_served_spec(spec: ApiSpec, config: RunConfig) -> bool:
-    return spec_url(config) is not None or spec.spec_source == "synthesized"
+def wants_served_spec(spec: ApiSpec, settings: SpecSettings) -> bool:
+    return spec_url(settings) is not None or spec.spec_source == "synthesized"
 
 
-def read_served(spec: ApiSpec, config: RunConfig, base_url: str) -> tuple[ApiSpec, str] | None:
+def read_served(spec: ApiSpec, settings: SpecSettings,
+                base_url: str) -> tuple[ApiSpec, str] | None:
     """The document the running app serves (at the configured path, or the usual ones), as
     the spec; None when it serves none."""
-    found = served_spec(base_url, spec_url(config))
+    found = served_spec(base_url, spec_url(settings))
     if found is None:
         return None
     document, path = found
     return adopt_document(spec, document, "native"), path
 
 
-def served_timeout(config: RunConfig, limit: float) -> RunnerError:
-    where = spec_url(config) or "its usual spec paths"
+def served_timeout(settings: SpecSettings, limit: float) -> RunnerError:
+    where = spec_url(settings) or "its usual spec paths"
     return RunnerError(
         "discovery", f"The app did not finish serving its OpenAPI document at {where} "
         f"within {limit:.0f} s.",
