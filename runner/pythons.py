@@ -73,7 +73,10 @@ def requested_python(root: Path, configured: str | None = None) -> PythonRequest
     return dockerfile_python(root)
 
 
-DOCKER_PYTHON = re.compile(r"^\s*FROM\s+(?:\S+/)?python:(\d+\.\d+)", re.IGNORECASE | re.MULTILINE)
+# `FROM python:3.8-slim`, or an image whose tag names its Python
+# (`tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim`).
+DOCKER_PYTHON = re.compile(r"^\s*FROM\s+(?:\S+/)?(?:python:|\S+:python-?)(\d+\.\d+)",
+                           re.IGNORECASE | re.MULTILINE)
 
 
 def dockerfile_python(root: Path) -> PythonRequest | None:

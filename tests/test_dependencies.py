@@ -109,6 +109,8 @@ def test_dockerfile_base_image_is_a_python_hint(tmp_path: Path) -> None:
     request = requested_python(tmp_path)
     assert request is not None
     assert (request.request, request.hint) == ("3.8", True)
+    files(tmp_path, {"Dockerfile": "FROM tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim\n"})
+    assert requested_python(tmp_path).request == "3.9"  # type: ignore[union-attr]
     files(tmp_path, {".python-version": "3.12\n"})
     assert requested_python(tmp_path).hint is False  # type: ignore[union-attr]
 
