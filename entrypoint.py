@@ -160,8 +160,8 @@ def crashed(stage: str, exc: BaseException) -> RunReport:
 
 def test(ctx: ActionContext) -> RunReport:
     """Check out (when needed), run and print: always a report, whatever fails."""
-    from runner.cli import skip_exit_collection
     from runner.pipeline import run_pipeline
+    from runner.pipeline.driver import skip_exit_collection
     from runner.report import terminal
 
     stage = "repo"

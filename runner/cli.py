@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -40,13 +39,6 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
             click.echo(inert.terminal(line), err=True)
 
     return emit
-
-
-def skip_exit_collection() -> None:
-    """The process ends soon: keep the garbage collector from walking everything loaded (the
-    MCP and agent libraries) once more at interpreter shutdown, which took about a second on
-    a busy 2-core machine. Objects created later are still collected as usual."""
-    gc.freeze()
 
 
 def _fail(exc: RunnerError) -> None:
@@ -161,7 +153,7 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     """
     from runner.pipeline import run_pipeline
     from runner.pipeline.choices import check_model_key
-    from runner.pipeline.driver import cancel_on_signals
+    from runner.pipeline.driver import cancel_on_signals, skip_exit_collection
 
     try:
         from runner.checks import select

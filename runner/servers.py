@@ -14,7 +14,7 @@ from runner import procs
 from runner.environment import target_shell_env
 from runner.errors import RunnerError, last_error_line
 from runner.limits import http_status
-from runner.models import ApiSpec, TargetEnv
+from runner.models import ApiSpec, TargetEnv, Timeouts
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ class DynamicServerManager:
 
     def configure_mcp_server(
         self, wrapper: Path, call_log: Path, extra_env: dict[str, str] | None = None,
-        call_timeout: float = 30.0,
+        call_timeout: float = Timeouts.call,
     ) -> McpCommand:
         """The generated server runs in the runner's environment (it needs fastmcp), with only the
         API's base URL and its own settings: no secrets from our environment. When the runner is

@@ -29,7 +29,7 @@ from runner.agent.planner import (
 )
 from runner.agent.users import Users
 from runner.evidence import AppLog, attach_tracebacks
-from runner.models import ApiSpec, Endpoint, Finding, Suite, ToolCall
+from runner.models import ApiSpec, Endpoint, Finding, Suite, Timeouts, ToolCall
 from runner.servers import McpCommand
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class DeterministicAgent(FollowUps):
         tool_names: dict[str, str],
         call_log: CallLog,
         suite: Suite = "smoke",
-        call_timeout: float = 30.0,
+        call_timeout: float = Timeouts.call,
         max_calls: int = 1000,
         known_calls: list[ToolCall] | None = None,
         focus: frozenset[str] = frozenset(),

@@ -43,7 +43,7 @@ from runner.agent.deterministic import DeterministicAgent
 from runner.agent.instructions import auth_instructions, session_instructions
 from runner.auth import Credentials
 from runner.errors import RunnerError, UsageError
-from runner.models import ApiSpec, Endpoint, Finding, Suite, ToolCall
+from runner.models import ApiSpec, Endpoint, Finding, Suite, Timeouts, ToolCall
 from runner.servers import McpCommand
 
 DEFAULT_MODEL = "anthropic:claude-sonnet-5-5"
@@ -225,7 +225,7 @@ class LlmAgent:
         model: Model,
         model_name: str,
         suite: Suite = "smoke",
-        call_timeout: float = 30.0,
+        call_timeout: float = Timeouts.call,
         budget: Budget | None = None,
         max_tools: int = 40,
         scenarios: list[str] | None = None,

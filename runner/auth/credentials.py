@@ -21,7 +21,7 @@ from runner import procs
 from runner.auth.flow import AuthResult, authenticate, describe, renew
 from runner.auth.user import STAGE
 from runner.errors import RunnerError
-from runner.models import ApiSpec, AuthConfig
+from runner.models import ApiSpec, AuthConfig, Timeouts
 
 # A JWT access token is renewed when this share of its lifetime is gone (simplejwt: 5 minutes).
 RENEW_AT = 0.7
@@ -34,7 +34,7 @@ class Credentials:
     renews at once, for a 401 on credentials that worked)."""
 
     def __init__(self, path: Path, auth: AuthConfig | None, spec: ApiSpec, base_url: str,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = Timeouts.call) -> None:
         self.path = path
         self.auth = auth
         self.spec = spec

@@ -36,7 +36,7 @@ from runner.auth.user import (
     login_name,
 )
 from runner.errors import RunnerError
-from runner.models import ApiSpec, AuthConfig, AuthStep, ToolCall
+from runner.models import ApiSpec, AuthConfig, AuthStep, Timeouts, ToolCall
 
 INTENT = "auth"  # the intent of the runner's own calls: judged leniently (runner/checks.py)
 _MAX_TRIES = 4  # candidate credentials tried on the probe operation
@@ -81,7 +81,8 @@ class _Session:
         return value
 
 
-def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str, timeout: float = 30.0,
+def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str,
+                 timeout: float = Timeouts.call,
                  user: ThrowawayUser | None = None) -> AuthResult:
     """Obtain the headers. A configured flow that fails raises RunnerError (exit 3); an automatic
     one that fails returns no headers and says why in the record. With `user`, log that user in
@@ -311,7 +312,7 @@ def describe(record: dict[str, Any]) -> str:
 
 
 def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthResult,
-          timeout: float = 30.0) -> AuthResult:
+          timeout: float = Timeouts.call) -> AuthResult:
     """Fresh credentials for the same user: the refresh token traded at the spec's refresh
     operation (simplejwt, ninja-jwt, dj-rest-auth), else the same user logged in again."""
     if previous.refresh_token and previous.record.get("mode") != "cookie":
