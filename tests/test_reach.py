@@ -344,3 +344,19 @@ def test_an_old_pin_is_built_with_the_build_tools_of_its_commit(tmp_path: Path) 
     report = json.loads((out / "report.json").read_text())
     install = next(s for s in report["stages"] if s["stage"] == "install")
     assert "built with the build tools of the commit's date 2024-01-15" in install["note"]
+
+
+@pytest.mark.slow
+def test_an_import_error_names_the_users_folder_not_the_runs_copy(fixture_python: Path,
+                                                                  tmp_path: Path) -> None:
+    """A credentials file kept out of git, opened at import: the error names the file in the
+    user's folder (the run works on a copy in a temporary workspace)."""
+    repo = make_repo(tmp_path / "drive", {
+        "app.py": "import json\nimport os\n\nCREDENTIALS = json.load(open(os.path.join("
+                  "os.path.dirname(os.path.abspath(__file__)), 'drive.json')))\n" + FLASK_ITEMS,
+    })
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir",
+                   str(tmp_path / "out"), "-q", timeout=400)
+    assert done.returncode == 3
+    assert f"'{repo}/drive.json'" in done.stderr, done.stderr
+    assert "api-mcp-test-" not in done.stderr.split("Reports:")[0]

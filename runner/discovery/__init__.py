@@ -177,6 +177,9 @@ class APIDiscoveryService:
                               detail=finished.tail())
         if not result.get("ok"):
             shown = shown_root or str(env.root)
+            for error in result.get("errors") or []:  # paths in the run's copy: the user's
+                if isinstance(error, dict) and isinstance(error.get("error"), str):
+                    error["error"] = error["error"].replace(str(env.root), shown)
             raise probe_failure(result, shown, app, finished.tail(), entries,
                                 api_folders(env.root) if not app else [])
         return spec_from_result(result)
