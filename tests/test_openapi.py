@@ -525,3 +525,31 @@ def test_cli_warns_about_an_invalid_document_and_caps_operations(tmp_path: Path)
     capped = generate(spec, tmp_path / "out2", {ENV_NAMES["operations"]: "5"})
     assert capped.returncode == 3, capped.stderr
     assert "has 6 operations" in capped.stderr and ENV_NAMES["operations"] in capped.stderr
+
+
+def test_with_a_shard_the_operation_cap_counts_the_shards_part(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """The cap bounds the tools one server holds: 1,200 operations in 2 shards run, each shard
+    over the cap is refused naming the shard, and the hint offers --shard."""
+    from runner.pipeline.spec import select
+    from runner.runconfig import SpecSettings
+    from runner.shard import parse_shard
+
+    monkeypatch.setenv("API_MCP_TEST_CACHE", str(tmp_path / "cache"))
+    doc = minimal({f"/r{i}/items": get_returning({"type": "string"}) for i in range(1200)})
+    spec = ApiSpec(framework="f", app_locator="a", openapi=doc,
+                   endpoints=endpoints_from_openapi(doc), spec_source="synthesized")
+
+    def settings(shard: str | None) -> SpecSettings:
+        return SpecSettings(app=None, app_env={}, location=None, boundary=None, include=(),
+                            exclude=(), shard=parse_shard(shard) if shard else None)
+
+    with pytest.raises(LimitExceeded) as whole:
+        select(spec, settings(None))
+    assert "--shard" in whole.value.hint
+    half = select(spec, settings("1/2"))
+    assert 0 < len(half.spec.endpoints) <= 1000 and len(half.operations) == 1200
+    with pytest.raises(LimitExceeded) as one_of_one:
+        select(spec, settings("1/1"))
+    assert "(shard 1/1)" in one_of_one.value.message

@@ -89,8 +89,9 @@ def exceeded(cap: str, limits: Limits, source: str, found: str = "",
     message = (f"{name} has {amount} {_WHAT[cap]}{where}; the limit is "
                f"{limit:,}, so the run stops here instead of expanding it.")
     if cap == "operations":
-        fix = ("Test a part of the API at a time with `include`/`exclude` in .api-mcp-test.yml "
-               "(for example `include: [\"tag:orders\"]`)")
+        fix = ("Test a part of the API at a time: split it over a matrix with `--shard K/N` "
+               "(the `shard` input; the cap applies to each shard), or choose with "
+               "`include`/`exclude` in .api-mcp-test.yml (for example `include: [\"tag:orders\"]`)")
     else:
         fix = ("If the document is right, give a trimmed copy with only what to test as `spec:` "
                "in .api-mcp-test.yml (or --spec)")

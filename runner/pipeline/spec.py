@@ -16,7 +16,7 @@ from runner.discovery.served import served_spec
 from runner.environment import cache_root
 from runner.errors import RunnerError
 from runner.models import ApiSpec, Endpoint, TargetEnv
-from runner.openapi import endpoints_from_openapi, validate_document
+from runner.openapi import check_operation_count, endpoints_from_openapi, validate_document
 from runner.runconfig import ServeSettings, SpecSettings
 from runner.shard import select_shard
 
@@ -86,10 +86,13 @@ def discover(settings: SpecSettings, env: TargetEnv, timeout: float, log_path: P
 def select(spec: ApiSpec, settings: SpecSettings) -> Selection:
     """The configured operations (include/exclude), this shard's part, and the document's
     validation warnings."""
-    chosen = select_operations(spec, settings.include, settings.exclude)
+    # The cap bounds what one run serves as tools: with --shard, this shard's part.
+    chosen = select_operations(spec, settings.include, settings.exclude,
+                               counted=settings.shard is None)
     operations = chosen.endpoints
     if settings.shard is not None:
         chosen = select_shard(chosen, settings.shard)
+        check_operation_count(len(chosen.endpoints), source=f"(shard {settings.shard})")
     # Validated once per document: the cache under the runner's own cache folder.
     notes = (validate_document(chosen.openapi, cache=cache_root() / "validated")
              if chosen.spec_source != "synthesized" else [])
