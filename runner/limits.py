@@ -138,6 +138,10 @@ class _Abandoning(ThreadPoolExecutor):
         super().shutdown(wait=False, cancel_futures=True)
 
 
+def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An event loop's exception handler for its cleanup: nothing printed."""
+
+
 def run_async(coro: Coroutine[Any, Any, T], grace: float = 2.0) -> T:
     """`asyncio.run(coro)` that cannot hang after `coro` ends: leftover tasks and async
     generators get `grace` seconds in all to finish cancelling (what is left then is killed
@@ -151,6 +155,10 @@ def run_async(coro: Coroutine[Any, Any, T], grace: float = 2.0) -> T:
             # Nothing is left to save once `coro` ended: a failure while cleaning up loses
             # nothing; an interrupt (the watchdog) cuts the cleanup short and goes on.
             with contextlib.suppress(Exception):
+                # What goes wrong while closing (an async generator still running when it is
+                # closed: "aclose(): asynchronous generator is already running") is not news
+                # to the user; asyncio would print its traceback.
+                loop.set_exception_handler(_quiet)
                 end = time.monotonic() + grace
                 tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
                 for task in tasks:

@@ -5,6 +5,7 @@ async waits that give up, and unexpected exceptions turned into a failed stage."
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -212,6 +214,32 @@ def test_within_gives_up_on_a_coroutine_that_ignores_cancellation() -> None:
         return time.monotonic() - began
 
     assert run_async(main(), grace=0.2) < 10
+
+
+def test_run_async_prints_nothing_when_a_generator_is_still_running_at_the_end(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A task left iterating an async generator that resists cancellation: closing the
+    generator fails ("already running"), and asyncio would print that traceback."""
+    async def stubborn_items() -> AsyncIterator[int]:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                await asyncio.sleep(3)  # still inside the generator when it is closed
+            yield 1
+
+    async def consume() -> None:
+        async for _ in stubborn_items():
+            pass
+
+    async def main() -> str:
+        asyncio.get_running_loop().create_task(consume())
+        await asyncio.sleep(0.05)
+        return "done"
+
+    assert run_async(main(), grace=0.5) == "done"
+    gc.collect()  # the abandoned task and generator are reported when collected, too
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
 
 
 def test_an_unexpected_exception_is_one_paragraph_with_the_stage() -> None:
