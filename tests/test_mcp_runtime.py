@@ -184,3 +184,38 @@ def test_tool_index_serves_tools_by_name_without_listing_them() -> None:
     assert not asyncio.run(mcp.local_provider.list_tools())
     with pytest.raises(ValueError, match="two tools"):
         index.tool(name="tool_1")(lambda: None)
+
+
+def test_the_call_after_a_5xx_gets_a_fresh_connection() -> None:
+    """A real loopback server that, like uvicorn after an unhandled exception, answers 500 and
+    then closes that connection a moment later without `Connection: close`, never reading the
+    next request sent on it: that request must not fail with no answer."""
+
+    async def scenario() -> list[Any]:
+        requests_per_connection: list[int] = []
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            requests_per_connection.append(1)
+            if len(requests_per_connection) == 1:
+                writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n"
+                             b"Content-Type: text/plain\r\n\r\nerror")
+                await writer.drain()
+                await asyncio.sleep(0.5)  # the next request arrives meanwhile, never read
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                             b"Content-Type: application/json\r\n\r\n{}")
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        api = Api(errors_as_results=True, environ={"API_BASE_URL": f"http://127.0.0.1:{port}"})
+        async with server, api.lifespan():
+            first = await api.call(Operation("crash", "GET", "/crash"), {})
+            second = await api.call(Operation("ok", "GET", "/ok"), {})
+        return [first, second]
+
+    first, second = asyncio.run(scenario())
+    assert first["status_code"] == 500
+    assert second["error"] is None and second["status_code"] == 200, second

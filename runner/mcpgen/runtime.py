@@ -46,6 +46,7 @@ RESULT_HEADERS = ("content-type", "location", "content-length", "allow", "www-au
                   "retry-after")
 # Deeper JSON is kept as text: MCP serializers and JSON readers stop near 255 levels.
 MAX_JSON_DEPTH = 200
+RETIRED_CLIENTS = 8  # clients replaced after a 5xx, kept open for calls still using them
 
 
 class ToolIndex(Provider):
@@ -301,6 +302,7 @@ class Api:
         self._transport = transport
         self._settings: Settings | None = None
         self._client: httpx.AsyncClient | None = None
+        self._retired: list[httpx.AsyncClient] = []
 
     @property
     def settings(self) -> Settings:
@@ -313,13 +315,7 @@ class Api:
         """FastMCP lifespan: settings from the environment, one client, closed at exit."""
         environ = os.environ if self._environ is None else self._environ
         self._settings = Settings.from_environment(environ, self.default_base_url)
-        self._client = httpx.AsyncClient(
-            base_url=self._settings.base_url, follow_redirects=False,
-            timeout=self._settings.timeout, transport=self._transport,
-            # Drop idle connections before servers do (gunicorn after 2 s, uvicorn after 5 s):
-            # a request sent on a connection the server is closing gets no answer at all.
-            limits=httpx.Limits(keepalive_expiry=1.0),
-        )
+        self._client = self._new_client()
         if self.hooks is not None:
             self.hooks.open()
         try:
@@ -328,7 +324,32 @@ class Api:
             if self.hooks is not None:
                 self.hooks.close()
             client, self._client = self._client, None
-            await client.aclose()
+            for retired in (*self._retired, client):
+                if retired is not None:
+                    await retired.aclose()
+            self._retired.clear()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.settings.base_url, follow_redirects=False,
+            timeout=self.settings.timeout, transport=self._transport,
+            # Drop idle connections before servers do (gunicorn after 2 s, uvicorn after 5 s):
+            # a request sent on a connection the server is closing gets no answer at all.
+            limits=httpx.Limits(keepalive_expiry=1.0),
+        )
+
+    async def _fresh_connections(self) -> None:
+        """After a 5xx: servers often close that connection (uvicorn does after an unhandled
+        exception, without saying `Connection: close`), and the next request sent on it would
+        fail with no answer (ReadError), a failure that is not the API's."""
+        if self._transport is not None:  # a transport of the caller's (tests): left as is
+            return
+        # The old client may still serve a concurrent call: closed later, at most a few kept.
+        if self._client is not None:
+            self._retired.append(self._client)
+        self._client = self._new_client()
+        while len(self._retired) > RETIRED_CLIENTS:
+            await self._retired.pop(0).aclose()
 
     def add_defaults(self, parts: Parts) -> None:
         """What every request carries unless the call says otherwise: the settings' headers,
@@ -445,6 +466,8 @@ class Api:
                     "body": None, "body_truncated": False, "elapsed_ms": call["elapsed_ms"],
                     "error": call["error"]}
         call["elapsed_ms"] = round((time.perf_counter() - start) * 1000, 3)
+        if response.status_code >= 500:
+            await self._fresh_connections()
         body, is_json, body_text = parse_body(
             data, response.headers.get("content-type", ""), response.charset_encoding, truncated)
         call.update(status_code=response.status_code, headers=dict(response.headers.items()),
