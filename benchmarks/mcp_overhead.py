@@ -54,6 +54,8 @@ REPO = Path(__file__).resolve().parents[1]
 TODO_APP_DIR = REPO / "examples" / "todo-api"
 sys.path.insert(0, str(REPO))
 
+from apps import wide_app  # benchmarks/apps.py
+
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
 from runner.mcpgen import MCPGenerator, generate_mcp_wrapper, save_wrapper
@@ -96,19 +98,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wide_app(folder: Path, count: int) -> Path:
-    """A FastAPI app with `count` operations (a list and a read per resource) in `folder`."""
-    lines = ["from fastapi import FastAPI", "", "app = FastAPI(title='Wide API')", ""]
-    for i in range(count // 2):
-        lines += [f"@app.get('/r{i}')", f"def list_r{i}() -> list[dict]:",
-                  f"    return [{{'id': {i}}}]", "",
-                  f"@app.get('/r{i}/{{item_id}}')", f"def get_r{i}(item_id: int) -> dict:",
-                  "    return {'id': item_id}", ""]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "main.py").write_text("\n".join(lines))
-    return folder
 
 
 def start_api(app_dir: Path = TODO_APP_DIR, ready: str = "/health"

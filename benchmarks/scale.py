@@ -26,23 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from apps import wide_app  # benchmarks/apps.py (scripts run from their folder)
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET_500_SECONDS = 15.0
-
-
-def wide_app(folder: Path, count: int) -> Path:
-    """A FastAPI app with `count` operations, and the example's requirements."""
-    lines = [f'"""{count} operations."""', "", "from fastapi import FastAPI", "",
-             "app = FastAPI(title='Wide API')", ""]
-    for i in range(count // 2):
-        lines += [f"@app.get('/r{i}')", f"def list_r{i}() -> list[dict]:",
-                  f"    return [{{'id': {i}, 'name': 'r{i}'}}]", "",
-                  f"@app.get('/r{i}/{{item_id}}')", f"def get_r{i}(item_id: int) -> dict:",
-                  "    return {'id': item_id}", ""]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "main.py").write_text("\n".join(lines))
-    (folder / "requirements.txt").write_text("fastapi>=0.110\n")
-    return folder
 
 
 def children() -> tuple[float, int]:
