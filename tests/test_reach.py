@@ -259,6 +259,22 @@ def test_settings_gates_are_opened_with_placeholders(fixture_python: Path, tmp_p
     assert "SECRET_KEY" in done.stdout and "shop/secrets.py" in done.stdout, done.stderr
 
 
+def committed_and_tested(repo: Path, day: str, tmp_path: Path) -> dict:
+    """Commit `repo` as of `day` (YYYY-MM-DD), test it zero-config (it must pass) and return
+    its report."""
+    dated = {"GIT_AUTHOR_DATE": f"{day}T12:00:00Z", "GIT_COMMITTER_DATE": f"{day}T12:00:00Z",
+             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "old"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True,
+                       env={**os.environ, **dated})
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((out / "report.json").read_text())
+
+
 @pytest.mark.slow
 def test_old_unpinned_code_installs_as_of_its_commit_and_gets_undeclared_imports(
         tmp_path: Path) -> None:
@@ -270,17 +286,7 @@ def test_old_unpinned_code_installs_as_of_its_commit_and_gets_undeclared_imports
         "app.py": FLASK_ITEMS.replace("from flask import Flask, jsonify",
                                       "import humanize\nfrom flask import Flask, Markup, jsonify"),
     })
-    dated = {"GIT_AUTHOR_DATE": "2021-06-01T12:00:00Z", "GIT_COMMITTER_DATE": "2021-06-01T12:00:00Z",
-             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "old"]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True,
-                       env={**os.environ, **dated})
-    out = tmp_path / "out"
-    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
-                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "report.json").read_text())
+    report = committed_and_tested(repo, "2021-06-01", tmp_path)
     install = next(s for s in report["stages"] if s["stage"] == "install")
     assert "resolved as of the commit's date 2021-06-01 (flask unbounded)" in install["note"]
     assert any("humanize (imported, declared in no dependency file) were installed" in note
@@ -331,17 +337,7 @@ def test_an_old_pin_is_built_with_the_build_tools_of_its_commit(tmp_path: Path) 
         "main.py": FASTAPI_PING.replace("from fastapi import FastAPI",
                                         "from fastapi import FastAPI\nimport oldpkg"),
     })
-    dated = {"GIT_AUTHOR_DATE": "2024-01-15T12:00:00Z", "GIT_COMMITTER_DATE": "2024-01-15T12:00:00Z",
-             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "old"]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True,
-                       env={**os.environ, **dated})
-    out = tmp_path / "out"
-    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
-                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "report.json").read_text())
+    report = committed_and_tested(repo, "2024-01-15", tmp_path)
     install = next(s for s in report["stages"] if s["stage"] == "install")
     assert "built with the build tools of the commit's date 2024-01-15" in install["note"]
 
