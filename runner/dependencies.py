@@ -22,13 +22,17 @@ from runner.errors import RunnerError
 
 
 def uv_binary() -> str | None:
-    """uv ships with the runner (PyPI `uv`); fall back to one on PATH."""
+    """uv ships with the runner (PyPI `uv`); fall back to the one beside this Python, then PATH.
+
+    `find_uv_bin` reads sysconfig, whose first initialisation is not thread-safe in Python 3.11
+    (another thread may see `EXE` as None: a TypeError inside uv, seen in CI)."""
     try:
         from uv import find_uv_bin
 
         return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
+    except (ImportError, FileNotFoundError, TypeError):
+        beside = Path(sys.executable).with_name("uv")
+        return str(beside) if beside.is_file() else shutil.which("uv")
 
 
 # Dev requirements files, installed only with --dev-requirements.

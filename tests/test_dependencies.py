@@ -138,3 +138,17 @@ def test_unbounded_requirements_are_named_and_locked_plans_have_none(tmp_path: P
     assert unbounded_names(plan, tmp_path) == ("flask", "uvicorn")
     (tmp_path / "poetry.lock").write_text('[[package]]\nname = "flask"\nversion = "2.0.1"\n')
     assert unbounded_names(install_plan(tmp_path), tmp_path) == ()  # the lock decides
+
+
+def test_uv_is_found_while_sysconfig_is_half_initialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11's sysconfig, first read by two threads at once, can answer None for `EXE`
+    (uv's own lookup then raises TypeError): the runner still finds uv."""
+    import sysconfig
+
+    from runner.dependencies import uv_binary
+
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(sysconfig, "get_config_var",
+                        lambda name: None if name == "EXE" else real(name))
+    found = uv_binary()
+    assert found is not None and Path(found).name == "uv"
