@@ -133,7 +133,7 @@ def load_wrapper(path: Path, base_url: str) -> ModuleType:
     """Import the generated server in this process (its settings come from the environment)."""
     os.environ["API_BASE_URL"] = base_url
     os.environ.pop("API_MCP_TEST_CALL_LOG", None)
-    sys.path.insert(0, str(path.parent))  # its runtime (mcp_runtime.py) sits beside it
+    sys.path.insert(0, str(path.parent))  # its runtime (mcp_runtime/) sits beside it
     module_spec = importlib.util.spec_from_file_location("generated_mcp_server", path)
     assert module_spec and module_spec.loader
     module = importlib.util.module_from_spec(module_spec)

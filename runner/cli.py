@@ -275,7 +275,7 @@ def init(output: Path | None, force: bool, **kwargs: Any) -> None:
               show_default=True, help="Folder to write the server into.")
 def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
     """Write an MCP server for the API in PATH or a spec file, to ship: mcp_server.py (one tool
-    per operation), mcp_runtime.py and README.md (settings, credentials, client configuration)."""
+    per operation), mcp_runtime/ (its runtime) and README.md (settings, credentials, client configuration)."""
     import tempfile
 
     from runner.mcpgen import MCPGenerator
@@ -312,11 +312,11 @@ def generate(spec_file: Path | None, output_dir: Path, **kwargs: Any) -> None:
 def serve(server: Path, base_url: str, transport: str, host: str, port: int) -> None:
     """Run a generated MCP server (SERVER: the folder `generate` wrote, or its mcp_server.py)."""
     path = server / "mcp_server.py" if server.is_dir() else server
-    if not path.is_file() or not (path.parent / "mcp_runtime.py").is_file():
+    if not path.is_file() or not (path.parent / "mcp_runtime").is_dir():
         from runner.errors import UsageError
 
         _fail(UsageError(f"{server} holds no generated server (mcp_server.py with "
-                         "mcp_runtime.py beside it).",
+                         "mcp_runtime/ beside it).",
                          "Write one with: api-mcp-test generate PATH -o DIR"))
     env = {**os.environ, "API_BASE_URL": base_url}
     args = [sys.executable, str(path), "--transport", transport, "--host", host, "--port",

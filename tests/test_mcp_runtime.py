@@ -1,4 +1,4 @@
-"""The generated server's runtime (runner/mcpgen/runtime.py, shipped as mcp_runtime.py) and
+"""The generated server's runtime (runner/mcpgen/runtime/, shipped as mcp_runtime/) and
 harness hooks, against httpx.MockTransport: requests built, answers recorded and returned."""
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def assert_clean_source(path: Path) -> None:
 
 def import_wrapper(path: Path, monkeypatch: pytest.MonkeyPatch, base_url: str) -> Any:
     monkeypatch.setenv("API_BASE_URL", base_url)
-    monkeypatch.syspath_prepend(str(path.parent))  # mcp_runtime.py beside it
+    monkeypatch.syspath_prepend(str(path.parent))  # mcp_runtime/ beside it
     module_spec = importlib.util.spec_from_file_location(f"wrapper_{path.parent.name}", path)
     assert module_spec and module_spec.loader
     module = importlib.util.module_from_spec(module_spec)
@@ -172,7 +172,7 @@ def test_example_api_wrapper_is_clean_code(todo_spec: ApiSpec, tmp_path: Path) -
     assert 'FastMCP("Todo API", lifespan=_api.lifespan, providers=[tools])' in code
     assert "API_BASE_URL=http://127.0.0.1:8000 python mcp_server.py" in code
     assert "MCP tools for Todo API 1.2.0" in code
-    assert (tmp_path / "mcp_runtime.py").is_file() and (tmp_path / "mcp_harness.py").is_file()
+    assert (tmp_path / "mcp_runtime" / "api.py").is_file() and (tmp_path / "mcp_harness.py").is_file()
     assert "async def get_todo(todo_id: int) -> dict[str, Any]:" in code
 
 
@@ -414,7 +414,7 @@ def harness_with_mock(
         seen.append(request)
         return httpx.Response(422, json={"detail": "bad"})
 
-    module._api._transport = httpx.MockTransport(answer)
+    module._api.transport = httpx.MockTransport(answer)
     return module, seen
 
 

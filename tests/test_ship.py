@@ -147,7 +147,7 @@ def test_shipped_server_over_stdio(echo_api: str, tmp_path: Path) -> None:
                            str(spec_file), "-o", str(out)], capture_output=True, text=True,
                           cwd=REPO, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "mcp_runtime.py",
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "mcp_runtime",
                                                      "mcp_server.py"]
     readme = (out / "README.md").read_text()
     assert '"mcpServers"' in readme and "API_BEARER_AUTH" in readme and "Cursor" in readme

@@ -1,7 +1,7 @@
 """ApiSpec -> a standalone FastMCP server with one typed tool per operation.
 
 The server is three files in one folder: `mcp_server.py` (the tools, generated: see
-`source.py`), `mcp_runtime.py` (a copy of `runtime.py`: settings, requests, answers) and, in the
+`source.py`), `mcp_runtime/` (a copy of the package `runtime/`: settings, requests, answers) and, in the
 harness build only, `mcp_harness.py` (a copy of `harness.py`: the call log the runner reads, the
 headers file the auth stage writes, and the raw-request tool `api_mcp_test_raw_request` for
 negative tests, whose interface `harness.py` documents).
@@ -25,7 +25,7 @@ from runner.models import ApiSpec
 
 HERE = Path(__file__).resolve().parent
 SERVER_FILE = "mcp_server.py"
-RUNTIME_FILE = "mcp_runtime.py"
+RUNTIME_DIR = "mcp_runtime"
 HARNESS_FILE = "mcp_harness.py"
 
 __all__ = ["RAW_REQUEST_TOOL", "MCPGenerator", "generate_mcp_wrapper", "save_wrapper"]
@@ -59,7 +59,10 @@ class MCPGenerator:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / SERVER_FILE
         path.write_text(code, encoding="utf-8")
-        shutil.copyfile(HERE / "runtime.py", directory / RUNTIME_FILE)
+        runtime = directory / RUNTIME_DIR
+        shutil.rmtree(runtime, ignore_errors=True)
+        shutil.copytree(HERE / "runtime", runtime,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         if "from mcp_harness import" in code:
             shutil.copyfile(HERE / "harness.py", directory / HARNESS_FILE)
         else:
@@ -86,5 +89,5 @@ def generate_mcp_wrapper(
 
 
 def save_wrapper(code: str, directory: Path) -> Path:
-    """Write `code` to `directory/mcp_server.py`, the runtime beside it; return the path."""
+    """Write `code` to `directory/mcp_server.py`, the runtime package beside it; return the path."""
     return MCPGenerator().save_wrapper(code, directory)

@@ -284,10 +284,10 @@ def _module_doc(title: str, version: str, count: int, base_url: str | None) -> s
     plural = "" if count == 1 else "s"
     default = f" (default {one_line(base_url)})" if base_url else ""
     text = (f"MCP tools for {title}{' ' + version if version else ''}: {count} operation{plural},"
-            f" one tool each.\n\nRun it with mcp_runtime.py beside it:\n"
+            f" one tool each.\n\nRun it with the mcp_runtime package beside it:\n"
             f"    API_BASE_URL=http://127.0.0.1:8000 python mcp_server.py [--transport http]\n\n"
             f"API_BASE_URL is the API's base URL{default};\n"
-            "mcp_runtime.py describes the other settings.\n")
+            "mcp_runtime/__init__.py describes the other settings.\n")
     return "".join(c if c == "\n" or c.isprintable() else " " for c in text)
 
 

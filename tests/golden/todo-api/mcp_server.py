@@ -5,11 +5,11 @@
 # mypy: implicit-optional
 """MCP tools for Todo API 1.2.0: 11 operations, one tool each.
 
-Run it with mcp_runtime.py beside it:
+Run it with the mcp_runtime package beside it:
     API_BASE_URL=http://127.0.0.1:8000 python mcp_server.py [--transport http]
 
 API_BASE_URL is the API's base URL;
-mcp_runtime.py describes the other settings.
+mcp_runtime/__init__.py describes the other settings.
 """
 
 from typing import Annotated, Any, Literal
