@@ -34,6 +34,7 @@ from runner.models import (
     RunReport,
 )
 from runner.openapi import endpoints_from_openapi
+from runner.runconfig import DEFAULT_MAX_TOOL_CALLS
 
 _FAILING = ("failed", "error")
 # A stored report is read whole; one of a real API is a few MB at most.
@@ -195,6 +196,11 @@ def _plural(count: int, noun: str) -> str:
 # -- a run of the base commit -------------------------------------------------------------------
 
 
+def max_calls(config: RunConfig) -> int:
+    """The head's call budget, as the base run gets it (the default when none was set)."""
+    return DEFAULT_MAX_TOOL_CALLS if config.max_tool_calls is None else config.max_tool_calls
+
+
 def cache_key(commit: str, relative_folder: str, config: RunConfig) -> str:
     """A base run's results depend on the base commit, the app's folder in it, the runner's
     version and the options that change what is tested."""
@@ -205,7 +211,7 @@ def cache_key(commit: str, relative_folder: str, config: RunConfig) -> str:
     parts = [runner_version, commit, relative_folder, config.app or "",
              config.python or "", config.install_command or "", str(config.install),
              json.dumps(sorted(config.app_env.items())), ",".join(config.checks),
-             str(config.max_tool_calls)]
+             str(max_calls(config))]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
 
@@ -216,7 +222,7 @@ def base_command(folder: Path, output_dir: Path, config: RunConfig) -> list[str]
     cmd = [sys.executable, "-m", "runner.cli", "test", str(folder), "--agent", "deterministic",
            "--suite", "comprehensive",
            "--output-dir", str(output_dir), "--quiet",
-           "--max-tool-calls", str(config.max_tool_calls),
+           "--max-tool-calls", str(max_calls(config)),
            "--call-timeout", str(config.timeouts.call),
            "--start-timeout", str(config.timeouts.start),
            "--install-timeout", str(config.timeouts.install),

@@ -17,20 +17,21 @@ from runner.errors import (
     condense_tracebacks,
 )
 from runner.inputs import (
+    LOCATION_OPTIONS,
     check_llm_options,
     clone_token,
     discover_spec,
-    given_options,
-    parse_app_env,
+    explicit_inputs,
     repo_options,
+    set_on_command_line,
     target_options,
 )
 from runner.limits import leave
 from runner.models import RunConfig, Timeouts
 from runner.report import inert, terminal
 from runner.report.verdict import FAIL_ON, FailOn, exit_code
+from runner.runconfig import DEFAULT_MAX_TOOL_CALLS
 from runner.shard import parse_shard
-from runner.trust import clean_grants
 
 
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
@@ -104,8 +105,9 @@ def main() -> None:
 @click.option("--timeout", "run_timeout", type=float, default=Timeouts.run, show_default=True,
               help="Seconds the whole run may take (it also caps the other limits); the "
               "report keeps what was measured by then.")
-@click.option("--max-tool-calls", type=int, default=RunConfig.max_tool_calls, show_default=True,
-              help="Most MCP tool calls an agent may make.")
+@click.option("--max-tool-calls", type=int, default=DEFAULT_MAX_TOOL_CALLS, show_default=True,
+              help="Most MCP tool calls an agent may make (left out: the deterministic agent's "
+              "grows with the API, so every operation is called).")
 @click.option("--workspace-root", type=click.Path(path_type=Path), help="Where the run's "
               "temporary workspace is made (default: the system temp folder).")
 @click.option("--keep-workspace", is_flag=True, help="Keep the temporary workspace after the run.")
@@ -157,32 +159,27 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
 
     try:
         from runner.checks import select
+        from runner.config import build_config
 
         select(checks)
         suite = check_llm_options(suite, agent, model, scenarios_path, max_tools_per_session,
                                   max_result_chars)
-        config = RunConfig(
+        # The options set on the command line (one left at its default is absent: the
+        # project's config file or the default applies), as the run's explicit inputs.
+        settings = {name: value for name, value in click.get_current_context().params.items()
+                    if name not in (*LOCATION_OPTIONS, "quiet", "fail_on", "fail_on_breaking",
+                                    "shard_text")}
+        inputs = explicit_inputs(set_on_command_line(settings))
+        if scenarios_path is not None:  # implies the custom suite
+            inputs["suite"] = suite
+        config = build_config({
+            **inputs,
             **repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
-                            working_directory),
-            dev_requirements=dev_requirements, app=app, python=python, install=not no_install,
-            install_command=install_command, suite=suite,  # type: ignore[arg-type]
-            config_file=config_file,
-            output_dir=output_dir, junit_path=junit_path, json_path=json_path,
-            markdown_path=markdown_path, app_env=parse_app_env(app_env), checks=checks,
-            allow_env=clean_grants(allow_env),
-            timeouts=Timeouts(install=install_timeout, discovery=discovery_timeout,
-                              start=start_timeout, call=call_timeout, run=run_timeout),
-            max_tool_calls=max_tool_calls, workspace_root=workspace_root,
-            keep_workspace=keep_workspace, agent=agent, model=model,  # type: ignore[arg-type]
-            anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
-            model_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
-            scenarios_path=scenarios_path, max_tokens=max_tokens, max_cost_usd=max_cost_usd,
-            max_tools_per_session=max_tools_per_session, max_result_chars=max_result_chars,
-            given=frozenset(given_options()), base_ref=base_ref,
-            baseline_report=baseline_report, strict=strict,
-            examples_per_operation=examples_per_operation,
-            shard=parse_shard(shard_text) if shard_text is not None else None,
-        )
+                           working_directory),
+            "anthropic_api_key": os.environ.get("ANTHROPIC_API_KEY") or None,
+            "model_base_url": os.environ.get("ANTHROPIC_BASE_URL") or None,
+            "shard": parse_shard(shard_text) if shard_text is not None else None,
+        })
         if base_ref and baseline_report:
             raise UsageError("Give --base or --baseline, not both.",
                              "--base runs the base; --baseline reads a stored report of it.")

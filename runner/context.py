@@ -16,10 +16,11 @@ import posixpath
 import re
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from runner.config.build import build_config
 from runner.errors import UsageError
 from runner.models import AgentKind, RunConfig, Suite, Timeouts
 from runner.report.verdict import FAIL_ON, FailOn
@@ -32,7 +33,7 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 DEFAULT_OUTPUT_DIR = "api-mcp-test-report"
-DEFAULT_TIMEOUT_MINUTES = 30.0
+DEFAULT_TIMEOUT_MINUTES = Timeouts.run / 60
 
 T = TypeVar("T")
 
@@ -198,7 +199,8 @@ def clean_junit_path(value: str, workspace: Path, output_dir: Path) -> Path:
     return _relative_path("junit-path", value, workspace, "")
 
 
-def clean_timeout_minutes(value: str) -> Timeouts:
+def clean_timeout_minutes(value: str) -> dict[str, float]:
+    """The run's time limit, as the timeouts it sets."""
     text = value.strip()
     try:
         minutes = float(text) if text else DEFAULT_TIMEOUT_MINUTES
@@ -207,7 +209,7 @@ def clean_timeout_minutes(value: str) -> Timeouts:
     if not 0 < minutes <= 360:
         raise UsageError(f"Input 'timeout-minutes' must be a number of minutes between 0 and 360; "
                          f"got {text!r}.")
-    return Timeouts(run=minutes * 60)
+    return {"run": minutes * 60}
 
 
 def clean_install_command(value: str) -> str | None:
@@ -305,11 +307,6 @@ def pull_request_from(event: Mapping[str, Any]) -> PullRequest:
 # -- everything together ----------------------------------------------------------------------
 
 
-# Inputs that, when set, win over the same setting in the project's .api-mcp-test.yml.
-_OVERRIDES_CONFIG_FILE = {"app": "app", "python": "python", "install-command": "install_command",
-                          "app-env": "app_env", "timeout-minutes": "timeouts.run"}
-
-
 def read_input(environ: Mapping[str, str], name: str) -> str:
     """The value of input `name` (e.g. `fail-on`): `INPUT_FAIL-ON`, also `INPUT_FAIL_ON`."""
     upper = name.upper()
@@ -336,27 +333,29 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
         event = {}
     pr = pull_request_from(event)
     base_ref, base_auto = clean(clean_base, "base", pr.base_sha) or (None, False)
-    config = RunConfig(
-        repo_path=clean(clean_working_directory, "working-directory", workspace),
-        app=clean(clean_app, "app"),
-        suite=clean(clean_suite, "suite"),
-        agent=clean(clean_agent, "agent"),
-        model=clean(clean_model, "model"),
-        anthropic_api_key=clean(clean_anthropic_api_key, "anthropic-api-key"),
-        output_dir=output_dir,
-        junit_path=clean(clean_junit_path, "junit-path", workspace, output_dir or workspace),
-        timeouts=clean(clean_timeout_minutes, "timeout-minutes"),
-        install_command=clean(clean_install_command, "install-command"),
-        app_env=clean(clean_app_env, "app-env"),
-        allow_env=clean(clean_allow_env, "allow-env"),
-        python=clean(clean_python, "python", workspace),
-        base_ref=base_ref,
-        base_auto=base_auto,
-        baseline_report=clean(clean_baseline_report, "baseline-report", workspace),
-        shard=clean(clean_shard, "shard"),
-        given=frozenset(field for name, field in _OVERRIDES_CONFIG_FILE.items()
-                        if read_input(environ, name).strip()),
-    )
+    workspace_inputs = {  # the action's own defaults, relative to the workspace
+        "repo_path": clean(clean_working_directory, "working-directory", workspace),
+        "output_dir": output_dir,
+        "junit_path": clean(clean_junit_path, "junit-path", workspace, output_dir or workspace),
+        "base_ref": base_ref,
+        "base_auto": base_auto,
+    }
+    # The other inputs when set: an empty input is absent, so the project's config file (or
+    # the default) applies.
+    inputs = {field: clean(fn, name, *args) for field, (fn, name, *args) in {
+        "app": (clean_app, "app"),
+        "suite": (clean_suite, "suite"),
+        "agent": (clean_agent, "agent"),
+        "model": (clean_model, "model"),
+        "anthropic_api_key": (clean_anthropic_api_key, "anthropic-api-key"),
+        "timeouts": (clean_timeout_minutes, "timeout-minutes"),
+        "install_command": (clean_install_command, "install-command"),
+        "app_env": (clean_app_env, "app-env"),
+        "allow_env": (clean_allow_env, "allow-env"),
+        "python": (clean_python, "python", workspace),
+        "baseline_report": (clean_baseline_report, "baseline-report", workspace),
+        "shard": (clean_shard, "shard"),
+    }.items() if read_input(environ, name).strip()}
     comment = clean(clean_comment, "comment")
     fail_on = clean(clean_fail_on, "fail-on")
     fail_on_breaking = clean(clean_fail_on_breaking, "fail-on-breaking")
@@ -393,7 +392,8 @@ def from_env(environ: Mapping[str, str]) -> ActionContext:
     # The environment cache's trust domain: this pull request (or ref) of this repository.
     scope = (f"{repository}#pr-{pr.number}" if pr.number is not None
              else f"{repository}@{publish.head_ref or publish.head_sha}")
-    return ActionContext(run=replace(config, cache_scope=scope), publish=publish)
+    config = build_config({**inputs, **workspace_inputs, "cache_scope": scope})
+    return ActionContext(run=config, publish=publish)
 
 
 def _file(value: str | None) -> Path | None:

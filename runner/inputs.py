@@ -1,10 +1,13 @@
 """The command line's inputs: the options every command that finds the app shares, and their
-values turned into a RunConfig (what was given explicitly is recorded, so the project's config
-file fills in only the rest)."""
+values turned into the run's explicit inputs (only the options set on the command line: one
+left at its default is absent, so the project's config file or the default applies; see
+runner/config/build.py)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from runner.errors import UsageError
-from runner.models import ApiSpec, RunConfig, Timeouts
+from runner.models import ApiSpec, Timeouts
 from runner.trust import clean_grants
 
 
@@ -72,20 +75,36 @@ def check_llm_options(suite: str, agent: str, model: str | None, scenarios: Path
     return suite
 
 
-# Options the project's config file (.api-mcp-test.yml) can also set: option -> RunConfig field.
-_CONFIGURABLE = {"app": "app", "python": "python", "no_install": "install",
-                 "install_command": "install_command", "app_env": "app_env",
-                 "start_timeout": "timeouts.start", "run_timeout": "timeouts.run",
-                 "max_tool_calls": "max_tool_calls", "max_tokens": "max_tokens",
-                 "max_cost_usd": "max_cost_usd", "scenarios_path": "scenarios_path",
-                 "suite": "suite"}
-
-
-def given_options() -> set[str]:
-    """RunConfig fields the user set on the command line (they override the config file)."""
+def set_on_command_line(options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` without those the current command got by default: an option left at its
+    default is absent (the project's file or the default applies), and an explicit value equal
+    to the default is kept (it still overrides the file). Names that are not options, and
+    values the caller changed (`init` retries with more settings), stay."""
     ctx = click.get_current_context()
-    return {field for option, field in _CONFIGURABLE.items()
-            if ctx.get_parameter_source(option) not in (None, ParameterSource.DEFAULT)}
+    return {name: value for name, value in options.items()
+            if ctx.get_parameter_source(name) != ParameterSource.DEFAULT
+            or value != ctx.params.get(name)}
+
+
+def explicit_inputs(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Command-line options (those set, by parameter name) as RunConfig fields: the timeouts
+    (`--start-timeout`: `start_timeout`) as the "timeouts" mapping, `--no-install`, the
+    NAME=VALUE and granted-variable lists converted; other names are the fields'."""
+    inputs = dict(options)
+    inputs["timeouts"] = {stage.name: inputs.pop(f"{stage.name}_timeout")
+                          for stage in fields(Timeouts) if f"{stage.name}_timeout" in inputs}
+    if "no_install" in inputs:
+        inputs["install"] = not inputs.pop("no_install")
+    if "app_env" in inputs:
+        inputs["app_env"] = parse_app_env(inputs["app_env"])
+    if "allow_env" in inputs:
+        inputs["allow_env"] = clean_grants(inputs["allow_env"])
+    return inputs
+
+
+# The options that say where the code is (`repo_options`), given whatever their source.
+LOCATION_OPTIONS = ("path", "branch", "pr_number", "commit", "token", "token_file",
+                    "working_directory")
 
 
 def target_options(fn):  # type: ignore[no-untyped-def]
@@ -162,26 +181,19 @@ def repo_options(path: str, branch: str | None, pr_number: int | None, commit: s
 
 def discover_spec(path: str, branch: str | None, pr_number: int | None, commit: str | None,
                   token: str | None, token_file: Path | None, working_directory: str | None,
-                  config_file: Path | None, dev_requirements: bool, app: str | None,
-                  python: str | None, no_install: bool, install_command: str | None,
-                  app_env: tuple[str, ...], allow_env: tuple[str, ...], install_timeout: float,
-                  discovery_timeout: float, workdir: Path) -> ApiSpec:
+                  workdir: Path, **options: Any) -> ApiSpec:
     """The pipeline up to discovery (the same stages, limits, masking and cleanup as `test`),
-    its logs in `workdir`; raises the stage's error."""
+    its logs in `workdir`; `options` are the other `target_options`. Raises the stage's
+    error."""
+    from runner.config import build_config
     from runner.pipeline import run_pipeline
 
     where = repo_options(path, branch, pr_number, commit, clone_token(token, token_file),
                          working_directory)
     if not where.get("repo_url") and not Path(path).is_dir():
         raise UsageError(f"{path} is not a folder.", "Give the path of the API's repository.")
-    config = RunConfig(
-        **where, dev_requirements=dev_requirements, app=app, python=python,
-        install=not no_install, install_command=install_command,
-        app_env=parse_app_env(app_env), allow_env=clean_grants(allow_env),
-        config_file=config_file, output_dir=workdir, workspace_root=workdir,
-        timeouts=Timeouts(install=install_timeout, discovery=discovery_timeout),
-        given=frozenset(given_options()),
-    )
+    config = build_config({**explicit_inputs(set_on_command_line(options)), **where,
+                           "output_dir": workdir, "workspace_root": workdir})
     run = run_pipeline(config, lambda line: None, until="spec")
     if run.error is not None:
         raise run.error

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from runner.config import build_config
 from runner.discovery import APIDiscoveryService
 from runner.mcpgen import MCPGenerator
 from runner.models import RunConfig, RunReport
@@ -45,18 +45,20 @@ class DynamicBackendOrchestrator:
         self.progress = progress or (lambda line: None)
 
     async def test_local(
-        self, api_path: str | Path, app_module: str | None = None, test_suite: str = "smoke",
-        **options: Any,
+        self, api_path: str | Path, app_module: str | None = None,
+        test_suite: str | None = None, **options: Any,
     ) -> dict[str, Any]:
-        base = self.config or RunConfig(repo_path=Path(api_path))
-        config = replace(base, repo_path=Path(api_path), app=app_module or base.app,
-                         suite=test_suite, **options)  # type: ignore[arg-type]
+        """Test the API in `api_path`. `options` are RunConfig fields; they, `app_module` and
+        `test_suite` (smoke when left out) override the project's config file, and a keyword
+        left None is not given."""
+        config = build_config({**options, "repo_path": Path(api_path), "app": app_module,
+                               "suite": test_suite}, base=self.config)
         report = await asyncio.to_thread(self.run, config)
         return result.to_dict(report)
 
     async def test_repo(
         self, repo_url: str, branch: str | None = None, pr_number: int | None = None,
-        commit: str | None = None, app_module: str | None = None, test_suite: str = "smoke",
+        commit: str | None = None, app_module: str | None = None, test_suite: str | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Clone `repo_url` (at a branch, a pull request's head or a commit) into the run's

@@ -1,6 +1,7 @@
 """The run's settings: `RunConfig` holds them all (built once by the CLI, the action's context
-or the Python API, with the project's .api-mcp-test.yml under what was given), and gives each
-stage only its part (InstallSettings, SpecSettings, ...: runner/pipeline/ takes those).
+or the Python API through `runner.config.build_config`: defaults < the project's
+.api-mcp-test.yml < explicit inputs), and gives each stage only its part (InstallSettings,
+SpecSettings, ...: runner/pipeline/ takes those).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
 Suite = Literal["smoke", "comprehensive", "custom"]
 AgentKind = Literal["deterministic", "llm", "auto"]
+DEFAULT_MAX_TOOL_CALLS = 200
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,10 @@ class RunConfig:
     """Everything a run needs, built once by the CLI or the action's context."""
 
     repo_path: Path  # the folder to test (unused with repo_url: the run clones into its workspace)
-    # Fields the user set explicitly (flags, action inputs): the project's config file does not
-    # override them. "timeouts.start"-style names for single timeouts.
-    given: frozenset[str] = frozenset()
+    # The explicit inputs this config was built from (flags, action inputs, Python API keywords;
+    # only those given, "timeouts" as a mapping of the timeouts given): the project's config
+    # file goes under them (runner/config/build.py). Holds the token: never printed.
+    explicit: Mapping[str, Any] = field(default_factory=dict, repr=False)
     repo_url: str | None = None  # clone this (https://, ssh://, git@host:path, file://)
     branch: str | None = None
     pr_number: int | None = None
@@ -70,9 +73,9 @@ class RunConfig:
     app_env: dict[str, str] = field(default_factory=dict)
     checks: tuple[str, ...] = ()
     timeouts: Timeouts = field(default_factory=Timeouts)
-    # Tool calls an agent may make; the deterministic agent's default grows with the API so
-    # every operation is called at least once (see call_budget).
-    max_tool_calls: int = 200
+    # Tool calls an agent may make; None (not set): DEFAULT_MAX_TOOL_CALLS, and the
+    # deterministic agent's grows with the API so every operation is called (see call_budget).
+    max_tool_calls: int | None = None
     strict: bool = False  # an undocumented 4xx to valid input fails (default: a warning)
     examples_per_operation: int | None = None  # generated inputs per operation (None: by suite)
     anthropic_api_key: str | None = None  # for the model client only, never a child's env
@@ -82,6 +85,9 @@ class RunConfig:
     max_tools_per_session: int = 40  # larger APIs get one LLM session per group of tools
     max_result_chars: int | None = None  # body text a tool returns to the model
     scenarios_path: Path | None = None
+    # The run copy when the scenarios are the project's (read with the pull request's rights,
+    # runner/untrusted.py); None for the user's own file.
+    scenarios_root: Path | None = None
     # From the project's config file (runner/config.py); command-line flags override these.
     python_version: str | None = None  # a version request ("3.12", ">=3.11") for the new venv
     setup: tuple[str, ...] = ()  # shell commands run in the target environment before start
@@ -99,6 +105,16 @@ class RunConfig:
     # so and goes on (and may fetch it from origin).
     base_auto: bool = False
     shard: Shard | None = None  # test only shard K of N of the operations (runner/shard.py)
+
+    @property
+    def agent_kind(self) -> Literal["deterministic", "llm"]:
+        """The agent-choice rule: auto means the LLM agent when an Anthropic key is configured
+        (or another provider is named), else the deterministic agent."""
+        if self.agent != "auto":
+            return self.agent
+        model = self.model or ""
+        other_provider = ":" in model and not model.startswith("anthropic:")
+        return "llm" if self.anthropic_api_key or other_provider else "deterministic"
 
     # -- each stage's part ---------------------------------------------------------------------
 

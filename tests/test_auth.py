@@ -576,7 +576,7 @@ def test_config_accepts_a_basic_login_step(tmp_path: Path):
 
     (tmp_path / ".api-mcp-test.yml").write_text(
         "auth:\n  login: {operation: POST /api/tokens, basic: {username: u, password: p}}\n")
-    config = apply_project_config(RunConfig(repo_path=tmp_path), set())
+    config = apply_project_config(RunConfig(repo_path=tmp_path))
     assert config.auth is not None and config.auth.login == AuthStep(
         "POST", "/api/tokens", body={"username": "u", "password": "p"}, content="basic")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from runner import auth, pythons
-from runner.config import apply_project_config, read_env_file, select_operations
+from runner.config import apply_project_config, build_config, read_env_file, select_operations
 from runner.errors import RunnerError, UsageError
 from runner.models import ApiSpec, AuthConfig, RunConfig, Timeouts
 from runner.openapi import endpoints_from_openapi, swagger2_to_openapi3
@@ -33,8 +33,9 @@ def project(tmp_path: Path, config: str, **files: str) -> Path:
     return root
 
 
-def configured(root: Path, given: set[str] | None = None, **flags: object) -> RunConfig:
-    return apply_project_config(RunConfig(repo_path=root, **flags), given or set())  # type: ignore[arg-type]
+def configured(root: Path, **explicit: object) -> RunConfig:
+    """The project's config under `explicit` inputs (as a face gives them)."""
+    return apply_project_config(build_config({"repo_path": root, **explicit}))
 
 
 # -- the config file ------------------------------------------------------------------------------
@@ -87,14 +88,108 @@ django: {debug: true}
 def test_flags_override_the_file(tmp_path: Path):
     root = project(tmp_path, 'app: main:app\npython: "3.12"\ninstall: false\n'
                              "env: {A: file, B: file}\nready: {timeout: 9}\nbudget: 7\n")
-    config = configured(root, {"app", "python", "install", "timeouts.start"}, app="other:app",
-                        python=sys.executable, install=True, app_env={"A": "flag"},
-                        timeouts=Timeouts(start=99))
+    config = configured(root, app="other:app", python=sys.executable, install=True,
+                        app_env={"A": "flag"}, timeouts={"start": 99})
     assert (config.app, config.python, config.python_version) == ("other:app", sys.executable,
                                                                   None)
     assert config.install is True
     assert config.app_env == {"A": "flag", "B": "file"}
     assert config.timeouts.start == 99 and config.max_tool_calls == 7
+
+
+def test_the_builder_layers_defaults_under_the_file_under_explicit_inputs(tmp_path: Path):
+    from runner.runconfig import DEFAULT_MAX_TOOL_CALLS
+
+    project = {"app": "file:app", "max_tool_calls": 7, "suite": "custom",
+               "timeouts": {"run": 60.0, "start": 9.0}, "app_env": {"A": "file", "B": "file"}}
+    defaults = build_config({"repo_path": tmp_path})
+    assert (defaults.app, defaults.max_tool_calls, defaults.timeouts) == (None, None, Timeouts())
+    from_file = build_config({"repo_path": tmp_path}, project)
+    assert (from_file.app, from_file.max_tool_calls, from_file.timeouts.run) == ("file:app", 7, 60)
+    # The file's suite comes only with its scenarios.
+    assert from_file.suite == "smoke"
+    # An explicit value wins, even one equal to the default; None and an absent key are not given.
+    explicit = build_config({"repo_path": tmp_path, "app": None, "max_tool_calls":
+                             DEFAULT_MAX_TOOL_CALLS, "timeouts": {"start": Timeouts.start},
+                             "app_env": {"A": "flag"}}, project)
+    assert (explicit.app, explicit.max_tool_calls) == ("file:app", DEFAULT_MAX_TOOL_CALLS)
+    assert (explicit.timeouts.start, explicit.timeouts.run) == (Timeouts.start, 60)
+    assert explicit.app_env == {"A": "flag", "B": "file"}
+    # A config built before keeps its explicit inputs above the file (the repo stage's way).
+    later = build_config({}, project, base=build_config({"repo_path": tmp_path,
+                                                         "timeouts": {"run": 5.0}}))
+    assert (later.timeouts.run, later.timeouts.start, later.app) == (5.0, 9.0, "file:app")
+
+
+def test_an_explicit_setting_drops_the_files_settings_that_go_with_it(tmp_path: Path):
+    project = {"python_version": "3.12", "install": False, "install_extra": ("x",),
+               "scenarios_path": tmp_path / "s.md", "scenarios_root": tmp_path,
+               "suite": "custom"}
+    config = build_config({"repo_path": tmp_path, "python": sys.executable,
+                           "install_command": "make deps", "scenarios_path": Path("mine.md")},
+                          project)
+    assert (config.python, config.python_version) == (sys.executable, None)
+    assert (config.install, config.install_command, config.install_extra) == (
+        True, "make deps", ())
+    assert (config.scenarios_path, config.scenarios_root, config.suite) == (
+        Path("mine.md"), None, "smoke")
+    assert build_config({"repo_path": tmp_path}, project).suite == "custom"
+
+
+def test_every_face_builds_its_config_with_the_file_under_what_it_was_given(tmp_path: Path):
+    """The command line (an option left at its default is absent, one set to the default's
+    value is not), the action's inputs (empty: absent) and the Python API's keywords."""
+    import asyncio
+
+    import click
+    from click.testing import CliRunner
+
+    from runner.context import from_env
+    from runner.inputs import explicit_inputs, set_on_command_line, target_options
+    from runner.orchestrator import DynamicBackendOrchestrator
+
+    root = project(tmp_path, "app: file:app\nbudget: {calls: 7, minutes: 1}\n"
+                             "ready: {timeout: 9}\n")
+
+    @click.command()
+    @target_options
+    @click.option("--timeout", "run_timeout", type=float, default=Timeouts.run)
+    def face(**options: object) -> RunConfig:
+        options.pop("path")
+        return apply_project_config(build_config(
+            {**explicit_inputs(set_on_command_line(options)), "repo_path": root}))
+
+    def cli(*args: str) -> RunConfig:
+        return CliRunner().invoke(face, list(args), standalone_mode=False).return_value
+
+    assert (cli().app, cli().timeouts.run) == ("file:app", 60)
+    assert cli("--app", "flag:app", "--timeout", str(Timeouts.run)).timeouts.run == Timeouts.run
+    assert cli("--app", "flag:app").app == "flag:app"
+
+    def action(**inputs: str) -> RunConfig:
+        environ = {"GITHUB_WORKSPACE": str(root)}
+        environ.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
+        return apply_project_config(from_env(environ).run)
+
+    assert (action().app, action(timeout_minutes="").timeouts.run) == ("file:app", 60)
+    given = action(app="input:app", timeout_minutes=str(Timeouts.run / 60))
+    assert (given.app, given.timeouts.run, given.max_tool_calls) == ("input:app", Timeouts.run, 7)
+
+    class Built(Exception):
+        pass
+
+    class Captured(DynamicBackendOrchestrator):
+        def run(self, config: RunConfig):  # type: ignore[override]
+            self.config = apply_project_config(config)
+            raise Built
+
+    api = Captured(RunConfig(repo_path=tmp_path, max_tool_calls=3))
+    with pytest.raises(Built):
+        asyncio.run(api.test_local(root, app_module="api:app", timeouts={"start": 2.0}))
+    assert api.config is not None
+    assert (api.config.app, api.config.timeouts.start, api.config.suite) == ("api:app", 2, "smoke")
+    # The constructor's config is a base: the file still goes over its values.
+    assert api.config.max_tool_calls == 7
 
 
 def test_pyproject_table_and_spec_url_path(tmp_path: Path):

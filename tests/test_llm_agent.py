@@ -567,7 +567,7 @@ def test_the_scripted_api_streams_and_agno_reads_the_stream(claude: ScriptedClau
 
 
 def test_config_budget_maps_to_the_llm_budgets_under_the_flags(tmp_path: Path):
-    from runner.config import apply_project_config
+    from runner.config import apply_project_config, build_config
     from runner.models import RunConfig
 
     (tmp_path / "s.md").write_text("## One\nDo it.\n")
@@ -576,8 +576,9 @@ def test_config_budget_maps_to_the_llm_budgets_under_the_flags(tmp_path: Path):
     config = apply_project_config(RunConfig(repo_path=tmp_path))
     assert (config.max_tool_calls, config.max_tokens, config.max_cost_usd) == (40, 90000, 0.5)
     assert config.timeouts.run == 120 and config.scenarios_path == (tmp_path / "s.md").resolve()
-    flags = RunConfig(repo_path=tmp_path, max_tokens=5, scenarios_path=Path("mine.md"))
-    config = apply_project_config(flags, {"max_tokens", "scenarios_path"})
+    flags = build_config({"repo_path": tmp_path, "max_tokens": 5,
+                          "scenarios_path": Path("mine.md")})
+    config = apply_project_config(flags)
     assert (config.max_tokens, config.max_cost_usd, config.scenarios_path) == (
         5, 0.5, Path("mine.md"))
     (tmp_path / ".api-mcp-test.yml").write_text("budget: {tokens: 1.5, cost-usd: -1, x: 1}\n")

@@ -12,6 +12,7 @@ from runner.errors import RunnerError, UsageError
 from runner.models import RunConfig
 from runner.pipeline.choices import agent_kind, call_budget, check_model_key
 from runner.pipeline.driver import Run, drive
+from runner.runconfig import DEFAULT_MAX_TOOL_CALLS
 
 PIPELINE = Path(__file__).resolve().parent.parent / "runner" / "pipeline"
 # Lowest first: a module may import only modules listed before it.
@@ -115,11 +116,12 @@ def test_the_llm_agent_with_claude_needs_the_key() -> None:
 
 def test_the_call_budget_grows_with_the_api_unless_set() -> None:
     config = RunConfig(repo_path=Path("."))
-    assert call_budget(config, 10) == RunConfig.max_tool_calls
+    assert call_budget(config, 10) == DEFAULT_MAX_TOOL_CALLS
     assert call_budget(config, 100) == 600
     assert call_budget(RunConfig(repo_path=Path("."), suite="comprehensive"), 10) == 400
-    given = RunConfig(repo_path=Path("."), given=frozenset({"max_tool_calls"}))
-    assert call_budget(given, 100) == RunConfig.max_tool_calls
+    # Set (a flag or the config file), even to the default's value: the budget does not grow.
+    given = RunConfig(repo_path=Path("."), max_tool_calls=DEFAULT_MAX_TOOL_CALLS)
+    assert call_budget(given, 100) == DEFAULT_MAX_TOOL_CALLS
 
 
 def test_the_agent_gets_its_part_of_the_settings() -> None:
@@ -131,7 +133,7 @@ def test_the_agent_gets_its_part_of_the_settings() -> None:
     llm = agent_settings(RunConfig(repo_path=Path("."), agent="llm", anthropic_api_key="sk-x",
                                    max_tokens=1000), 10)
     assert (llm.kind, llm.max_calls, llm.forced, llm.max_tokens) == (
-        "llm", RunConfig.max_tool_calls, True, 1000)
+        "llm", DEFAULT_MAX_TOOL_CALLS, True, 1000)
     assert "sk-x" not in repr(llm)
 
 

@@ -1,15 +1,20 @@
-"""Building a run's `RunConfig` from defaults <- the project's config file <- command-line flags
-(or action inputs): `apply_project_config(config, given)` fills every field the caller did not
-set explicitly from the file. The file is checked against the schema (schema.py), each key is
-converted by its function (keys.py), and every problem is reported at once.
+"""Building a run's `RunConfig`: defaults < the project's config file < explicit inputs
+(command-line flags, action inputs, Python API keywords), in one function, `build_config`.
+
+Each face hands over only what was given (a flag left at its default, an empty action input, a
+keyword left None are absent); `build_config(explicit)` makes the config before the repository
+is at hand, and the repo stage's `apply_project_config(config)` reads the project's file and
+builds it again with the file under the same explicit inputs. The file is checked against the
+schema (schema.py), each key is converted by its function (keys.py), and every problem is
+reported at once.
 
 Paths in the file are relative to the app's folder (the `working-directory`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,7 @@ from runner.config import schema
 from runner.config.files import read_config_file, read_env_file, read_project_config
 from runner.config.keys import CONVERTERS, Fields
 from runner.errors import UsageError
-from runner.models import AuthConfig, RunConfig
+from runner.models import AuthConfig, RunConfig, Timeouts
 
 
 def auth_texts(auth: AuthConfig) -> list[str | None]:
@@ -43,6 +48,53 @@ def grant_references(auth: AuthConfig | None, allow_env: tuple[str, ...],
 
 
 # -- building the RunConfig -------------------------------------------------------------------
+
+# Settings the file sets together: an explicit value for one of them drops the file's whole group
+# (--python, an existing interpreter, beats the file's version request; --install-command its
+# install section; --scenarios, the user's own file, the project's).
+TOGETHER = (frozenset({"python", "python_version"}),
+            frozenset({"install", "install_command", "install_extra"}),
+            frozenset({"scenarios_path", "scenarios_root"}))
+
+
+def _timeouts(value: Timeouts | Mapping[str, float] | None) -> dict[str, float]:
+    return asdict(value) if isinstance(value, Timeouts) else dict(value or {})
+
+
+def build_config(explicit: Mapping[str, Any], project: Mapping[str, Any] | None = None,
+                 base: RunConfig | None = None) -> RunConfig:
+    """The run's settings: defaults < `project` < `explicit`.
+
+    Both layers hold RunConfig fields, only those set: a value of None is "not given", and
+    "timeouts" is a mapping of the timeouts set (a whole `Timeouts` sets them all). `app_env`
+    merges (the file's settings under the given ones). `base` is a config built before (its
+    own explicit inputs stay above `project`); without it, the defaults.
+    """
+    given = {name: value for name, value in explicit.items() if value is not None}
+    timeouts = _timeouts(given.pop("timeouts", None))
+    if base is None:
+        config = RunConfig(**given, timeouts=Timeouts(**timeouts))
+        layer = given
+        held_timeouts = timeouts
+    else:
+        config = replace(base, **given, timeouts=replace(base.timeouts, **timeouts))
+        layer = {**base.explicit, **given}
+        held_timeouts = {**_timeouts(base.explicit.get("timeouts")), **timeouts}
+    config = replace(config, explicit={**layer, "timeouts": held_timeouts})
+    if not project:
+        return config
+    held = set(layer)
+    for group in TOGETHER:
+        if group & held:
+            held |= group
+    fill = {name: value for name, value in project.items()
+            if name not in held and name not in ("timeouts", "app_env")}
+    if "scenarios_path" not in fill:  # the file's suite (custom) comes with its scenarios
+        fill.pop("suite", None)
+    file_timeouts = {name: value for name, value in _timeouts(project.get("timeouts")).items()
+                     if name not in held_timeouts}
+    return replace(config, **fill, timeouts=replace(config.timeouts, **file_timeouts),
+                   app_env={**project.get("app_env", {}), **config.app_env})
 
 
 def working_directory(folder: Path, raw: Mapping[str, Any]) -> Path:
@@ -83,10 +135,9 @@ def check_files(found: Fields, boundary: Path, problems: list[str]) -> dict[str,
     return env
 
 
-def apply_project_config(config: RunConfig, given: Collection[str] = (),
-                         boundary: Path | None = None) -> RunConfig:
-    """`config` with the project's config file applied under the fields named in `given` (those
-    the user set explicitly; "timeouts.start" style names for single timeouts).
+def apply_project_config(config: RunConfig, boundary: Path | None = None) -> RunConfig:
+    """`config` built again with the project's config file under its explicit inputs
+    (`build_config`).
 
     The `.env` file in the app's folder and the config's `env-files` and `env` are merged under
     the given `app_env` (later wins: .env, env-files, env, flags). Every file of the project
@@ -128,24 +179,15 @@ def apply_project_config(config: RunConfig, given: Collection[str] = (),
         raise UsageError(f"{source or 'The project'}: " + " ".join(problems),
                          "See 'Configuration file' in the README.")
     env.update(found.pop("_env", {}))
-    timeouts = {k: v for k, v in found.pop("_timeouts", {}).items()
-                if f"timeouts.{k}" not in given}
-    if "python" in given:  # --python (an existing interpreter) beats any version request
-        found.pop("python", None)
-        found.pop("python_version", None)
-    if "install" in given or "install_command" in given:
-        found.pop("install", None)
-        found.pop("install_command", None)
-        found.pop("install_extra", None)
     settable = {f.name for f in fields(RunConfig)}
-    updates = {k: v for k, v in found.items() if k in settable and k not in given}
-    updates["auth"] = grant_references(updates.get("auth", config.auth), config.allow_env,
-                                       f"`auth` in {source}" if "auth" in updates else "`auth`")
-    return replace(
-        config,
-        **updates,
-        boundary=boundary,
-        repo_path=root,
-        app_env={**env, **config.app_env},
-        timeouts=replace(config.timeouts, **timeouts),
-    )
+    project = {k: v for k, v in found.items() if k in settable}
+    project.update(timeouts=found.pop("_timeouts", {}), app_env=env)
+    if "scenarios_path" in project:  # the repository's file: read with the PR's rights
+        project["scenarios_root"] = boundary
+        if config.agent_kind == "llm":  # and it is what the LLM agent runs
+            project["suite"] = "custom"
+    applied = build_config({}, project, base=config)
+    from_file = applied.auth is not None and applied.auth is project.get("auth")
+    auth = grant_references(applied.auth, config.allow_env,
+                            f"`auth` in {source}" if from_file else "`auth`")
+    return replace(applied, auth=auth, boundary=boundary, repo_path=root)

@@ -2,7 +2,8 @@
 
 A URL is cloned (at a branch, a pull request's head or a commit); a folder is copied, so that
 importing the app never writes into the user's files. The project's `.api-mcp-test.yml` is read
-inside the copy (it is the repository's, untrusted) under what the user gave explicitly.
+inside the copy (it is the repository's, untrusted) under the explicit inputs
+(runner/config/build.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from runner import envcache, procs
 from runner.config import apply_project_config
 from runner.errors import RunnerError
 from runner.models import RepoInfo, RunConfig
-from runner.pipeline.choices import check_agent_choice, use_configured_scenarios
+from runner.pipeline.choices import check_agent_choice, check_configured_scenarios
 from runner.repo import clone, commit_date, read_repo_info, run_copy, working_folder
 
 
@@ -62,10 +63,9 @@ def check_out(config: RunConfig, workspace: Path, clone_timeout: float) -> Sourc
     # Every later stage works on the copy; source paths in reports are relative to it, so they
     # name the user's files.
     repo = working_folder(copy, config.working_directory)
-    # The project's own settings (.api-mcp-test.yml), under what the user gave.
-    applied = apply_project_config(replace(config, repo_path=repo), config.given, boundary=copy)
-    if applied.scenarios_path and "scenarios_path" not in applied.given:
-        applied = use_configured_scenarios(applied)
+    # The project's own settings (.api-mcp-test.yml), under the explicit inputs.
+    applied = apply_project_config(replace(config, repo_path=repo), boundary=copy)
+    check_configured_scenarios(applied)
     check_agent_choice(applied)
     origin = (copy if config.repo_url else config_root) / applied.repo_path.relative_to(copy)
     note = " ".join(filter(None, (
