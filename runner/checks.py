@@ -332,6 +332,13 @@ def _state_problem(call: ToolCall) -> str:
         if isinstance(body, dict) and name in body and body[name] != sent:
             return (f"{name} is {body[name]!r}, but "
                     f"{call.expect.get('after', 'an earlier call')} set it to {sent!r}")
+    # Fields the write's answer did not echo: only a value unchanged from before the write
+    # is a lost update (any other value may be the server's normal form of the one sent).
+    for name, change in (call.expect.get("unchanged") or {}).items():
+        if isinstance(body, dict) and name in body and body[name] == change["was"]:
+            return (f"{name} is still {change['was']!r}: "
+                    f"{call.expect.get('after', 'an earlier call')} set it to "
+                    f"{change['sent']!r} and answered success")
     return ""
 
 

@@ -196,6 +196,12 @@ def test_an_update_must_show_in_a_later_read() -> None:
         "update_persisted"] is True
     assert probe("after_update", 200, {"id": 1, "name": "old"}, fields={"name": "new"})[
         "update_persisted"] is False
+    # The update's answer echoed nothing: only a value unchanged from before is lost.
+    unchanged = {"name": {"was": "old", "sent": "new"}}
+    assert probe("after_update", 200, {"id": 1, "name": "old"}, unchanged=unchanged)[
+        "update_persisted"] is False
+    assert probe("after_update", 200, {"id": 1, "name": "NEW"}, unchanged=unchanged)[
+        "update_persisted"] is True
 
 
 def test_auth_probes_must_be_refused() -> None:

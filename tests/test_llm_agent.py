@@ -394,6 +394,27 @@ def test_comprehensive_intents_reach_the_checks(tmp_path, fixture_python, claude
     assert result_for(report, "POST", "/todos")["outcome"] == "passed"
 
 
+@pytest.mark.slow
+def test_a_5xx_the_model_caused_carries_the_apps_traceback(tmp_path, fixture_python, claude):
+    """The model calls the report that divides by zero on the empty state: its 5xx names the
+    app's own exception and line, from app.log, as the deterministic agent's do."""
+    def report_tool(body: dict) -> list[dict]:
+        (name,) = [t["name"] for t in body["tools"] if "report" in t["name"]]
+        return [tool_use(name, {}, "toolu_1")]
+
+    claude.script = [report_tool]
+    proc, out, report = run_llm(tmp_path, fixture_python, claude, "--agent", "llm",
+                                source=FIXTURES / "fastapi_planted")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (call,) = calls_of(report, "GET", "/items/report")
+    assert call["agent"] == "llm" and call["status_code"] == 500
+    assert "ZeroDivisionError: division by zero" in call["traceback"]
+    failed = result_for(report, "GET", "/items/report")
+    assert "the app raised ZeroDivisionError: division by zero (main.py:" in failed["error"]
+    assert "sum(prices) / len(prices)" in (out / "report.md").read_text()
+    assert "ZeroDivisionError" in (out / "junit.xml").read_text()
+
+
 # -- units: grouping, scenarios, prices, evidence, verdict rule ------------------------------
 
 

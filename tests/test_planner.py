@@ -134,6 +134,11 @@ def test_edges_stay_inside_the_schema_and_cover_the_usual_suspects() -> None:
     assert edges({"type": "string", "minLength": 1, "maxLength": 5}).count("") == 0
     assert edges({"type": "integer", "minimum": 1, "maximum": 10}) == [1, 10]
     assert edges({"type": "string", "enum": ["a", "b"]}) == ["a", "b"]
+    # A long enum (a language list) is sampled, not sent value by value.
+    languages = [f"l{n}" for n in range(100)]
+    sampled = edges({"type": "string", "enum": languages})
+    assert len(sampled) == 8 and sampled[0] == "l0" and sampled[-1] == "l99"
+    assert len(set(sampled)) == 8 and set(sampled) <= set(languages)
     assert None in edges({"type": ["string", "null"], "maxLength": 3})
     assert edges({"type": "array", "items": {"type": "integer"}})[:2] == [[], [1]]
 
@@ -524,3 +529,127 @@ def test_a_synthesized_specs_empty_schema_is_varied_as_the_value_sent() -> None:
     assert {"", " ", "Zoë Ångström"} <= sent  # string edges, not any JSON type
     assert all(isinstance(p.arguments.get("name", ""), str) for p in planned)
     assert probes.varied({"name": "n"}, api, "-2") == {"name": "n-2"}
+
+
+def test_unchanged_fields_are_those_an_update_set_and_its_answer_did_not_echo() -> None:
+    api = {"title": ("body", {"type": "string"}), "status": ("body", {"enum": ["a", "b"]}),
+           "tags": ("body", {"type": "array"}), "ticket_id": ("path", {"type": "integer"})}
+    sent = {"ticket_id": 3, "title": "t-patch", "status": "a", "tags": ["x"]}
+    before = {"id": 3, "title": "t", "status": "a", "tags": []}
+    # The answer echoed nothing (the unsaved object): the title must change; the status was
+    # sent unchanged and the list is not compared.
+    assert probes.unchanged_fields(sent, api, before, {}) == {
+        "title": {"was": "t", "sent": "t-patch"}}
+    assert probes.unchanged_fields(sent, api, before, {"title": "t-patch"}) == {}
+    assert probes.unchanged_fields(sent, api, None, {}) == {}
+
+
+def test_last_seen_keeps_a_read_until_a_write_may_have_changed_it() -> None:
+    from runner.agent.lastseen import LastSeen
+
+    item = ep("GET", "/books/{book_id}/")
+    seen = LastSeen()
+    seen.observe(item, "/books/5/", call("GET", "/books/{book_id}/", 200, {"id": 5}))
+    seen.observe(item, "/books/6/", call("GET", "/books/{book_id}/", 200, {"id": 6}))
+    assert seen.get(item, {"book_id": 5}) == {"id": 5}
+    # A create in the collection and a failed write change nothing; a write to 6 forgets 6.
+    seen.observe(ep("POST", "/books/"), "/books/", call("POST", "/books/", 201, {"id": 7}))
+    seen.observe(ep("PUT", "/books/{book_id}/"), "/books/5/",
+                 call("PUT", "/books/{book_id}/", 400, {}))
+    seen.observe(ep("PATCH", "/books/{book_id}/"), "/books/6/",
+                 call("PATCH", "/books/{book_id}/", 200, {"id": 6}))
+    assert seen.get(item, {"book_id": 5}) == {"id": 5}
+    assert seen.get(item, {"book_id": 6}) is None
+    # An action under a resource changes it; a write whose id is unknown may be any of them.
+    seen.observe(ep("POST", "/books/{book_id}/loan"), "/books/5/loan",
+                 call("POST", "/books/{book_id}/loan", 200, {}))
+    assert seen.get(item, {"book_id": 5}) is None
+    seen.observe(item, "/books/5/", call("GET", "/books/{book_id}/", 200, {"id": 5}))
+    seen.observe(ep("PUT", "/books/{book_id}/"), "/books/{book_id}/",
+                 call("PUT", "/books/{book_id}/", 200, {}))
+    assert seen.get(item, {"book_id": 5}) is None
+
+
+def update_run(store: str) -> list[ToolCall]:
+    """A tickets API answered here whose PATCH `store`s the update ("saved"), does not save
+    it and answers the unsaved object ("lost"), or saves its normal form and answers 204
+    ("normalised")."""
+    import asyncio
+    from pathlib import Path
+
+    from runner.agent.calllog import CallLog
+    from runner.agent.deterministic import DeterministicAgent
+    from runner.servers import McpCommand
+
+    ticket_id = Parameter("ticket_id", "path", True, {"type": "integer"})
+    body = {"schema": {"type": "object", "required": ["title"],
+                       "properties": {"title": {"type": "string", "maxLength": 80}}}}
+    endpoints = [ep("POST", "/tickets", "create", request_body=body),
+                 ep("GET", "/tickets/{ticket_id}", "read", parameters=(ticket_id,)),
+                 ep("PUT", "/tickets/{ticket_id}", "put", parameters=(ticket_id,),
+                    request_body=body),
+                 ep("PATCH", "/tickets/{ticket_id}", "patch", parameters=(ticket_id,),
+                    request_body=body)]
+    names = {e.key: e.operation_id for e in endpoints}
+    tickets: dict[int, dict[str, Any]] = {}
+
+    class Answered(DeterministicAgent):
+        async def _call(self, session: Any, planned: Any) -> ToolCall:
+            key, args = planned.endpoint.key, planned.arguments
+            status, answer = 404, {"detail": "not found"}
+            found = tickets.get(args.get("ticket_id", 0))
+            if key == "POST /tickets":
+                tickets[len(tickets) + 1] = answer = {"id": len(tickets) + 1,
+                                                      "title": args["title"]}
+                status = 201
+            elif found and key == "GET /tickets/{ticket_id}":
+                status, answer = 200, dict(found)
+            elif found and key == "PUT /tickets/{ticket_id}":
+                found["title"] = args["title"]
+                status, answer = 200, dict(found)
+            elif found and key == "PATCH /tickets/{ticket_id}":
+                status, answer = 200, dict(found)
+                if store == "saved":
+                    found["title"] = answer["title"] = args["title"]
+                elif store == "normalised":
+                    found["title"], status, answer = args["title"].upper(), 204, None
+            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
+                            method=planned.endpoint.method, path=planned.endpoint.path,
+                            arguments=args, status_code=status, body=answer,
+                            body_is_json=answer is not None, intent=planned.intent)
+            made.expect = planned.expect
+            self.calls.append(made)
+            return made
+
+    class Tool:
+        def __init__(self, name: str, schema: dict[str, Any]) -> None:
+            self.name, self.input_schema = name, schema
+
+    id_schema = {"properties": {"ticket_id": {"type": "integer"}}, "required": ["ticket_id"]}
+    both = {"properties": {**id_schema["properties"], "title": {"type": "string"}},
+            "required": ["ticket_id", "title"]}
+    tools = {"create": Tool("create", body["schema"]), "read": Tool("read", id_schema),
+             "put": Tool("put", both), "patch": Tool("patch", both)}
+    agent = Answered(McpCommand("python", [], {}, None), ApiSpec("fastapi", "x", {}, endpoints),
+                     names, CallLog(Path("/nonexistent")), suite="comprehensive", examples=0)
+    agent._tools = tools  # type: ignore[assignment]
+    agent._session = object()  # type: ignore[assignment]
+    asyncio.run(agent.exercise())
+    return agent.calls
+
+
+def test_an_update_answered_with_the_unsaved_object_is_found_lost() -> None:
+    from runner.checks import CHECKS
+
+    def judged(store: str) -> dict[str, bool]:
+        reads = [c for c in update_run(store) if c.intent == "after_update"]
+        return {c.expect["after"].split(" (")[0]: CHECKS["update_persisted"](
+            c, ep(c.method, c.path)).passed for c in reads}  # type: ignore[union-attr]
+
+    assert judged("lost") == {"PUT /tickets/{ticket_id}": True,
+                              "PATCH /tickets/{ticket_id}": False}
+    # Saved, or saved in the server's normal form without an answer: no alarm.
+    assert judged("saved") == {"PUT /tickets/{ticket_id}": True,
+                               "PATCH /tickets/{ticket_id}": True}
+    assert judged("normalised") == {"PUT /tickets/{ticket_id}": True,
+                                    "PATCH /tickets/{ticket_id}": True}

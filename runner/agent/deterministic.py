@@ -11,6 +11,7 @@ import asyncio
 import sys
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import PaginatedRequestParams
@@ -18,6 +19,7 @@ from mcp.types import PaginatedRequestParams
 from runner.agent import generate, probes
 from runner.agent.calllog import CallLog
 from runner.agent.followups import FollowUps
+from runner.agent.lastseen import LastSeen, concrete_path
 from runner.agent.planner import (
     ArgumentBuilder,
     IdPool,
@@ -99,6 +101,7 @@ class DeterministicAgent(FollowUps):
         # Collections a second user's list showed to be kept per user (path -> the call that
         # showed it): their items are probed for object-level authorization.
         self._per_user: dict[str, str] = {}
+        self._last_seen = LastSeen()  # what an update is judged against
         # The MCP SDK's own session: fastmcp.Client wraps the same session in more layers,
         # which costs about a millisecond per call and nothing here needs.
         self._session: ClientSession | None = None
@@ -261,6 +264,7 @@ class DeterministicAgent(FollowUps):
             # An update that shows, and differs from what another update method stored.
             arguments = probes.varied(arguments, api, f"-{endpoint.method.lower()}-updated")
         main = PlannedCall(endpoint, tool, arguments, intent)
+        before = await self._before_update(endpoint, main)
         # Probes with other input must reach the resource before the delete removes it.
         ordered = [*extras, main] if endpoint.method == "DELETE" else [main, *extras]
         collection = endpoint.path.rstrip("/").rsplit("/", 1)[0]
@@ -280,7 +284,7 @@ class DeterministicAgent(FollowUps):
             if call is None:
                 return
             if planned is main:
-                await self._after(endpoint, main, call, api)
+                await self._after(endpoint, main, call, api, before)
             if (call.status_code or 0) >= 500 and not shrunk and planned.intent in _SHRINKABLE:
                 shrunk = True  # one failing input per operation is reduced
                 await self._shrink(planned, call, schema, api)
@@ -294,9 +298,17 @@ class DeterministicAgent(FollowUps):
             return None
         self._pending.discard(planned.endpoint.key)
         call = await self._call(self.session, planned)
+        self._last_seen.observe(planned.endpoint, self._written_path(planned), call)
         if planned.intent in ("valid", "guess"):  # a probe's narrowed answer teaches nothing
             self._ids.learn_from(planned.endpoint, call)
         return call
+
+    def _written_path(self, planned: PlannedCall) -> str:
+        """The path a call went to, its parameters filled in where known."""
+        if planned.tool == probes.RAW_TOOL:
+            return unquote(str(planned.arguments.get("path") or planned.endpoint.path))
+        return concrete_path(planned.endpoint,
+                             self._path_values(planned.endpoint, planned.arguments))
 
     async def _call(self, session: ClientSession, planned: PlannedCall) -> ToolCall:
         mark = self.app_log.mark() if self.app_log is not None else 0

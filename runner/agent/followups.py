@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.agent import probes, shrink
+from runner.agent.lastseen import LastSeen
 from runner.agent.planner import IdPool, PlannedCall, coerce, ends_session, norm
 from runner.agent.users import Users
 from runner.models import ApiSpec, Endpoint, ToolCall
@@ -23,6 +24,7 @@ class FollowUps:
     _ids: IdPool
     _users: Users
     _per_user: dict[str, str]
+    _last_seen: LastSeen
 
     async def _send(self, planned: PlannedCall) -> ToolCall | None:
         raise NotImplementedError
@@ -53,9 +55,26 @@ class FollowUps:
                 current = candidate
                 call.expect = {**call.expect, "shrunk_to": made.call_id}
 
+    async def _before_update(self, endpoint: Endpoint, main: PlannedCall) -> dict[str, Any] | None:
+        """The resource as it stands before an update's own call: as last read, or read now
+        when a write since may have changed it (None: no read of it is known)."""
+        if endpoint.method not in ("PUT", "PATCH") or main.intent != "valid":
+            return None
+        item = probes.item_read(self.spec.endpoints, endpoint)
+        if item is None or self.tool_names.get(item.key) not in self._tools:
+            return None
+        known = self._path_values(endpoint, main.arguments)
+        seen = self._last_seen.get(item, known)
+        if seen is None:
+            await self._read(item, known, "valid", {})
+            seen = self._last_seen.get(item, known)
+        return seen
+
     async def _after(self, endpoint: Endpoint, main: PlannedCall, call: ToolCall,
-                     api: dict[str, tuple[str, dict[str, Any]]]) -> None:
-        """State and meaning probes after the first call of an operation succeeded."""
+                     api: dict[str, tuple[str, dict[str, Any]]],
+                     before: dict[str, Any] | None = None) -> None:
+        """State and meaning probes after the first call of an operation succeeded (`before`:
+        an update's resource as read before it)."""
         if call.status_code is None or not 200 <= call.status_code < 300:
             return
         await self._without_credentials(endpoint, main)
@@ -90,7 +109,10 @@ class FollowUps:
                                        (field_name, value), after)
         elif endpoint.method in ("PUT", "PATCH"):
             fields = probes.echoed_fields(main.arguments, call, api)
-            await self._read(item, known, "after_update", {"after": after, "fields": fields})
+            expect = {"after": after, "fields": fields}
+            unchanged = probes.unchanged_fields(main.arguments, api, before, fields)
+            await self._read(item, known, "after_update",
+                             {**expect, "unchanged": unchanged} if unchanged else expect)
         else:
             # Only a read is judged: a second DELETE answered 204 is idempotence, not a bug.
             await self._read(item, known, "after_delete", {"after": after})

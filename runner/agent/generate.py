@@ -28,6 +28,9 @@ _FORMATS = FormatChecker()
 # Text careless code mishandles: blank, non-ASCII, emoji, right-to-left, a quote.
 EDGE_STRINGS = ("", " ", "Zoë Ångström", "😀🎉", "مرحبا بالعالم", "O'Brien \"x\"")
 DEFAULT_SEED = 20240
+# Enum values sent as edges: every one of a short enum; of a long one (a language list of a
+# hundred) this many spread over it, first and last included (generated values add others).
+ENUM_EDGES = 8
 
 
 def request_schema(schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -146,7 +149,7 @@ def edges(schema: dict[str, Any] | None) -> list[Any]:
     found: list[Any] = []
     enum = schema.get("enum")
     if isinstance(enum, list):
-        found.extend(enum)
+        found.extend(spread(enum, ENUM_EDGES))
     elif kind == "string" and not schema.get("format"):
         found.extend(EDGE_STRINGS)
         for key in ("maxLength", "minLength"):
@@ -181,6 +184,14 @@ def edges(schema: dict[str, Any] | None) -> list[Any]:
         if value not in unique and conforms(value, schema):
             unique.append(value)
     return unique
+
+
+def spread(values: list[Any], count: int) -> list[Any]:
+    """At most `count` of `values`, evenly spaced, the first and last included."""
+    if len(values) <= count:
+        return list(values)
+    step = (len(values) - 1) / (count - 1)
+    return [values[round(i * step)] for i in range(count)]
 
 
 def _nullable(schema: dict[str, Any]) -> bool:

@@ -43,6 +43,7 @@ from runner.agent.deterministic import DeterministicAgent
 from runner.agent.instructions import auth_instructions, session_instructions
 from runner.auth import Credentials
 from runner.errors import RunnerError, UsageError
+from runner.evidence import AppLog, attach_tracebacks
 from runner.models import ApiSpec, Endpoint, Finding, Suite, Timeouts, ToolCall
 from runner.servers import McpCommand
 
@@ -234,6 +235,7 @@ class LlmAgent:
         credentials: Credentials | None = None,
         progress: Callable[[str], None] | None = None,
         start_timeout: float = 0.0,
+        app_log: AppLog | None = None,
     ) -> None:
         self.mcp = mcp
         self.spec = spec
@@ -250,6 +252,9 @@ class LlmAgent:
         self.log_path = log_path
         self.credentials = credentials
         self.progress = progress or (lambda line: None)
+        # Where the app log stood when each model call began: a 5xx gets the app's traceback.
+        self.app_log = app_log
+        self._log_marks: dict[str, int] = {}
         self.usage = Usage(model=model_name)
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
@@ -303,6 +308,9 @@ class LlmAgent:
             self.notes.append(f"LLM agent stopped: {exc.message} Falling back to the "
                               "deterministic agent.")
         self._collect()
+        if self.app_log is not None and any((c.status_code or 0) >= 500 for c in self.calls):
+            await asyncio.sleep(0.2)  # uvicorn logs a traceback just after the answer
+            attach_tracebacks(self.calls, self._log_marks, self.app_log)
         if self.credentials is not None:
             self.credentials.restore()  # the model may have logged out
         if self._stopped:
@@ -428,8 +436,12 @@ class LlmAgent:
                 self._stopped = reason
                 raise StopAgentRun(reason)
             self.usage.tool_calls += 1
+        mark = self.app_log.mark() if self.app_log is not None else 0
         result = function_call(**arguments)
         result = await result if inspect.isawaitable(result) else result
+        call_id = re.search(r'"call_id":\s*"([^"]+)"', str(result))
+        if call_id:
+            self._log_marks[call_id.group(1)] = mark
         if function_name != "record_finding":  # the run is not streamed: a line per call
             status = re.search(r'"status_code":\s*(\d+|null)', str(result))
             self.progress(f"  llm: {function_name}" + (f" -> {status.group(1)}" if status else ""))
@@ -469,7 +481,8 @@ class LlmAgent:
                                       self.tool_names, self.call_log, suite=self.suite
                                       if self.suite != "custom" else "smoke",
                                       call_timeout=self.call_timeout,
-                                      max_calls=self.budget.max_tool_calls, known_calls=self.calls)
+                                      max_calls=self.budget.max_tool_calls, known_calls=self.calls,
+                                      app_log=self.app_log)
         assert self._client is not None
         await fallback.attach(self._client)
         try:

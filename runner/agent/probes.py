@@ -95,20 +95,39 @@ def typed_like(schema: dict[str, Any], value: Any) -> dict[str, Any]:
     return {**schema, "type": kind} if kind else schema
 
 
+def _sent_fields(arguments: dict[str, Any], api: dict[str, tuple[str, dict[str, Any]]],
+                 shown: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field of `shown`, value sent, value shown) for each scalar body field a write sent
+    that the object `shown` (an answer, an earlier read) also has."""
+    pairs = []
+    for arg, value in arguments.items():
+        where, _ = api.get(norm(arg), ("", {}))
+        if where != "body" or isinstance(value, (dict, list)):
+            continue
+        for name, answered in shown.items():
+            if norm(name) in (norm(arg), norm(arg).removesuffix("body")):
+                pairs.append((name, value, answered))
+    return pairs
+
+
 def echoed_fields(arguments: dict[str, Any], call: ToolCall,
                   api: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """Body fields the write sent that its answer echoed with the same value: what a later
     read must show (fields the server normalises are left out, so no false alarm)."""
     body = call.body if call.body_is_json and isinstance(call.body, dict) else {}
-    found = {}
-    for arg, value in arguments.items():
-        where, _ = api.get(norm(arg), ("", {}))
-        if where != "body" or isinstance(value, (dict, list)):
-            continue
-        for name, answered in body.items():
-            if norm(name) in (norm(arg), norm(arg).removesuffix("body")) and answered == value:
-                found[name] = value
-    return found
+    return {name: sent for name, sent, answered in _sent_fields(arguments, api, body)
+            if answered == sent}
+
+
+def unchanged_fields(arguments: dict[str, Any], api: dict[str, tuple[str, dict[str, Any]]],
+                     before: dict[str, Any] | None, echoed: dict[str, Any]) -> dict[str, Any]:
+    """Fields an update set to a new value that its answer did not echo (an answer of the
+    unsaved object, a 204): name -> {"was": value before, "sent": value}. A later read that
+    still shows the value from before lost the update; one that shows anything else (the
+    value sent, or the server's normal form of it) did not."""
+    return {name: {"was": was, "sent": sent}
+            for name, sent, was in _sent_fields(arguments, api, before or {})
+            if name not in echoed and was != sent and isinstance(was, (str, int, float, bool))}
 
 
 def item_read(endpoints: list[Endpoint], write: Endpoint) -> Endpoint | None:

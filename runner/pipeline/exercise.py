@@ -38,7 +38,7 @@ def make_agent(settings: AgentSettings, mcp: McpCommand, spec: ApiSpec,
             scenarios=load_scenarios(settings.scenarios_path, settings.scenarios_root)
             if settings.scenarios_path else None,
             forced=settings.forced, log_path=log_path, credentials=credentials,
-            progress=progress,
+            progress=progress, app_log=app_log,
         )
     from runner.agent.deterministic import DeterministicAgent
 
