@@ -108,6 +108,9 @@ class ApiSpec:
     filled_modules: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (module, names it defines)
     filled_packages: tuple[str, ...] = ()  # installed: imported, declared nowhere
     notes: tuple[str, ...] = ()
+    # How a user can be made in the run's own database for a login (runner/auth/seed.py):
+    # "django" (served on throwaway sqlite), "sqlalchemy" (a sqlite file in the run's copy), "".
+    seed: str = ""
 
     @property
     def synthesized_note(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner import procs
+from runner.auth.seed import Served
 from runner.environment import target_shell_env
 from runner.errors import RunnerError, last_error_line
 from runner.limits import http_status
@@ -89,6 +90,7 @@ class DynamicServerManager:
         self._api: procs.ManagedProcess | None = None
         self._mcp: McpCommand | None = None
         self._socket: socket.socket | None = None
+        self.served: Served | None = None  # how api-mcp-test serves the app (not a start command)
 
     @property
     def app_log(self) -> Path:
@@ -143,6 +145,8 @@ class DynamicServerManager:
                 cmd += ["--interface", "wsgi"]
             self._api = procs.start("api", cmd, cwd=env.root, env=child_env,
                                     log_path=self.app_log, pass_fds=(sock.fileno(),))
+            self.served = Served(env.python, env.root, child_env, spec.app_locator,
+                                 spec.framework)
         finally:
             sock.close()  # the child has its own copy
         return base_url

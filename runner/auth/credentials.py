@@ -19,6 +19,7 @@ from typing import Any
 
 from runner import procs
 from runner.auth.flow import AuthResult, authenticate, describe, renew
+from runner.auth.seed import Seeder
 from runner.auth.user import STAGE
 from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthConfig, Timeouts
@@ -34,8 +35,9 @@ class Credentials:
     renews at once, for a 401 on credentials that worked)."""
 
     def __init__(self, path: Path, auth: AuthConfig | None, spec: ApiSpec, base_url: str,
-                 timeout: float = Timeouts.call) -> None:
+                 timeout: float = Timeouts.call, seeder: Seeder | None = None) -> None:
         self.path = path
+        self.seeder = seeder  # makes a user in the run's throwaway database (runner/auth/seed.py)
         self.auth = auth
         self.spec = spec
         self.base_url = base_url
@@ -62,7 +64,8 @@ class Credentials:
         fails raises RunnerError; a failed automatic one keeps the previous credentials (and
         their record)."""
         self.logins += 1
-        outcome = authenticate(self.auth, self.spec, self.base_url, self.timeout)
+        outcome = authenticate(self.auth, self.spec, self.base_url, self.timeout,
+                               seeder=self.seeder)
         with self._lock:
             if outcome.headers or not self.headers:
                 self.record, self.headers = outcome.record, outcome.headers
@@ -79,7 +82,7 @@ class Credentials:
         if grant is None:
             return False
         try:
-            fresh = renew(self.auth, self.spec, self.base_url, grant, self.timeout)
+            fresh = renew(self.auth, self.spec, self.base_url, grant, self.timeout, self.seeder)
         except RunnerError as exc:
             self.record["renew_error"] = exc.message
             return False

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from runner.auth import plan, tokens
+from runner.auth.seed import Minted, SeededUser, Seeder
 from runner.auth.user import (
     HINT,
     STAGE,
@@ -39,7 +40,7 @@ from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Timeouts, ToolCall
 
 INTENT = "auth"  # the intent of the runner's own calls: judged leniently (runner/checks.py)
-_MAX_TRIES = 4  # candidate credentials tried on the probe operation
+_MAX_TRIES = 6  # candidate credentials tried on the probe operation
 
 
 @dataclass
@@ -67,6 +68,7 @@ class _Session:
     calls: list[ToolCall] = field(default_factory=list)
     login_name: str = "username"  # what the sign-up named the user by: username or email
     granted: Mapping[str, str] = field(default_factory=dict)  # the ${NAME}s it may expand
+    seeded: SeededUser | None = None  # the user was created in the throwaway database
 
     def mask(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -83,28 +85,61 @@ class _Session:
 
 def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str,
                  timeout: float = Timeouts.call,
-                 user: ThrowawayUser | None = None) -> AuthResult:
+                 user: ThrowawayUser | None = None,
+                 seeder: Seeder | None = None) -> AuthResult:
     """Obtain the headers. A configured flow that fails raises RunnerError (exit 3); an automatic
     one that fails returns no headers and says why in the record. With `user`, log that user in
-    again (no sign-up)."""
+    again (no sign-up). With `seeder` (automatic only), an API without open sign-up, or whose
+    sign-up fails, gets a user created in the run's throwaway database."""
     configured = auth is not None and auth.mode != "auto"
     if auth is not None and auth.mode == "off":
         return AuthResult(record={"mode": "off", "source": "config"})
     if not configured:
-        auth, reason = plan.automatic_plan(spec)
+        auth, reason = plan.automatic_plan(spec, seed=seeder is not None)
         if auth is None:
             return AuthResult(record={"mode": "none", "source": "automatic", "ok": False,
                                       "message": reason} if reason else {})
     assert auth is not None
+    result = _attempt(auth, spec, base_url, timeout, user, configured,
+                      seeder if not configured else None)
+    if (not result.headers and not configured and seeder is not None
+            and auth.register is not None and user is None):
+        # The sign-up (or the login after it) did not work: a user of the run's own instead.
+        failed = result.record.get("message", "")
+        seeded = _attempt(replace(auth, register=None), spec, base_url, timeout, None, False,
+                          seeder)
+        seeded.calls = [*result.calls, *seeded.calls]
+        seeded.record["calls"] = [*result.record.get("calls", ()),
+                                  *seeded.record.get("calls", ())]
+        seeded.record["sign_up_error"] = failed
+        return seeded
+    return result
+
+
+def _attempt(auth: AuthConfig, spec: ApiSpec, base_url: str, timeout: float,
+             user: ThrowawayUser | None, configured: bool,
+             seeder: Seeder | None) -> AuthResult:
     record: dict[str, Any] = {"mode": auth.mode, "source": "config" if configured else "automatic",
                               "header": auth.header, "calls": []}
     again = user is not None
+    seeded = None
+    if not configured and auth.register is None and seeder is not None:
+        seeded = seeder.user()
+        if seeded is None:
+            record.update(ok=False, message=seeder.error or "no user could be created")
+            return AuthResult(record=record)
+        user = seeded.user
+        record["user_created"] = seeded.how
     user = user or ThrowawayUser.generate()
     secrets_used = {user.password, *auth.env.values()}
     result = AuthResult(record=record, user=user)
     with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
         session = _Session(client, spec, user, record, secrets_used, auth.token,
-                           granted=auth.env)
+                           granted=auth.env, seeded=seeded)
+        if seeded is not None:
+            session.login_name = seeded.login_name
+            for minted in seeded.minted:
+                session.secrets.update([*minted.headers.values(), *minted.cookies.values()])
         try:
             result.headers = _obtain(auth, session, result, automatic=not configured,
                                      sign_up=not again)
@@ -128,23 +163,80 @@ def _obtain(auth: AuthConfig, session: _Session, result: AuthResult, automatic: 
         pair = (f"{expand(auth.username or '', user, auth.env)}:"
                 f"{expand(auth.password or '', user, auth.env)}")
         return {auth.header: "Basic " + base64.b64encode(pair.encode()).decode()}
-    assert auth.login is not None
     if auth.register is not None:
         if sign_up:
             _send(session, auth.register, "register")
         session.record["user"] = user.username
         session.login_name = login_name(spec, auth.register)
         session.client.cookies.clear()  # a sign-up's session must not reach the login
+    if auth.login is None or session.seeded is not None:
+        return _seeded_login(auth, session, result)
     answer = _send(session, auth.login, "login")
+    return _from_answer(auth, session, result, answer, automatic)
+
+
+def _seeded_login(auth: AuthConfig, session: _Session, result: AuthResult) -> dict[str, str]:
+    """The created user logs in through the login operation (by the other name when the
+    first is refused: a form field called username that wants the email); failing that, or
+    without one, the credentials minted for it are tried."""
+    seeded = session.seeded
+    assert seeded is not None
+    session.record["user"] = seeded.user.username
+    failure = "the API has no login operation"
+    if auth.login is not None:
+        for name in dict.fromkeys((session.login_name, "email", "username")):
+            session.login_name = name
+            try:
+                answer = _send(session, auth.login, "login")
+                return _from_answer(auth, session, result, answer, automatic=True)
+            except RunnerError as exc:
+                failure = exc.message
+            session.client.cookies.clear()
+    candidates = [(_minted_headers(session, minted), {"mode": "minted", "minted": minted.how,
+                                                      "header": next(iter(minted.headers),
+                                                                     "Cookie")})
+                  for minted in seeded.minted]
+    if not candidates:
+        raise RunnerError(STAGE, f"The user created in the throwaway database could not log "
+                          f"in: {failure}.", "")
+    session.record["login_error"] = failure
+    headers, how = _first_accepted(session, candidates, auth)
+    session.record.update({k: v for k, v in how.items() if v is not None})
+    return headers
+
+
+def _minted_headers(session: _Session, minted: Minted) -> dict[str, str]:
+    """A minted credential as headers: a session cookie goes with a CSRF cookie and header of
+    our own (a double-submit check, Django's), for the calls that change things."""
+    headers = dict(minted.headers)
+    if minted.cookies:
+        csrf = tokens.minted_csrf()
+        session.secrets.add(csrf)
+        pairs = {**minted.cookies, "csrftoken": csrf}
+        headers.update({"Cookie": "; ".join(f"{k}={v}" for k, v in pairs.items()),
+                        "X-CSRFToken": csrf,
+                        "Referer": str(session.client.base_url).rstrip("/") + "/"})
+    return headers
+
+
+def _from_answer(auth: AuthConfig, session: _Session, result: AuthResult,
+                 answer: httpx.Response, automatic: bool) -> dict[str, str]:
+    """The credentials a login answered (a token in a header, else the session's cookies)."""
+    assert auth.login is not None
+    spec = session.spec
     data = tokens.parsed(answer)
     token = tokens.token_in(data, auth.token)
     candidates: list[tuple[dict[str, str], dict[str, Any]]] = []
     if token is not None:
         field_name, value = token
-        header, spec_scheme = plan.token_scheme(spec)
-        header = header if automatic else auth.header
         answered = tokens.answer_scheme(data, field_name, spec.framework)
-        for scheme in tokens.schemes_to_try(auth.scheme, answered, spec_scheme):
+        offered = plan.token_schemes(spec) if automatic else [(auth.header, None)]
+        # Each header the spec offers with its own scheme first, then the other schemes.
+        pairs = [(header, scheme) for header, spec_scheme in offered
+                 for scheme in tokens.schemes_to_try(auth.scheme, answered, spec_scheme)[:1]]
+        pairs += [(header, scheme) for header, spec_scheme in offered
+                  for scheme in tokens.schemes_to_try(auth.scheme, answered, spec_scheme)]
+        for header, scheme in dict.fromkeys(pairs):
             candidates.append(({header: f"{scheme} {value}" if scheme else value},
                                {"scheme": scheme or "(none)", "header": header,
                                 "token_field": field_name}))
@@ -301,18 +393,22 @@ def describe(record: dict[str, Any]) -> str:
     if not record.get("ok"):
         return ""
     logins = [f"{c['method']} {c['path']}" for c in record.get("calls", [])
-              if c.get("step") in ("register", "login")]
+              if c.get("step") in ("register", "login") and int(c.get("status_code") or 500) < 400]
     how = {"static": "static header", "basic": "basic auth",
            "cookie": "session cookie"}.get(record["mode"], "token")
     scheme = f" {record['scheme']}" if record.get("scheme") not in (None, "(none)") else ""
     if record.get("mode") == "cookie":
         scheme = " with CSRF header" if record.get("csrf") else ""
+    if record.get("mode") == "minted":
+        how, scheme = f"{record.get('minted')} made for it", ""
     via = f" from {' then '.join(dict.fromkeys(logins))}" if logins else ""
-    return f"auth: {how}{scheme} in {record.get('header')}{via} ({record['source']})"
+    created = (f"; the user was created in the run's throwaway database "
+               f"({record['user_created']})") if record.get("user_created") else ""
+    return f"auth: {how}{scheme} in {record.get('header')}{via} ({record['source']}){created}"
 
 
 def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthResult,
-          timeout: float = Timeouts.call) -> AuthResult:
+          timeout: float = Timeouts.call, seeder: Seeder | None = None) -> AuthResult:
     """Fresh credentials for the same user: the refresh token traded at the spec's refresh
     operation (simplejwt, ninja-jwt, dj-rest-auth), else the same user logged in again."""
     if previous.refresh_token and previous.record.get("mode") != "cookie":
@@ -324,7 +420,7 @@ def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthR
             fresh.headers = _refresh(session, fresh, previous.record)
         if fresh.headers:
             return fresh
-    return authenticate(auth, spec, base_url, timeout, user=previous.user)
+    return authenticate(auth, spec, base_url, timeout, user=previous.user, seeder=seeder)
 
 
 def _refresh(session: _Session, result: AuthResult, how: dict[str, Any]) -> dict[str, str]:

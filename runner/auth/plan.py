@@ -47,12 +47,28 @@ def _last_word(path: str) -> str:
     return literal[-1].lower() if literal else ""
 
 
+# Words that make a path something else than a login, though it names a token (`token-refresh`).
+NOT_LOGIN = ("refresh", "verify", "revoke", "blacklist", "logout", "register", "password",
+             "reset", "signup", "confirm", "activate", "email")
+
+
 def find_operation(spec: ApiSpec, names: tuple[str, ...]) -> Endpoint | None:
     posts = [e for e in spec.endpoints if e.method == "POST" and "{" not in e.path]
     for name in names:  # in order of preference
         for endpoint in posts:
             if _last_word(endpoint.path) == name:
                 return endpoint
+    return None
+
+
+def _login_by_words(spec: ApiSpec) -> Endpoint | None:
+    """A login named by one of its words: `token-auth`, `token_obtain_pair`, `obtain-token`."""
+    for endpoint in spec.endpoints:
+        words = set(re.split(r"[-_.]", _last_word(endpoint.path)))
+        if (endpoint.method == "POST" and "{" not in endpoint.path and len(words) > 1
+                and words & {"token", "login", "signin", "jwt", "obtain"}
+                and not words & set(NOT_LOGIN)):
+            return endpoint
     return None
 
 
@@ -91,7 +107,7 @@ def _oauth2_token_path(spec: ApiSpec) -> str | None:
 def login_operation(spec: ApiSpec) -> Endpoint | None:
     token_path = _oauth2_token_path(spec)
     return next((e for e in spec.endpoints if e.method == "POST" and e.path == token_path),
-                None) or find_operation(spec, LOGIN_NAMES)
+                None) or find_operation(spec, LOGIN_NAMES) or _login_by_words(spec)
 
 
 def refresh_operation(spec: ApiSpec) -> tuple[Endpoint, str] | None:
@@ -106,17 +122,24 @@ def refresh_operation(spec: ApiSpec) -> tuple[Endpoint, str] | None:
     return endpoint, name or "refresh"
 
 
-def automatic_plan(spec: ApiSpec) -> tuple[AuthConfig | None, str]:
-    """A login flow for a throwaway user from the spec alone, or None and the reason."""
+def automatic_plan(spec: ApiSpec, seed: bool = False) -> tuple[AuthConfig | None, str]:
+    """A login flow for a throwaway user from the spec alone, or None and the reason. With
+    `seed` (the run can create a user in its throwaway database, runner/auth/seed.py), an API
+    without open sign-up logs that user in: through its login operation, or for a Django
+    project without one (or whose synthesized spec shows no security) with credentials made
+    for the user; a plan without `register` and with `login` None says so."""
     register = _sign_up(spec)
     login = login_operation(spec)
-    if login is None or register is None:
-        if not secured(spec):
-            return None, ""
-        missing = "login (token) operation" if login is None else "open sign-up operation"
-        return None, (f"operations declare security, but the spec has no {missing} to get "
-                      "credentials for a throwaway user")
-    return AuthConfig(mode="login", login=step_for(login), register=step_for(register)), ""
+    if login is not None and register is not None:
+        return AuthConfig(mode="login", login=step_for(login), register=step_for(register)), ""
+    if seed and (login is not None or spec.framework == "django") and (
+            secured(spec) or spec.spec_source == "synthesized" or login is not None):
+        return AuthConfig(mode="login", login=step_for(login) if login else None), ""
+    if not secured(spec):
+        return None, ""
+    missing = "login (token) operation" if login is None else "open sign-up operation"
+    return None, (f"operations declare security, but the spec has no {missing} to get "
+                  "credentials for a throwaway user")
 
 
 def step_for(endpoint: Endpoint) -> AuthStep:
@@ -142,26 +165,31 @@ def wants_basic(spec: ApiSpec, endpoint: Endpoint | None) -> bool:
 def token_scheme(spec: ApiSpec) -> tuple[str, str | None]:
     """(header, scheme) the protected operations want for a token, from the scheme they name
     most (basic, cookie and the login's own schemes aside); scheme None: unknown."""
+    return token_schemes(spec)[0]
+
+
+def token_schemes(spec: ApiSpec) -> list[tuple[str, str | None]]:
+    """Each (header, scheme) the spec offers for a token, the one operations name most first
+    (an API taking an API key or a Bearer token lists both); never empty."""
     kinds = schemes(spec)
     counts: dict[str, int] = {}
     for endpoint in spec.endpoints:
         for name in requirement(spec, endpoint):
             counts[name] = counts.get(name, 0) + 1
-    ranked = sorted(kinds, key=lambda n: -counts.get(n, 0))
-    for name in ranked:
+    found: list[tuple[str, str | None]] = []
+    for name in sorted(kinds, key=lambda n: -counts.get(n, 0)):
         scheme = kinds[name]
         kind = scheme.get("type")
         if kind == "http" and str(scheme.get("scheme", "")).lower() != "basic":
-            return "Authorization", str(scheme.get("scheme") or "bearer").capitalize()
-        if kind in ("oauth2", "openIdConnect"):
-            return "Authorization", "Bearer"
-        if kind == "apiKey" and scheme.get("in") == "header":
+            found.append(("Authorization", str(scheme.get("scheme") or "bearer").capitalize()))
+        elif kind in ("oauth2", "openIdConnect"):
+            found.append(("Authorization", "Bearer"))
+        elif kind == "apiKey" and scheme.get("in") == "header":
             header = str(scheme.get("name") or "Authorization")
             prefix = re.search(r"prefix\W+(\w+)", str(scheme.get("description") or ""))
-            if prefix:
-                return header, prefix.group(1)
-            return header, None if header.lower() == "authorization" else ""
-    return "Authorization", None
+            found.append((header, prefix.group(1) if prefix else
+                          None if header.lower() == "authorization" else ""))
+    return list(dict.fromkeys(found)) or [("Authorization", None)]
 
 
 def probe_operation(spec: ApiSpec, skip: set[str]) -> Endpoint | None:

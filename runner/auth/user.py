@@ -76,7 +76,8 @@ def credentials_body(endpoint: Endpoint | None, spec: ApiSpec, user: ThrowawayUs
         schema = endpoint.request_body.get("schema") or {}  # resolved in discovery
     properties = schema.get("properties") or {}
     if not properties:  # no schema (synthesized spec): the usual names, both for a sign-up
-        guess = {"username": user.username, "email": user.email, "password": user.password}
+        guess = {"username": getattr(user, login_name), "email": user.email,
+                 "password": user.password}
         return {**guess, "password1": user.password, "password2": user.password} if full \
             else guess
     required = set(schema.get("required") or [])

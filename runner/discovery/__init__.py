@@ -223,6 +223,7 @@ def spec_from_result(result: dict[str, Any]) -> ApiSpec:
         server_env=dict(result.get("env") or {}),
         sqlite_databases=tuple(result.get("sqlite_databases") or ()),
         sqlite_files=tuple(sorted((result.get("sqlite_files") or {}).items())),
+        seed=str(result.get("seed") or ""),
         notes=tuple(str(note) for note in result.get("notes") or ()),
     )
 

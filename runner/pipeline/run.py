@@ -28,7 +28,13 @@ from runner.pipeline import base as base_mod
 from runner.pipeline import serve
 from runner.pipeline import spec as spec_mod
 from runner.pipeline.choices import agent_module, agent_settings
-from runner.pipeline.credentials import Login, credentials_file, left_for_agent, log_in
+from runner.pipeline.credentials import (
+    Login,
+    credentials_file,
+    left_for_agent,
+    log_in,
+    seeder_for,
+)
 from runner.pipeline.driver import Progress, Run, drive
 from runner.pipeline.exercise import make_agent, measured
 from runner.pipeline.generate import Wrapper, generate
@@ -120,8 +126,10 @@ def _stages(run: Run, until: Until) -> None:
     with run.stage("credentials") as timing:
         base_url = run.servers.base_url if app_first else run.servers.reserve_port()
         assert base_url
+        seeder = seeder_for(spec, serving, run.servers.served, run.workspace / "seed",
+                            run.budget(config.timeouts.discovery))
         run.credentials = credentials_file(spec, serving, base_url,
-                                           run.workspace / "credentials")
+                                           run.workspace / "credentials", seeder)
         login = log_in(run.credentials, run.tool_names)
         run.report.auth = login.record
         run.report.notes.extend(login.notes)

@@ -112,7 +112,8 @@ def needs_running_app(spec: ApiSpec, settings: SpecSettings, serve: ServeSetting
     auth = serve.auth
     if auth is not None and auth.mode == "login":
         return True
-    if (auth is None or auth.mode == "auto") and auth_mod.automatic_plan(spec)[0]:
+    if (auth is None or auth.mode == "auto") and auth_mod.automatic_plan(
+            spec, seed=bool(spec.seed) and not serve.start_command)[0]:
         return True
     return bool(spec_url(settings)) or spec.spec_source == "synthesized" or bool(
         serve.start_command)

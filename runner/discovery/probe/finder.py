@@ -277,6 +277,9 @@ class Prober:
             "the real one, start it (a service of the job) and point the settings at it."
             for alias, where in sorted(unreachable.items())]
         result["sqlite_files"] = django_adapter.sqlite_files(settings)
+        if "default" in result["sqlite_databases"] and "django.contrib.auth" in getattr(
+                settings, "INSTALLED_APPS", ()):
+            result["seed"] = "django"  # its users live in the run's throwaway database
         return result
 
 

@@ -4,6 +4,7 @@ Success: {"ok": true, "framework", "app" ("module:attr"), "factory", "interface"
 "wsgi"), "env" (extra environment the server needs: PYTHONPATH, DJANGO_SETTINGS_MODULE),
 "spec_source" ("native", "synthesized", "file" or "none" with --locate-only), "openapi" (the
 document, or null), "sqlite_databases" (Django aliases), "sqlite_files" (alias -> path),
+"seed" (how a user can be made in the run's own database: "django", "sqlalchemy" or ""),
 "searched", "errors"}.
 
 Failure: {"ok": false, "message", "candidates", "searched", "errors"}.
@@ -43,6 +44,7 @@ def success(framework, locator, factory, interface, env, spec_source, openapi, s
         "spec_source": spec_source,
         "openapi": openapi,
         "sqlite_databases": [],
+        "seed": "",
         "searched": searched,
         "errors": errors,
     }

@@ -1,0 +1,185 @@
+"""Logins without open sign-up (issue 14): the API wants a logged-in user but offers no sign-up
+(users are made in the admin or a shell). Zero-config, the run creates a user in its own
+throwaway database, the way the app makes users, and logs in with it: through the login
+operation, or (Django without a usable one) with credentials made for that user.
+
+Each project is written here (not copied from a real one), end to end through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.auth import plan
+from runner.auth.seed import seeded_from
+from runner.auth.user import ThrowawayUser, credentials_body
+from runner.models import ApiSpec, Endpoint
+from tests.helpers import run_cli
+from tests.test_reach import make_repo
+
+MANAGE = ("import os\nimport sys\n\nif __name__ == '__main__':\n"
+          "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'notes.settings')\n"
+          "    from django.core.management import execute_from_command_line\n"
+          "    execute_from_command_line(sys.argv)\n")
+WSGI = ("import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'notes.settings')\n"
+        "application = get_wsgi_application()\n")
+SETTINGS = '''from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "not-a-production-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["notes.example.com"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions",
+                  "rest_framework", "rest_framework.authtoken"{extra_apps}]
+MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware",
+              "django.middleware.csrf.CsrfViewMiddleware",
+              "django.contrib.auth.middleware.AuthenticationMiddleware"]
+ROOT_URLCONF = "notes.urls"
+WSGI_APPLICATION = "notes.wsgi.application"
+DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3",
+                         "NAME": BASE_DIR / "notes.sqlite3"}}}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+REST_FRAMEWORK = {{
+    "DEFAULT_AUTHENTICATION_CLASSES": ["{authentication}"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],{schema}
+}}
+'''
+# Who is logged in, and notes kept in memory: a list and a create that changes state (POST).
+VIEWS = '''from django.urls import path
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+{imports}
+
+NOTES = []
+
+
+@api_view(["GET"])
+def me(request):
+    return Response({{"username": request.user.get_username(), "staff": request.user.is_staff}})
+
+
+@api_view(["GET", "POST"])
+def notes(request):
+    if request.method == "POST":
+        NOTES.append(str(request.data.get("text", "")))
+        return Response({{"id": len(NOTES)}})
+    return Response([{{"id": i + 1, "text": t}} for i, t in enumerate(NOTES)])
+
+
+urlpatterns = [path("api/me/", me), path("api/notes/", notes){routes}]
+'''
+
+
+def django_notes(root: Path, authentication: str, imports: str = "", routes: str = "",
+                 spectacular: bool = False) -> Path:
+    schema = ('\n    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",'
+              if spectacular else "")
+    return make_repo(root, {
+        "manage.py": MANAGE, "notes/__init__.py": "", "notes/wsgi.py": WSGI,
+        "notes/settings.py": SETTINGS.format(
+            authentication=authentication, schema=schema,
+            extra_apps=', "drf_spectacular"' if spectacular else ""),
+        "notes/urls.py": VIEWS.format(imports=imports, routes=routes),
+    })
+
+
+def results_of(out: Path) -> tuple[dict, dict[str, dict]]:
+    report = json.loads((out / "report.json").read_text())
+    return report, {f"{r['method']} {r['endpoint']}": r for r in report["test_results"]}
+
+
+@pytest.mark.slow
+def test_django_token_login_without_sign_up_logs_in_a_created_user(
+        fixture_python: Path, tmp_path: Path) -> None:
+    """DRF's token login (`POST /api/token-auth/`, found by its words) and no sign-up: a
+    superuser is created in the throwaway database through the user model's manager, logs in
+    there, and every protected operation is tested with its token."""
+    repo = django_notes(
+        tmp_path / "notes", "rest_framework.authentication.TokenAuthentication",
+        imports="from rest_framework.authtoken.views import obtain_auth_token",
+        routes=', path("api/token-auth/", obtain_auth_token)', spectacular=True)
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report, results = results_of(out)
+    auth = report["auth"]
+    assert auth["ok"] and auth["scheme"] == "Token", auth
+    assert auth["user_created"].startswith("create_superuser on the user model auth.User")
+    assert (auth["calls"][0]["step"], auth["calls"][0]["status_code"]) == ("login", 200)
+    me = results["GET /api/me/"]
+    assert me["outcome"] == "passed"
+    assert me["calls"][0]["body"] == {"username": auth["user"], "staff": True}
+    assert results["POST /api/notes/"]["calls"][0]["status_code"] == 200
+    assert any("a user was created in the run's throwaway database" in n
+               for n in report["notes"])
+    assert "a user was created in the run's throwaway database" in (
+        out / "report.md").read_text()
+    assert not (repo / "notes.sqlite3").exists()  # the user's folder is untouched
+
+
+@pytest.mark.slow
+def test_django_session_only_api_gets_a_session_made_for_a_created_user(
+        fixture_python: Path, tmp_path: Path) -> None:
+    """Session authentication and no login operation at all (users log in through the admin):
+    a session is made for a created user, with a CSRF pair, so that a POST is judged too."""
+    repo = django_notes(tmp_path / "notes",
+                        "rest_framework.authentication.SessionAuthentication")
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report, results = results_of(out)
+    assert report["auth"]["mode"] == "minted" and report["auth"]["minted"] == "a Django session"
+    assert results["GET /api/me/"]["calls"][0]["body"]["username"] == report["auth"]["user"]
+    created = results["POST /api/notes/"]["calls"][0]
+    assert created["status_code"] == 200, created  # the CSRF check passed
+    assert report["summary"]["skipped"] == 0
+
+
+# -- the plan and the bodies, without a server --------------------------------------------------
+
+def _spec(endpoints: list[Endpoint], framework: str = "fastapi",
+          source: str = "native", secured: bool = True) -> ApiSpec:
+    components = {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}} \
+        if secured else {}
+    return ApiSpec(framework=framework, app_locator="app:app", endpoints=endpoints,
+                   openapi={"openapi": "3.0.3", "paths": {}, "components": components},
+                   spec_source=source)  # type: ignore[arg-type]
+
+
+def _post(path: str) -> Endpoint:
+    return Endpoint(method="POST", path=path, operation_id=path.strip("/").replace("/", "_"))
+
+
+def test_a_login_without_sign_up_is_planned_only_when_a_user_can_be_created() -> None:
+    spec = _spec([_post("/token-auth/"), _post("/notes")])
+    assert plan.automatic_plan(spec)[0] is None  # no sign-up, nothing to create one with
+    seeded, _ = plan.automatic_plan(spec, seed=True)
+    assert seeded is not None and seeded.register is None
+    assert seeded.login is not None and seeded.login.path == "/token-auth/"
+    # Words name the login, but not a refresh or a password reset.
+    assert plan.login_operation(_spec([_post("/token_obtain_pair/")])) is not None
+    assert plan.login_operation(_spec([_post("/token-refresh/")])) is None
+    # Django without a login operation: credentials made for the user (a synthesized spec
+    # shows no security, so it is tried there too); other frameworks: nothing to do.
+    django = _spec([_post("/notes")], framework="django", source="synthesized", secured=False)
+    assert plan.automatic_plan(django, seed=True)[0] is not None
+    assert plan.automatic_plan(_spec([_post("/notes")], secured=False), seed=True)[0] is None
+
+
+def test_a_user_named_by_email_logs_in_with_the_email_in_an_untyped_body() -> None:
+    """A synthesized login knows no fields: the name it guesses carries the email when the
+    user model is named by it (Django's USERNAME_FIELD = "email")."""
+    user = ThrowawayUser.generate()
+    body = credentials_body(None, _spec([]), user, full=False, login_name="email")
+    assert body["username"] == user.email and body["password"] == user.password
+    seeded = seeded_from({"ok": True, "login_name": "email", "how": "create_user",
+                          "minted": [{"how": "a DRF token",
+                                      "headers": {"Authorization": "Token k"}}]}, user)
+    assert seeded.login_name == "email" and seeded.minted[0].headers == {
+        "Authorization": "Token k"}
