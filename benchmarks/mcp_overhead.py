@@ -58,6 +58,7 @@ from apps import wide_app  # benchmarks/apps.py
 
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
+from runner.agent.protocol import AgentSetup
 from runner.mcpgen import MCPGenerator, generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec
 from runner.openapi import endpoints_from_openapi
@@ -195,7 +196,7 @@ async def stdio_floor(stack: AsyncExitStack, script: Path, base_url: str) -> Cal
 async def agent_session(stack: AsyncExitStack, command: McpCommand, spec: ApiSpec,
                         workdir: Path) -> Any:
     """The MCP session the deterministic agent opens for `command` (its own connect code)."""
-    agent = DeterministicAgent(command, spec, {}, CallLog(workdir / "unused.jsonl"))
+    agent = DeterministicAgent(AgentSetup(command, spec, {}, CallLog(workdir / "unused.jsonl")))
     await agent.connect()
     stack.push_async_callback(agent.close)
     return agent.session

@@ -11,6 +11,7 @@ while and just after that call was answered.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shlex
@@ -160,3 +161,13 @@ def attach_tracebacks(calls: list[ToolCall], marks: dict[str, int], log: AppLog)
         found = log.traceback_between(marks[call.call_id], end)
         if found is not None:
             call.traceback = found.text
+
+
+async def attach_logged_tracebacks(calls: list[ToolCall], marks: dict[str, int],
+                                   log: AppLog | None) -> None:
+    """`attach_tracebacks` once the app has had a moment to log (uvicorn logs a traceback
+    just after the answer); nothing to do without a 5xx or a log."""
+    if log is None or not any((c.status_code or 0) >= 500 for c in calls):
+        return
+    await asyncio.sleep(0.2)
+    attach_tracebacks(calls, marks, log)

@@ -216,6 +216,7 @@ def test_the_wrapper_process_gets_no_secret(hostile_api: str, tmp_path: Path,
     """The MCP server the agent starts inherits nothing secret from the runner."""
     from runner.agent.calllog import CallLog
     from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
     from runner.servers import DynamicServerManager
 
     for name, value in {"ANTHROPIC_API_KEY": "sk-ant-fake-wrapper", "GITHUB_TOKEN": "ghs_x1",
@@ -228,7 +229,7 @@ def test_the_wrapper_process_gets_no_secret(hostile_api: str, tmp_path: Path,
     servers = DynamicServerManager(tmp_path)
     servers.base_url = hostile_api
     mcp = servers.configure_mcp_server(wrapper, tmp_path / "calls.jsonl")
-    agent = DeterministicAgent(mcp, spec, {}, CallLog(tmp_path / "calls.jsonl"))
+    agent = DeterministicAgent(AgentSetup(mcp, spec, {}, CallLog(tmp_path / "calls.jsonl")))
 
     async def wrapper_environment() -> dict[str, str]:
         await agent.connect()

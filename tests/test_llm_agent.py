@@ -10,16 +10,11 @@ from pathlib import Path
 import pytest
 
 from runner.agent.calllog import CallLog
+from runner.agent.findings import Evidence
 from runner.agent.instructions import load_scenarios, session_instructions
-from runner.agent.llm import (
-    PRICES_PER_MTOK,
-    Budget,
-    LlmAgent,
-    _Evidence,
-    build_model,
-    estimate_cost,
-    tool_groups,
-)
+from runner.agent.llm import LlmAgent, tool_groups
+from runner.agent.model import PRICES_PER_MTOK, Budget, build_model, estimate_cost, over_budget
+from runner.agent.protocol import AgentSetup
 from runner.errors import UsageError
 from runner.models import ApiSpec, Endpoint, EndpointResult, Finding
 from runner.report import markdown
@@ -474,7 +469,7 @@ def test_findings_are_checked_against_the_call_log(tmp_path: Path):
                      "arguments": {}, "status_code": 404},
                     {"call_id": "c-0", "tool": "get_a", "method": "GET", "path": "/a",
                      "arguments": {}, "status_code": 200})
-    evidence = _Evidence(log, {"GET /a": get_a, "get_a": get_a}, before={"c-0"})
+    evidence = Evidence(log, {"GET /a": get_a, "get_a": get_a}, before={"c-0"})
     assert evidence.record("get /a", "pass", "ok", ["c-1"], "", "not_found") == "Recorded."
     assert evidence.intents == {"c-1": "not_found"}
     assert evidence.record("get_a", "fail", "x", [], "", "valid").startswith("Rejected: cites no")
@@ -502,17 +497,21 @@ def test_only_an_accepted_fail_finding_changes_a_passing_outcome():
 
 def test_budgets_for_tokens_and_cost(tmp_path: Path):
     spec = ApiSpec(framework="x", app_locator="m:app", openapi={}, endpoints=[])
-    agent = LlmAgent(McpCommand("python", []), spec, {}, CallLog(tmp_path / "c.jsonl"),
+    agent = LlmAgent(AgentSetup(McpCommand("python", []), spec, {}, CallLog(tmp_path / "c.jsonl")),
                      model=build_model(None, "k"), model_name="anthropic:claude-sonnet-5-5",
                      budget=Budget(max_tool_calls=5, max_tokens=1000, max_cost_usd=0.01))
-    assert agent._over_budget() == ""
+
+    def stop() -> str:
+        return over_budget(agent.budget, agent.usage, agent._run_tokens)
+
+    assert stop() == ""
     agent._run_tokens = (900, 100)
-    assert "token budget (1000 of 1000 tokens)" in agent._over_budget()
+    assert "token budget (1000 of 1000 tokens)" in stop()
     agent.budget = Budget(max_tool_calls=5, max_cost_usd=0.01)
     agent.usage.input_tokens, agent.usage.output_tokens = 3000, 100
-    assert "cost budget" in agent._over_budget()  # 4000 in + 200 out is about $0.015
+    assert "cost budget" in stop()  # 4000 in + 200 out is about $0.015
     agent.usage.tool_calls = 5
-    assert "tool-call budget (5 calls)" in agent._over_budget()
+    assert "tool-call budget (5 calls)" in stop()
 
 
 def test_custom_suite_needs_scenarios_and_the_llm_agent(tmp_path: Path):

@@ -213,6 +213,7 @@ def agent_over(count: int, max_calls: int, suite: str = "comprehensive"):
 
     from runner.agent.calllog import CallLog
     from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
     from runner.servers import McpCommand
 
     endpoints = [ep("GET", f"/r{n}/{{item_id}}", f"op{n}", parameters=(
@@ -229,8 +230,9 @@ def agent_over(count: int, max_calls: int, suite: str = "comprehensive"):
             self.calls.append(made)
             return made
 
-    agent = Answered(McpCommand("python", [], {}, None), spec, names,  # type: ignore[arg-type]
-                     CallLog(Path("/nonexistent")), suite=suite, max_calls=max_calls)
+    agent = Answered(AgentSetup(McpCommand("python", [], {}, None), spec, names,
+                                CallLog(Path("/nonexistent")), suite=suite),  # type: ignore[arg-type]
+                     max_calls=max_calls)
     agent._tools = {name: _Tool(name) for name in names.values()}
     agent._session = object()  # type: ignore[assignment]
     asyncio.run(agent.exercise())
@@ -272,13 +274,15 @@ def test_optional_security_is_not_probed_for_ignored_auth() -> None:
 
     from runner.agent.calllog import CallLog
     from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
     from runner.servers import McpCommand
 
     doc = {"security": [{"bearer": []}], "paths": {
         "/health": {"get": {"security": [{"bearer": []}, {}]}}, "/notes": {"get": {}}}}
     health, notes = ep("GET", "/health", security=True), ep("GET", "/notes", security=True)
-    agent = DeterministicAgent(McpCommand("python", []), ApiSpec("drf", "x", doc, [health, notes]),
-                               {}, CallLog(Path("/nonexistent")))
+    agent = DeterministicAgent(AgentSetup(McpCommand("python", []),
+                                          ApiSpec("drf", "x", doc, [health, notes]), {},
+                                          CallLog(Path("/nonexistent"))))
     users = agent._users
     assert not users.requires_auth(health) and users.requires_auth(notes)
     assert not users.requires_auth(ep("GET", "/open"))
@@ -337,6 +341,7 @@ def two_user_run(shared: bool, second: bool = True) -> list[ToolCall]:
 
     from runner.agent.calllog import CallLog
     from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
     from runner.servers import McpCommand
 
     note_id = Parameter("note_id", "path", True, {"type": "integer"})
@@ -384,9 +389,10 @@ def two_user_run(shared: bool, second: bool = True) -> list[ToolCall]:
     id_schema = {"properties": {"note_id": {"type": "integer"}}, "required": ["note_id"]}
     tools = {"create": Tool("create", body["schema"]), "list": Tool("list", {}),
              "read": Tool("read", id_schema), "delete": Tool("delete", id_schema)}
-    agent = Answered(McpCommand("python", [], {}, None), ApiSpec("fastapi", "x", {}, endpoints),
-                     names, CallLog(Path("/nonexistent")), suite="smoke",
-                     credentials=who)  # type: ignore[arg-type]
+    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
+                                ApiSpec("fastapi", "x", {}, endpoints), names,
+                                CallLog(Path("/nonexistent")), suite="smoke",
+                                credentials=who))  # type: ignore[arg-type]
     agent._tools = tools  # type: ignore[assignment]
     agent._session = object()  # type: ignore[assignment]
     asyncio.run(agent.exercise())
@@ -436,6 +442,7 @@ def test_a_5xx_input_is_reduced_to_the_smallest_that_still_fails() -> None:
 
     from runner.agent.calllog import CallLog
     from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
     from runner.servers import McpCommand
 
     body = {"type": "object", "required": ["name"],
@@ -456,9 +463,10 @@ def test_a_5xx_input_is_reduced_to_the_smallest_that_still_fails() -> None:
     class Tool:
         name, input_schema = "create", body
 
-    agent = Answered(McpCommand("python", [], {}, None), ApiSpec("fastapi", "x", {}, [create]),
-                     {create.key: "create"}, CallLog(Path("/nonexistent")),
-                     suite="comprehensive", examples=0)
+    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
+                                ApiSpec("fastapi", "x", {}, [create]), {create.key: "create"},
+                                CallLog(Path("/nonexistent")), suite="comprehensive"),
+                     examples=0)
     agent._tools = {"create": Tool()}  # type: ignore[dict-item]
     agent._session = object()  # type: ignore[assignment]
     asyncio.run(agent.exercise())
@@ -579,6 +587,7 @@ def update_run(store: str) -> list[ToolCall]:
 
     from runner.agent.calllog import CallLog
     from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
     from runner.servers import McpCommand
 
     ticket_id = Parameter("ticket_id", "path", True, {"type": "integer"})
@@ -630,8 +639,10 @@ def update_run(store: str) -> list[ToolCall]:
             "required": ["ticket_id", "title"]}
     tools = {"create": Tool("create", body["schema"]), "read": Tool("read", id_schema),
              "put": Tool("put", both), "patch": Tool("patch", both)}
-    agent = Answered(McpCommand("python", [], {}, None), ApiSpec("fastapi", "x", {}, endpoints),
-                     names, CallLog(Path("/nonexistent")), suite="comprehensive", examples=0)
+    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
+                                ApiSpec("fastapi", "x", {}, endpoints), names,
+                                CallLog(Path("/nonexistent")), suite="comprehensive"),
+                     examples=0)
     agent._tools = tools  # type: ignore[assignment]
     agent._session = object()  # type: ignore[assignment]
     asyncio.run(agent.exercise())

@@ -11,6 +11,7 @@ import pytest
 
 from runner.agent.calllog import CallLog
 from runner.agent.deterministic import DeterministicAgent
+from runner.agent.protocol import AgentSetup
 from runner.models import ApiSpec
 from runner.servers import McpCommand
 
@@ -35,9 +36,9 @@ def test_a_server_slow_to_register_its_tools_gets_the_start_timeout(tmp_path: Pa
     script = tmp_path / "slow_server.py"
     script.write_text(SLOW_SERVER)
     spec = ApiSpec(framework="fastapi", app_locator="main:app", openapi={}, endpoints=[])
-    agent = DeterministicAgent(McpCommand(sys.executable, [str(script)]), spec, {},
-                               CallLog(tmp_path / "calls.jsonl"), call_timeout=0.5,
-                               start_timeout=300)
+    agent = DeterministicAgent(AgentSetup(McpCommand(sys.executable, [str(script)]), spec, {},
+                                          CallLog(tmp_path / "calls.jsonl"), call_timeout=0.5,
+                                          start_timeout=300))
 
     async def connect() -> list[str]:
         await agent.connect()

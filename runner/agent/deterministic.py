@@ -17,7 +17,6 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.types import PaginatedRequestParams
 
 from runner.agent import generate, probes
-from runner.agent.calllog import CallLog
 from runner.agent.followups import FollowUps
 from runner.agent.lastseen import LastSeen, concrete_path
 from runner.agent.planner import (
@@ -29,15 +28,14 @@ from runner.agent.planner import (
     first_intent,
     is_empty_state_read,
 )
+from runner.agent.protocol import AgentSetup
 from runner.agent.users import Users
-from runner.evidence import AppLog, attach_tracebacks
-from runner.models import ApiSpec, Endpoint, Finding, Suite, Timeouts, ToolCall
-from runner.servers import McpCommand
+from runner.evidence import attach_logged_tracebacks
+from runner.models import Endpoint, Finding, ToolCall
 
 if TYPE_CHECKING:
     from fastmcp import Client
 
-    from runner.auth import Credentials
 
 # Calls with valid input whose 5xx is worth reducing (probes with broken input are not).
 _SHRINKABLE = ("valid", "boundary", "explore")
@@ -55,44 +53,26 @@ class DeterministicAgent(FollowUps):
 
     def __init__(
         self,
-        mcp: McpCommand,
-        spec: ApiSpec,
-        tool_names: dict[str, str],
-        call_log: CallLog,
-        suite: Suite = "smoke",
-        call_timeout: float = Timeouts.call,
+        setup: AgentSetup,
         max_calls: int = 1000,
         known_calls: list[ToolCall] | None = None,
         focus: frozenset[str] = frozenset(),
-        credentials: Credentials | None = None,
         examples: int | None = None,
-        app_log: AppLog | None = None,
-        start_timeout: float = 0.0,
     ) -> None:
-        self.mcp = mcp
-        self.spec = spec
-        self.tool_names = tool_names
-        self.call_log = call_log
-        self.suite = suite
-        self.call_timeout = call_timeout
-        # The server answers `initialize` once its module has registered every tool (seconds
-        # for thousands): the start-up has the servers stage's time, not one call's.
-        self.start_timeout = max(start_timeout, call_timeout + 10)
+        self.setup = setup
         self.max_calls = max_calls
         self.known_calls = known_calls or []  # earlier calls (another agent's) to learn ids from
         # Operations a pull request touched: called first, with the comprehensive plan.
         self.focus = focus
-        self.credentials = credentials  # to log in again after a session-ending operation
-        self._users = Users(credentials, spec)
+        self._users = Users(setup.credentials, setup.spec)
         # Where the app log stood when each call began: a 5xx gets the app's own traceback.
-        self.app_log = app_log
         self._log_marks: dict[str, int] = {}
         # Generated values per operation (hypothesis-jsonschema), by default the suite's.
-        self.examples = probes.EXAMPLES_PER_OPERATION.get(suite, 0) if examples is None \
+        self.examples = probes.EXAMPLES_PER_OPERATION.get(setup.suite, 0) if examples is None \
             else examples
         self.not_called: dict[str, str] = {}  # operation -> why it was not called
         self._ids = IdPool()
-        self._builder = ArgumentBuilder(spec)
+        self._builder = ArgumentBuilder(setup.spec)
         self._pending: set[str] = set()
         self.calls: list[ToolCall] = []
         self.notes: list[str] = []
@@ -130,12 +110,12 @@ class DeterministicAgent(FollowUps):
     async def _hold_connection(self, ready: asyncio.Future[ClientSession]) -> None:
         """Own the stdio connection from start to close in one task (anyio's task groups
         inside it must be left by the task that entered them); `close()` ends it."""
-        server = StdioServerParameters(command=self.mcp.command, args=self.mcp.args,
-                                       env=self.mcp.env)
-        log_path = self.mcp.log_path
+        server = StdioServerParameters(command=self.setup.mcp.command, args=self.setup.mcp.args,
+                                       env=self.setup.mcp.env)
+        log_path = self.setup.mcp.log_path
         with log_path.open("a") if log_path else nullcontext(sys.stderr) as errlog:
             async with stdio_client(server, errlog=errlog) as (read, write), ClientSession(
-                read, write, read_timeout_seconds=self.start_timeout
+                read, write, read_timeout_seconds=self.setup.init_timeout
             ) as session:
                 await session.initialize()
                 ready.set_result(session)
@@ -197,18 +177,18 @@ class DeterministicAgent(FollowUps):
         assert self._session is not None, "connect() first"
         if self._warming is not None:
             await self._warming  # hypothesis is not run from two threads at once
-        self._builder = ArgumentBuilder(self.spec)
-        by_key = {e.key: e for e in self.spec.endpoints}
+        self._builder = ArgumentBuilder(self.setup.spec)
+        by_key = {e.key: e for e in self.setup.spec.endpoints}
         for known in self.known_calls:
             self._ids.learn_from(by_key.get(known.endpoint_key) or _endpoint_of(known), known)
         order = []
-        planned_order = call_order(self.spec.endpoints)
+        planned_order = call_order(self.setup.spec.endpoints)
         # Operations a pull request touched come first (their session-ending ones still last).
         planned_order = ([e for e in planned_order if e.key in self.focus and not ends_session(e)]
                          + [e for e in planned_order
                             if e.key not in self.focus or ends_session(e)])
         for endpoint in planned_order:
-            tool_name = self.tool_names.get(endpoint.key)
+            tool_name = self.setup.tool_names.get(endpoint.key)
             if tool_name in self._tools:
                 order.append(endpoint)
             else:
@@ -223,8 +203,8 @@ class DeterministicAgent(FollowUps):
                 await self._exercise(endpoint)
         for number, endpoint in enumerate(enders):
             # The previous one may have ended the session: a fresh login for the next.
-            if number and self.credentials is not None and self.credentials.offered:
-                await asyncio.to_thread(self.credentials.log_in)
+            if number and self.setup.credentials is not None and self.setup.credentials.offered:
+                await asyncio.to_thread(self.setup.credentials.log_in)
             await self._exercise(endpoint)
         for key in self._pending:
             self.not_called[key] = (f"not tested: the call budget ({self.max_calls} calls) ran "
@@ -232,19 +212,17 @@ class DeterministicAgent(FollowUps):
         if self._pending:
             self.notes.append(f"stopped at the call budget ({self.max_calls} calls): "
                               f"{len(self._pending)} operation(s) not called")
-        if self.app_log is not None and any((c.status_code or 0) >= 500 for c in self.calls):
-            await asyncio.sleep(0.2)  # uvicorn logs a traceback just after the answer
-            attach_tracebacks(self.calls, self._log_marks, self.app_log)
+        await attach_logged_tracebacks(self.calls, self._log_marks, self.setup.app_log)
         return self.calls
 
     def _arguments(self, endpoint: Endpoint) -> tuple[str, dict[str, Any], dict[str, Any],
                                                       dict[str, tuple[str, dict[str, Any]]],
                                                       str]:
-        tool = self._tools[self.tool_names[endpoint.key]]
+        tool = self._tools[self.setup.tool_names[endpoint.key]]
         schema = tool.input_schema or {}
         api = self._builder.api_schemas(endpoint)
         arguments, problems = self._builder.build(endpoint, schema, self._ids, api)
-        return tool.name, arguments, schema, api, first_intent(self.spec, endpoint, arguments,
+        return tool.name, arguments, schema, api, first_intent(self.setup.spec, endpoint, arguments,
                                                                problems)
 
     async def _first_call(self, endpoint: Endpoint, expect: dict[str, Any]) -> ToolCall | None:
@@ -254,7 +232,7 @@ class DeterministicAgent(FollowUps):
     async def _exercise(self, endpoint: Endpoint) -> None:
         tool, arguments, schema, api, intent = self._arguments(endpoint)
         extras = []
-        if self.suite == "comprehensive" or endpoint.key in self.focus:
+        if self.setup.suite == "comprehensive" or endpoint.key in self.focus:
             extras = probes.input_calls(endpoint, tool, arguments, schema, api, self.examples)
             if probes.RAW_TOOL in self._tools and intent == "valid":
                 body = api.get("body", ("", None))[1] if endpoint.request_body else None
@@ -311,15 +289,15 @@ class DeterministicAgent(FollowUps):
                              self._path_values(planned.endpoint, planned.arguments))
 
     async def _call(self, session: ClientSession, planned: PlannedCall) -> ToolCall:
-        mark = self.app_log.mark() if self.app_log is not None else 0
+        mark = self.setup.app_log.mark() if self.setup.app_log is not None else 0
         # A tool error comes back as a result with is_error set, its message in the content.
         result = await session.call_tool(planned.tool, planned.arguments,
-                                         read_timeout_seconds=self.call_timeout + 5)
+                                         read_timeout_seconds=self.setup.call_timeout + 5)
         data = result.structured_content or {}
         if isinstance(data, dict) and "result" in data and "call_id" not in data:
             data = data["result"] if isinstance(data["result"], dict) else data
         call_id = str(data.get("call_id") or "") if isinstance(data, dict) else ""
-        recorded = self.call_log.get(call_id) if call_id else None
+        recorded = self.setup.call_log.get(call_id) if call_id else None
         if recorded is None:
             # The tool failed before any request was sent (argument validation, crash).
             self._failed_calls += 1

@@ -13,13 +13,13 @@ from typing import Any
 from runner.agent import probes, shrink
 from runner.agent.lastseen import LastSeen
 from runner.agent.planner import IdPool, PlannedCall, coerce, ends_session, norm
+from runner.agent.protocol import AgentSetup
 from runner.agent.users import Users
-from runner.models import ApiSpec, Endpoint, ToolCall
+from runner.models import Endpoint, ToolCall
 
 
 class FollowUps:
-    spec: ApiSpec
-    tool_names: dict[str, str]
+    setup: AgentSetup
     _tools: dict[str, Any]
     _ids: IdPool
     _users: Users
@@ -60,8 +60,8 @@ class FollowUps:
         when a write since may have changed it (None: no read of it is known)."""
         if endpoint.method not in ("PUT", "PATCH") or main.intent != "valid":
             return None
-        item = probes.item_read(self.spec.endpoints, endpoint)
-        if item is None or self.tool_names.get(item.key) not in self._tools:
+        item = probes.item_read(self.setup.spec.endpoints, endpoint)
+        if item is None or self.setup.tool_names.get(item.key) not in self._tools:
             return None
         known = self._path_values(endpoint, main.arguments)
         seen = self._last_seen.get(item, known)
@@ -83,9 +83,9 @@ class FollowUps:
             return
         if endpoint.method not in ("POST", "PUT", "PATCH", "DELETE"):
             return
-        item = probes.item_read(self.spec.endpoints, endpoint)
+        item = probes.item_read(self.setup.spec.endpoints, endpoint)
         after = f"{endpoint.key} ({call.call_id})"
-        if item is None or self.tool_names.get(item.key) not in self._tools:
+        if item is None or self.setup.tool_names.get(item.key) not in self._tools:
             return
         known = self._path_values(endpoint, main.arguments)
         if endpoint.method == "POST":
@@ -100,8 +100,8 @@ class FollowUps:
             if located is not None:
                 await self._read(item, located, "after_create",
                                  {"after": f"the Location header of {after}", "fields": fields})
-            listing = probes.collection_read(self.spec.endpoints, endpoint)
-            if listing is not None and listing.key in self.tool_names:
+            listing = probes.collection_read(self.setup.spec.endpoints, endpoint)
+            if listing is not None and listing.key in self.setup.tool_names:
                 tool, arguments, _, _, _ = self._arguments(listing)
                 await self._send(PlannedCall(listing, tool, arguments, "after_create",
                                              {"after": after, "contains": [field_name, value]}))
@@ -173,7 +173,7 @@ class FollowUps:
     async def _read(self, item: Endpoint, values: dict[str, Any], intent: str,
                     expect: dict[str, Any]) -> ToolCall | None:
         """Call the item read with these path parameter values (by parameter name)."""
-        tool = self._tools[self.tool_names[item.key]]
+        tool = self._tools[self.setup.tool_names[item.key]]
         schema = tool.input_schema or {}
         by_norm = {norm(k): v for k, v in values.items()}
         arguments = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.agent.calllog import CallLog
-from runner.agent.protocol import Agent
+from runner.agent.protocol import Agent, AgentSetup
 from runner.auth import Credentials
 from runner.evidence import AppLog
 from runner.models import ApiSpec, Finding, ToolCall
@@ -23,30 +23,27 @@ def make_agent(settings: AgentSettings, mcp: McpCommand, spec: ApiSpec,
                app_log: AppLog) -> Agent:
     """The deterministic agent, or the LLM agent when chosen; `spec` holds the operations
     left for it."""
-    log = CallLog(call_log)
+    setup = AgentSetup(mcp, spec, tool_names, CallLog(call_log), suite=settings.suite,
+                       call_timeout=settings.call_timeout, start_timeout=settings.start_timeout,
+                       credentials=credentials, app_log=app_log)
     if settings.kind == "llm":
-        from runner.agent import llm
+        from runner.agent import llm, model
         from runner.agent.instructions import load_scenarios
 
         return llm.LlmAgent(
-            mcp, spec, tool_names, log,
-            model=llm.build_model(settings.model, settings.api_key, settings.model_base_url),
-            model_name=settings.model or llm.DEFAULT_MODEL, suite=settings.suite,
-            call_timeout=settings.call_timeout, start_timeout=settings.start_timeout,
-            budget=llm.Budget(settings.max_calls, settings.max_tokens, settings.max_cost_usd),
+            setup,
+            model=model.build_model(settings.model, settings.api_key, settings.model_base_url),
+            model_name=settings.model or model.DEFAULT_MODEL,
+            budget=model.Budget(settings.max_calls, settings.max_tokens, settings.max_cost_usd),
             max_tools=settings.max_tools,
             scenarios=load_scenarios(settings.scenarios_path, settings.scenarios_root)
             if settings.scenarios_path else None,
-            forced=settings.forced, log_path=log_path, credentials=credentials,
-            progress=progress, app_log=app_log,
+            forced=settings.forced, log_path=log_path, progress=progress,
         )
     from runner.agent.deterministic import DeterministicAgent
 
-    return DeterministicAgent(mcp, spec, tool_names, log, suite=settings.suite,
-                              call_timeout=settings.call_timeout,
-                              start_timeout=settings.start_timeout, max_calls=settings.max_calls,
-                              focus=focus, credentials=credentials, examples=settings.examples,
-                              app_log=app_log)
+    return DeterministicAgent(setup, max_calls=settings.max_calls, focus=focus,
+                              examples=settings.examples)
 
 
 @dataclass
