@@ -664,3 +664,57 @@ def test_an_update_answered_with_the_unsaved_object_is_found_lost() -> None:
                                "PATCH /tickets/{ticket_id}": True}
     assert judged("normalised") == {"PUT /tickets/{ticket_id}": True,
                                     "PATCH /tickets/{ticket_id}": True}
+
+
+def test_the_apis_own_document_is_recognised_as_json_and_yaml() -> None:
+    doc = {"openapi": "3.0.3", "info": {}, "paths": {}}
+    assert probes.is_api_document(call("GET", "/api/schema/", 200, doc))
+    yaml = "openapi: 3.0.3\ninfo:\n  title: x\npaths:\n  /a: {}\n"
+    as_text = ToolCall(call_id="c-1", tool="t", method="GET", path="/api/schema/", arguments={},
+                       status_code=200, body=yaml)
+    assert probes.is_api_document(as_text)
+    assert not probes.is_api_document(call("GET", "/items", 200, {"paths": ["a"]}))
+    assert not probes.is_api_document(call("GET", "/api/schema/", 500, doc))
+    as_text.body = "openapi is a word, paths: too"
+    assert not probes.is_api_document(as_text)
+
+
+def test_the_apis_own_document_gets_one_call_and_no_edges() -> None:
+    import asyncio
+    from pathlib import Path
+
+    from runner.agent.calllog import CallLog
+    from runner.agent.deterministic import DeterministicAgent
+    from runner.agent.protocol import AgentSetup
+    from runner.servers import McpCommand
+
+    lang = Parameter("lang", "query", False, {"type": "string", "enum": ["de", "en", "fr"]})
+    endpoints = [ep("GET", "/schema/", "schema", parameters=(lang,)),
+                 ep("GET", "/tags", "tags", parameters=(lang,))]
+    names = {e.key: e.operation_id for e in endpoints}
+
+    class Answered(DeterministicAgent):
+        async def _call(self, session: Any, planned: Any) -> ToolCall:
+            body: Any = {"openapi": "3.1.0", "paths": {}} if planned.tool == "schema" else []
+            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
+                            method="GET", path=planned.endpoint.path,
+                            arguments=planned.arguments, status_code=200, body=body,
+                            body_is_json=True, intent=planned.intent)
+            self.calls.append(made)
+            return made
+
+    class Tool:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.input_schema = {"properties": {"lang": {"type": "string"}}}
+
+    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
+                                ApiSpec("drf", "x", {}, endpoints), names,
+                                CallLog(Path("/nonexistent")), suite="comprehensive"),
+                     examples=0)
+    agent._tools = {"schema": Tool("schema"), "tags": Tool("tags")}  # type: ignore[assignment]
+    agent._session = object()  # type: ignore[assignment]
+    asyncio.run(agent.exercise())
+    by_tool = [c.tool for c in agent.calls]
+    # The empty-state read and the operation's own call; the collection gets its edges.
+    assert by_tool.count("schema") == 2 and by_tool.count("tags") > 2

@@ -263,6 +263,8 @@ class DeterministicAgent(FollowUps):
                 return
             if planned is main:
                 await self._after(endpoint, main, call, api, before)
+                if probes.is_api_document(call):
+                    return  # the API's own document: edges of its options test a library
             if (call.status_code or 0) >= 500 and not shrunk and planned.intent in _SHRINKABLE:
                 shrunk = True  # one failing input per operation is reduced
                 await self._shrink(planned, call, schema, api)

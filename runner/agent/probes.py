@@ -130,6 +130,20 @@ def unchanged_fields(arguments: dict[str, Any], api: dict[str, tuple[str, dict[s
             if name not in echoed and was != sent and isinstance(was, (str, int, float, bool))}
 
 
+_DOCUMENT_TEXT = re.compile(r"^\s*[\"']?(openapi|swagger)[\"']?\s*:", re.MULTILINE)
+
+
+def is_api_document(call: ToolCall) -> bool:
+    """Whether a read answered the API's own OpenAPI (or Swagger) document, as JSON or YAML."""
+    if call.method != "GET" or not (call.status_code and 200 <= call.status_code < 300):
+        return False
+    body = call.body
+    if call.body_is_json:
+        return isinstance(body, dict) and "paths" in body and ("openapi" in body
+                                                                 or "swagger" in body)
+    return isinstance(body, str) and bool(_DOCUMENT_TEXT.match(body)) and "paths:" in body
+
+
 def item_read(endpoints: list[Endpoint], write: Endpoint) -> Endpoint | None:
     """The GET of the single resource a write made or changed."""
     path = write.path.rstrip("/")
