@@ -320,8 +320,12 @@ class _Identities:
 
     def __init__(self, second: bool = True) -> None:
         self.current, self.second = "alice", second
+        self.threads: list[str] = []  # where second_user() was called
 
     def second_user(self) -> dict[str, str] | None:
+        import threading
+
+        self.threads.append(threading.current_thread().name)
         return {"Authorization": "Bearer bob"} if self.second else None
 
     def act_as(self, headers: dict[str, str]) -> None:
@@ -334,7 +338,8 @@ class _Identities:
         self.current = "alice"
 
 
-def two_user_run(shared: bool, second: bool = True) -> list[ToolCall]:
+def two_user_run(shared: bool, second: bool = True,
+                 who: _Identities | None = None) -> list[ToolCall]:
     """A per-user (or shared) notes API answered here; GET of an item ignores the owner."""
     import asyncio
     from pathlib import Path
@@ -352,7 +357,7 @@ def two_user_run(shared: bool, second: bool = True) -> list[ToolCall]:
                  ep("GET", "/notes/{note_id}", "read", security=True, parameters=(note_id,)),
                  ep("DELETE", "/notes/{note_id}", "delete", security=True, parameters=(note_id,))]
     names = {e.key: e.operation_id for e in endpoints}
-    who = _Identities(second)
+    who = who or _Identities(second)
     notes: dict[int, dict[str, Any]] = {}
 
     class Answered(DeterministicAgent):
@@ -414,6 +419,15 @@ def test_a_second_user_reads_and_deletes_a_per_user_resource_and_must_be_refused
     # The run's own user still deleted its note afterwards.
     assert any(c.intent == "valid" and c.method == "DELETE" and c.status_code == 204
                for c in calls)
+
+
+def test_the_second_user_signs_up_in_a_thread_while_the_run_goes_on() -> None:
+    import threading
+
+    who = _Identities()
+    two_user_run(shared=False, who=who)
+    # Started in a worker thread up front; later uses answer from what it made.
+    assert who.threads[0] != threading.current_thread().name
 
 
 def test_a_resource_shared_by_design_or_no_sign_up_is_not_probed_as_another_user() -> None:

@@ -197,6 +197,8 @@ class DeterministicAgent(FollowUps):
         for endpoint in order:
             if is_empty_state_read(endpoint) and not ends_session(endpoint):
                 await self._first_call(endpoint, {"state": "empty"})
+        if self._second_user_needed():
+            self._users.sign_up_second()  # (after the empty-state reads: it writes)
         enders = [e for e in order if ends_session(e)]
         for endpoint in order:
             if not ends_session(endpoint):
@@ -212,6 +214,7 @@ class DeterministicAgent(FollowUps):
         if self._pending:
             self.notes.append(f"stopped at the call budget ({self.max_calls} calls): "
                               f"{len(self._pending)} operation(s) not called")
+        await self._users.finish()
         await attach_logged_tracebacks(self.calls, self._log_marks, self.setup.app_log)
         return self.calls
 

@@ -140,7 +140,7 @@ class FollowUps:
         refused; changing and deleting it are tried when those operations come."""
         users = self._users
         if not (users.requires_auth(item) and users.requires_auth(listing)
-                and users.has_second()):
+                and await users.has_second()):
             return
         tool, arguments, _, _, _ = self._arguments(listing)
         with users.second():
@@ -151,6 +151,19 @@ class FollowUps:
             collection = item.path.rstrip("/").rsplit("/", 1)[0]
             self._per_user[collection] = f"{after}, not in the second user's list"
             await self._read(item, values, "other_user", {"after": self._per_user[collection]})
+
+    def _second_user_needed(self) -> bool:
+        """Whether a create is followed by `_other_user`'s probe (a secured create with a
+        secured item read and collection read)."""
+        users, endpoints = self._users, self.setup.spec.endpoints
+        for create in endpoints:
+            if create.method != "POST" or not users.requires_auth(create):
+                continue
+            item = probes.item_read(endpoints, create)
+            listing = probes.collection_read(endpoints, create)
+            if item and listing and users.requires_auth(item) and users.requires_auth(listing):
+                return True
+        return False
 
     async def _meaning(self, endpoint: Endpoint, main: PlannedCall) -> None:
         """Paging and filter parameters of a collection read that answered items."""

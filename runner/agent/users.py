@@ -4,6 +4,7 @@ tools reread (runner/auth/credentials.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -18,13 +19,28 @@ class Users:
     def __init__(self, credentials: Credentials | None, spec: ApiSpec) -> None:
         self.credentials = credentials
         self.spec = spec
+        self._signing_up: asyncio.Task[object] | None = None
 
     @property
     def signed_in(self) -> bool:
         return self.credentials is not None and self.credentials.offered
 
-    def has_second(self) -> bool:
+    def sign_up_second(self) -> None:
+        """Sign the second user up in a thread while the run goes on: a sign-up and a login
+        take seconds where the app hashes passwords slowly (Django: twice per user)."""
+        if self.signed_in and self._signing_up is None:
+            assert self.credentials is not None
+            self._signing_up = asyncio.create_task(
+                asyncio.to_thread(self.credentials.second_user))
+
+    async def finish(self) -> None:
+        """Wait for a sign-up still under way: the run does not end with a thread on the API."""
+        if self._signing_up is not None:
+            await self._signing_up
+
+    async def has_second(self) -> bool:
         """Whether a second user can be had (open sign-up; signed up on first use)."""
+        await self.finish()  # then second_user() answers from what it made
         return self.credentials is not None and self.credentials.second_user() is not None
 
     def requires_auth(self, endpoint: Endpoint) -> bool:
