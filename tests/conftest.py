@@ -32,6 +32,10 @@ FIXTURE_REQUIREMENTS = (
     "connexion[flask,uvicorn]",  # Connexion 3 is ASGI, the Flask app runs inside it
     "drf-yasg",
 )
+# Bytecode compiled once at install: the runner starts the app's processes (probe, server) with
+# PYTHONDONTWRITEBYTECODE, so without it every one of them compiled Django or FastAPI from source
+# (~1 s of CPU each, hundreds of times per suite).
+FIXTURE_INSTALL_OPTIONS = ("--compile-bytecode",)
 FIXTURE_ENV_ROOT = Path(__file__).resolve().parent / ".fixture-env"
 
 if str(REPO) not in sys.path:  # `runner` importable without installing the project
@@ -57,10 +61,11 @@ def fixture_python() -> Path:
 def build_fixture_python() -> Path:
     """The interpreter of a virtualenv with the fixture apps' frameworks, reused across sessions.
 
-    Keyed by a hash of the requirement list and the Python version, so changing either builds a
-    fresh one.
+    Keyed by a hash of the requirement list, the Python version and the install options, so
+    changing any builds a fresh one.
     """
-    key = hashlib.sha256("\n".join((sys.version, *FIXTURE_REQUIREMENTS)).encode()).hexdigest()[:12]
+    recipe = (sys.version, *FIXTURE_INSTALL_OPTIONS, *FIXTURE_REQUIREMENTS)
+    key = hashlib.sha256("\n".join(recipe).encode()).hexdigest()[:12]
     venv = FIXTURE_ENV_ROOT / key
     python = venv / "bin" / "python"
     marker = venv / ".complete"
@@ -83,7 +88,8 @@ def _build_fixture_env(venv: Path, python: Path) -> None:
         [_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, env=env
     )
     subprocess.run(
-        [_uv(), "pip", "install", "--quiet", "--python", str(python), *FIXTURE_REQUIREMENTS],
+        [_uv(), "pip", "install", "--quiet", *FIXTURE_INSTALL_OPTIONS, "--python", str(python),
+         *FIXTURE_REQUIREMENTS],
         check=True,
         env=env,
         timeout=600,
