@@ -217,6 +217,46 @@ def test_odd_spec_wrapper(
     assert 'Backslash \\ and """quotes""" survive.' in tools["get_item_v2"].description
 
 
+@pytest.mark.parametrize("harness", [True, False])
+def test_tools_are_registered_without_pydantic_models_with_fastmcps_schemas(
+    todo_spec: ApiSpec, odd_spec: ApiSpec, harness: bool, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runtime writes each generated tool's schemas from its signature (no pydantic model
+    per tool): exactly the schemas, description and output schema FastMCP derives itself."""
+    from fastmcp.tools import Tool
+
+    petstore = make_spec(yaml.safe_load((SPECS / "petstore-v3.yaml").read_text()))
+    for index, spec in enumerate((todo_spec, odd_spec, petstore)):
+        path = save_wrapper(generate_mcp_wrapper(spec, harness=harness),
+                            tmp_path / f"{spec.title}-{index}".replace(" ", "_"))
+        module = import_wrapper(path, monkeypatch, "http://127.0.0.1:9")
+        registered = module.tools._tools
+        assert len(registered) == len(spec.endpoints) + harness
+        for name, tool in registered.items():
+            assert type(tool).__name__ == "OperationTool", name  # not FastMCP's own path
+            own = Tool.from_function(tool.fn, name=name)
+            assert (tool.parameters, tool.output_schema, tool.description) == (
+                own.parameters, own.output_schema, own.description), name
+
+
+def test_a_tool_validates_its_arguments(todo_spec: ApiSpec, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation is pydantic's, as with FastMCP's own tools (built at the first call): a bad
+    call is a tool error naming the argument, and nothing is sent (the API is not there)."""
+    path = save_wrapper(generate_mcp_wrapper(todo_spec, harness=False), tmp_path)
+    module = import_wrapper(path, monkeypatch, "http://127.0.0.1:9")
+
+    async def call(arguments: dict[str, Any]) -> tuple[bool, str]:
+        async with Client(module.mcp) as client:
+            result = await client.call_tool("list_todos", arguments, raise_on_error=False)
+            return result.is_error, " ".join(getattr(c, "text", "") for c in result.content)
+
+    for arguments, named in (({"limit": "many"}, "limit"), ({"nope": 1}, "nope")):
+        is_error, said = asyncio.run(call(arguments))
+        assert is_error and named in said and "validation error" in said, said
+
+
 def test_large_spec_generates() -> None:
     paths = {
         f"/things{i}/{{thing_id}}": {
