@@ -236,8 +236,9 @@ def test_tools_are_registered_without_pydantic_models_with_fastmcps_schemas(
         for name, tool in registered.items():
             assert type(tool).__name__ == "OperationTool", name  # not FastMCP's own path
             own = Tool.from_function(tool.fn, name=name)
-            assert (tool.parameters, tool.output_schema, tool.description) == (
-                own.parameters, own.output_schema, own.description), name
+            assert (tool.parameters, tool.description) == (own.parameters, own.description)
+            # The harness declares no output schema (its client reads the call log).
+            assert tool.output_schema == (None if harness else own.output_schema), name
 
 
 def test_a_tool_validates_its_arguments(todo_spec: ApiSpec, tmp_path: Path,

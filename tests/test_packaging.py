@@ -19,7 +19,6 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 # Needed at run time without an import of ours.
 NOT_IMPORTED = {
     "anthropic": "agno's Claude model imports it (the LLM agent)",
-    "pydantic": "every generated MCP server imports it",
 }
 # Distributions that install their module through another one.
 INSTALLED_AS = {"fastmcp-slim": "fastmcp"}
