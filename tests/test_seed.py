@@ -183,3 +183,95 @@ def test_a_user_named_by_email_logs_in_with_the_email_in_an_untyped_body() -> No
                                       "headers": {"Authorization": "Token k"}}]}, user)
     assert seeded.login_name == "email" and seeded.minted[0].headers == {
         "Authorization": "Token k"}
+
+
+# A FastAPI app on SQLAlchemy: users made by an admin script (no sign-up), created inactive,
+# logging in by email through OAuth2's `username` form field; passwords salted and hashed by
+# the app's own function. The engine's sqlite file is in the repository's folder.
+ACCOUNTS_DB = '''import hashlib
+import os
+
+from sqlalchemy import Boolean, Column, Integer, String, create_engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("sqlite:///./accounts.db", connect_args={"check_same_thread": False})
+Session = sessionmaker(bind=engine)
+Base = declarative_base()
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id = Column(Integer, primary_key=True)
+    email = Column(String(120), unique=True, nullable=False)
+    full_name = Column(String(80))
+    hashed_password = Column(String, nullable=False)
+    is_active = Column(Boolean, default=False)
+
+
+def hash_password(password: str, salt: str = "") -> str:
+    salt = salt or os.urandom(8).hex()
+    return salt + "$" + hashlib.sha256((salt + password).encode()).hexdigest()
+
+
+def verify(password: str, hashed: str) -> bool:
+    return hash_password(password, hashed.split("$")[0]) == hashed
+'''
+ACCOUNTS_MAIN = '''import secrets
+
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+
+from db import Account, Session, verify
+
+app = FastAPI(title="accounts")
+scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
+TOKENS = {}
+
+
+def current(token: str = Depends(scheme)) -> dict:
+    if token not in TOKENS:
+        raise HTTPException(401, "not logged in")
+    return TOKENS[token]
+
+
+@app.post("/auth/token")
+def token(form: OAuth2PasswordRequestForm = Depends()) -> dict:
+    with Session() as session:
+        found = session.query(Account).filter_by(email=form.username).first()
+        if found is None or not verify(form.password, found.hashed_password):
+            raise HTTPException(400, "wrong email or password")
+        if not found.is_active:
+            raise HTTPException(400, "inactive account")
+        key = secrets.token_hex(16)
+        TOKENS[key] = {"email": found.email, "full_name": found.full_name}
+    return {"access_token": key, "token_type": "bearer"}
+
+
+@app.get("/accounts/me")
+def me(user: dict = Depends(current)) -> dict:
+    return user
+'''
+
+
+@pytest.mark.slow
+def test_sqlalchemy_user_is_created_with_the_apps_own_password_hash(tmp_path: Path) -> None:
+    """No sign-up, an inactive default, a login by email: the account is a row of the app's
+    sqlite file in the run's copy, hashed by the app's `hash_password`, made active."""
+    repo = make_repo(tmp_path / "accounts", {
+        "requirements.txt": "fastapi\nsqlalchemy\npython-multipart\n",
+        "db.py": ACCOUNTS_DB, "main.py": ACCOUNTS_MAIN,
+    })
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report, results = results_of(out)
+    auth = report["auth"]
+    assert auth["ok"] and auth["scheme"] == "Bearer", auth
+    assert auth["user_created"] == ("a row in the table accounts of the sqlite database "
+                                    "accounts.db, password hashed with hash_password() of db")
+    me = results["GET /accounts/me"]
+    assert me["outcome"] == "passed"
+    assert me["calls"][0]["body"]["email"].startswith("amt_")
+    assert me["calls"][0]["body"]["full_name"]  # every column of the row is filled
+    assert not (repo / "accounts.db").exists()  # the user's folder is untouched

@@ -17,7 +17,7 @@ import re
 import sys
 import traceback
 
-from . import adapters, tables
+from . import adapters, seed_sqlalchemy, tables
 from .adapters import django as django_adapter
 from .common import error_line, relative
 from .result import ProbeFailure, failure, success
@@ -247,6 +247,8 @@ class Prober:
         result = success(framework, locator, factory, adapter.INTERFACE, self.extra_env, source,
                          doc, self.searched, self.errors)
         result["notes"] = tables.create_sqlite_tables(app)
+        if "sqlalchemy" in sys.modules and seed_sqlalchemy.seedable(app, self.root):
+            result["seed"] = "sqlalchemy"  # a user table on a sqlite file in the run's copy
         return result
 
     def probe_django(self, project_dir, settings_module, locator=None, origin=None):
