@@ -22,7 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import procs, sandbox
 from runner.apidiff import diff_endpoints
 from runner.errors import RunnerError, UsageError
 from runner.models import (
@@ -251,7 +251,7 @@ def base_env(granted: tuple[str, ...] = ()) -> dict[str, str]:
     (its checkout is already made) and starts its own children scrubbed as usual. The variables
     the workflow granted to the project's config (`allow_env`) stay."""
     return {k: v for k, v in os.environ.items()
-            if k in granted or not k.startswith(_PRIVATE_PREFIXES) and not procs.looks_secret(k)}
+            if k in granted or not k.startswith(_PRIVATE_PREFIXES) and not sandbox.looks_secret(k)}
 
 
 class BaseRun:

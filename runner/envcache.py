@@ -9,7 +9,7 @@ Three layers:
   pull request (or branch/commit) in the action and for a URL, the folder for a local run. Another
   PR, the base branch or another project never share an environment with this one.
 - **Sealed entries**: once built, an environment is owned by the runner and not writable by the
-  sandbox user the code runs as (when the runner is root, see runner/procs.py).
+  sandbox user the code runs as (when the runner is root, see runner/sandbox.py).
 - **Verified before reuse**: a manifest of every entry (path, type, mode, size, inode, mtime and
   ctime; ctime cannot be set by an unprivileged process) is stored beside the environment, where
   its code cannot write; an environment that does not match it is rebuilt.
@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from runner import procs
+from runner import sandbox
 from runner.errors import RunnerError
 
 MANIFEST_SUFFIX = ".manifest"
@@ -96,7 +96,7 @@ def seal(venv: Path) -> None:
     """Make the built environment the runner's, readable but not writable by the sandbox user
     (nothing to do without one: the code then runs as the runner's own user, and the manifest
     is the guard)."""
-    box = procs.sandbox()
+    box = sandbox.user()
     if box is None:
         return
     uid, gid = os.getuid(), os.getgid()
@@ -133,7 +133,7 @@ def protect_root(envs: Path) -> None:
     """The folder of environments and manifests: the runner's, not writable by the sandbox
     user (a sandbox that could write there could swap an environment or its manifest)."""
     envs.mkdir(parents=True, exist_ok=True)
-    if procs.sandbox() is None:
+    if sandbox.user() is None:
         return
     info = envs.stat()
     if info.st_uid != os.getuid() or info.st_mode & 0o022:

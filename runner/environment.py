@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from runner import envcache, procs, pythons, untrusted
+from runner import envcache, procs, pythons, sandbox, untrusted
 from runner.dependencies import (
     DEV_REQUIREMENTS,
     IMPORTS_SOURCE,
@@ -58,13 +58,13 @@ def sandbox_uv_cache() -> dict[str, str]:
     """uv's cache when installs run as the sandbox user: under our cache root, the sandbox
     user's (our own user's cache is not its to write). Empty otherwise, or when UV_CACHE_DIR
     is set."""
-    box = procs.sandbox()
+    box = sandbox.user()
     if box is None or os.environ.get("UV_CACHE_DIR"):
         return {}
     folder = cache_root() / "uv"
     if not folder.exists():
         folder.mkdir(parents=True)
-        procs.hand_over(folder)
+        sandbox.hand_over(folder)
     return {"UV_CACHE_DIR": str(folder)}
 
 
@@ -146,11 +146,11 @@ def prepare(
     """
     if python:
         env = use_existing(python, repo)
-        procs.require_reachable(env.python, "install", "the interpreter given with --python",
+        sandbox.require_reachable(env.python, "install", "the interpreter given with --python",
                                 execute=True)
         return env
     interpreter = base_interpreter(repo, python_version, log_path)
-    procs.require_reachable(Path(interpreter), "install",
+    sandbox.require_reachable(Path(interpreter), "install",
                             "the Python the app's environment is built from", execute=True)
     plan = install_plan(repo, dev) if install and not install_command else None
     source = ("install command" if install and install_command
@@ -193,13 +193,13 @@ def _build(venv: Path, repo: Path, interpreter: str, plan: InstallPlan | None, i
     if venv.exists():
         shutil.rmtree(venv)  # half-built (an interrupted run) or modified
     venv.mkdir(parents=True)
-    procs.require_reachable(venv, "install", "the environment cache (API_MCP_TEST_CACHE)")
-    procs.hand_over(venv)  # the installers run as the sandbox user, when there is one
+    sandbox.require_reachable(venv, "install", "the environment cache (API_MCP_TEST_CACHE)")
+    sandbox.hand_over(venv)  # the installers run as the sandbox user, when there is one
     uv = uv_binary()
     # Copies, not uv's default hard links into its cache: a hard-linked file's ctime changes
     # whenever any other environment links or unlinks it, so the manifest (envcache) would find
     # every cached environment "modified" after any other install, and rebuild it each run.
-    env = procs.installer_env({"UV_NO_PROGRESS": "1", "UV_LINK_MODE": "copy",
+    env = sandbox.installer_env({"UV_NO_PROGRESS": "1", "UV_LINK_MODE": "copy",
                                **sandbox_uv_cache()})
     if uv:
         # --seed: pip in the environment, for `install:` and `setup:` commands that call it.
@@ -316,7 +316,7 @@ def _install_plan(plan: InstallPlan, repo: Path, venv: Path, pip: list[str], uv:
             shutil.copytree(repo, copy, symlinks=True, ignore=shutil.ignore_patterns(
                 ".git", ".venv", "venv", "node_modules", "__pycache__", "*.egg-info", "build",
                 "dist"))
-            procs.hand_over(Path(tmp))
+            sandbox.hand_over(Path(tmp))
             _install_step([*pip, str(copy), *constraints], repo, env, timeout, log_path, what)
     return note
 
@@ -371,7 +371,7 @@ def installer_error(output: str) -> str:
 def target_shell_env(env: TargetEnv, extra: dict[str, str]) -> dict[str, str]:
     """A scrubbed environment for shell commands in the target environment: its interpreter's
     folder first on PATH (so `python`, `pip` and installed tools are the target's)."""
-    shell_env = procs.scrubbed_env(extra)
+    shell_env = sandbox.scrubbed_env(extra)
     # The app folder on the path, as for the app itself (`alembic upgrade head` imports app.*).
     shell_env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(env.root),
                                                             shell_env.get("PYTHONPATH"))))
@@ -410,10 +410,10 @@ def add_packages(env: TargetEnv, names: Sequence[str], timeout: float, log_path:
     if not (uv and env.created and envcache.manifest_path(venv).exists()):
         return False
     with envcache.building(venv, timeout):
-        procs.hand_over(venv)  # sealed: the installer runs as the sandbox user
+        sandbox.hand_over(venv)  # sealed: the installer runs as the sandbox user
         try:
             _install_step([uv, "pip", "install", "--python", str(env.python), *names], env.root,
-                          procs.installer_env({"UV_NO_PROGRESS": "1", **sandbox_uv_cache()}),
+                          sandbox.installer_env({"UV_NO_PROGRESS": "1", **sandbox_uv_cache()}),
                           timeout, log_path,
                           f"installing {', '.join(names)} (imported by the app, declared nowhere)")
             return True

@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from runner import procs, untrusted
+from runner import procs, sandbox, untrusted
 from runner.errors import RunnerError
 
 STAGE = "install"
@@ -177,7 +177,7 @@ def _uv_find(uv: str, request: PythonRequest, log_path: Path | None) -> str | No
 
 
 def _uv_python(uv: str, args: list[str], timeout: float, log_path: Path | None) -> procs.Finished:
-    env = procs.installer_env({"PATH": search_path(), "UV_PYTHON_PREFERENCE": "system",
+    env = sandbox.installer_env({"PATH": search_path(), "UV_PYTHON_PREFERENCE": "system",
                                "UV_NO_PROGRESS": "1", "HOME": str(Path.home())})
     try:
         return procs.run([uv, "python", *args], cwd=Path.home(), env=env, timeout=timeout,

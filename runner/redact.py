@@ -1,7 +1,7 @@
 """Masking: every secret value the run knows is written and printed as `***`, in any encoding
 an app might echo it in (JSON, HTML, URL, hex, base64 at any alignment, split across lines).
 
-Children never get our secrets (see `procs.scrubbed_env`), so masking is the second line: it
+Children never get our secrets (see `sandbox.scrubbed_env`), so masking is the second line: it
 covers values the user hands the app on purpose (`--app-env DB_PASSWORD=...`), tokens an app
 might learn some other way, and credentials embedded in URLs (a private package index). It is
 applied to the report before anything renders it (JSON, Markdown, JUnit, the PR comment, the
@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, urlsplit
 
 from runner.limits import UnsafeFile, open_regular, write_replacing
-from runner.procs import looks_secret
+from runner.sandbox import looks_secret
 
 MASK = "***"
 # Shorter values ("true", "auto", "1") would mask ordinary words all over the reports.

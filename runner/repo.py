@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from runner import environment, gitcmd, procs
+from runner import environment, gitcmd, procs, sandbox
 from runner.errors import RunnerError, UsageError
 from runner.models import RepoInfo, TargetEnv, Timeouts
 
@@ -116,7 +116,7 @@ class _Git:
             self.secrets.append(basic)
             extra.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader",
                          GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}")
-        self.env = procs.scrubbed_env(extra)
+        self.env = sandbox.scrubbed_env(extra)
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
@@ -243,7 +243,7 @@ def run_copy(source: Path, dest: Path) -> Path:
     virtualenvs (any folder with a pyvenv.cfg) are left out. The copy is handed to the sandbox
     user (see procs)."""
     shutil.copytree(source, dest, symlinks=True, ignore=_not_copied)
-    procs.hand_over(dest)
+    sandbox.hand_over(dest)
     return dest
 
 

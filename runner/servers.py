@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import procs
+from runner import procs, sandbox
 from runner.auth.seed import Served
 from runner.environment import target_shell_env
 from runner.errors import RunnerError, last_error_line
@@ -129,7 +129,7 @@ class DynamicServerManager:
         databases at throwaway copies in `workspace`, migrated first (and with DEBUG on when
         `django_debug`).
         """
-        child_env = procs.scrubbed_env({**spec.server_env, **app_env})
+        child_env = sandbox.scrubbed_env({**spec.server_env, **app_env})
         if spec.framework == "django":
             folder = (workspace or self.artifacts_dir) / "django"
             child_env.update(self.prepare_django(env, spec, child_env, folder, django_debug))
@@ -170,7 +170,7 @@ class DynamicServerManager:
                               "Pass it with --app-env DJANGO_SETTINGS_MODULE=project.settings.")
         module = django_settings_override(settings, spec.sqlite_databases, folder, debug)
         seed_sqlite_copies(spec, env.root, folder)
-        procs.hand_over(folder)  # the app creates its databases there
+        sandbox.hand_over(folder)  # the app creates its databases there
         paths = [str(folder), *filter(None, [child_env.get("PYTHONPATH")])]
         serving = {"DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": os.pathsep.join(paths)}
         if spec.sqlite_databases:
@@ -255,10 +255,10 @@ class DynamicServerManager:
             "PYTHONDONTWRITEBYTECODE": "1",
             **(extra_env or {}),
         }
-        box = procs.sandbox()
+        box = sandbox.user()
         if box is not None:
             env.update(HOME=str(box.home()), USER=box.name, LOGNAME=box.name)
-        command, *args = procs.sandboxed([sys.executable, str(wrapper)])
+        command, *args = sandbox.sandboxed([sys.executable, str(wrapper)])
         self._mcp = McpCommand(command=command, args=args, env=env,
                                log_path=self.artifacts_dir / "mcp.log")
         return self._mcp

@@ -4,7 +4,7 @@ The runner is often root, and every path in the project's config (`.env`, `env-f
 `scenarios`, the config file itself, dependency files) comes from the pull request. So a file is
 read only when it is inside the repository (`root`), reached without following any symlink out
 of it, a regular file (a FIFO or a device would block or read something else), below a size cap,
-and readable by the sandbox user when there is one (see runner/procs.py). Each component is
+and readable by the sandbox user when there is one (see runner/sandbox.py). Each component is
 opened with `O_PATH | O_NOFOLLOW` (elsewhere than Linux: a non-blocking read-only open, which a
 symlink refuses with ELOOP) relative to its parent's descriptor; symlinks are resolved by
 hand and must stay inside `root`; the file is checked and read through one descriptor, so a file
@@ -20,7 +20,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import sandbox
 from runner.errors import RunnerError, UsageError
 
 FILE_LIMIT = 1 << 20  # env files, config files, scenarios, dependency files
@@ -58,7 +58,7 @@ def _relative_parts(root: Path, path: str | Path) -> list[str]:
 
 def _permits(info: os.stat_result, want: int) -> bool:
     """Whether the sandbox user (when there is one) has `want` (r=4, x=1) on the object."""
-    box = procs.sandbox()
+    box = sandbox.user()
     if box is None:
         return True
     shift = 6 if info.st_uid == box.uid else 3 if info.st_gid == box.gid else 0

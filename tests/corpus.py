@@ -364,13 +364,13 @@ def _sandbox_setup(python: Path) -> _SandboxSetup:
     """Made once per fixture interpreter: pytest's and tempfile's folders are private to root
     and the interpreters live under /root (pyenv), out of reach of `nobody`, as in
     tests/test_privsep.py; the action's image has them in /usr/local."""
-    from runner import procs
+    from runner import sandbox
 
     with _sandbox_lock:
         if python in _sandbox_setups:
             return _sandbox_setups[python]
         entry = pwd.getpwnam(SANDBOX_USER)
-        box = procs.Sandbox(entry.pw_name, entry.pw_uid, entry.pw_gid)
+        box = sandbox.Sandbox(entry.pw_name, entry.pw_uid, entry.pw_gid)
         root = Path(tempfile.mkdtemp(prefix="api-mcp-test-corpus-"))
         root.chmod(0o755)
         atexit.register(shutil.rmtree, root, True)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from runner import auth, checks, procs
+from runner import auth, checks, sandbox
 from runner.auth import plan, tokens
 from runner.auth.user import credential_kind, login_name
 from runner.errors import RunnerError
@@ -249,7 +249,7 @@ def test_a_refused_auth_call_is_not_an_api_failure():
 
 def test_headers_file_is_owner_only_without_a_sandbox(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(procs.SANDBOX_USER_VARIABLE, raising=False)
+    monkeypatch.delenv(sandbox.SANDBOX_USER_VARIABLE, raising=False)
     spec = spec_of({"/x": {"get": {"responses": {"200": {"description": "ok"}}}}})
     credentials = auth.Credentials(tmp_path / "credentials" / "headers.json", None, spec,
                                    "http://127.0.0.1:9")
@@ -278,7 +278,7 @@ def test_headers_file_is_readable_by_the_sandbox_user_only(open_to_all: Path,
     from tests.test_privsep import nobody
 
     box = nobody()
-    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, box.name)
+    monkeypatch.setenv(sandbox.SANDBOX_USER_VARIABLE, box.name)
     spec = spec_of({"/x": {"get": {"responses": {"200": {"description": "ok"}}}}})
     credentials = auth.Credentials(open_to_all / "credentials" / "headers.json", None, spec,
                                    "http://127.0.0.1:9")
@@ -298,7 +298,7 @@ def test_an_unreachable_headers_file_is_a_loud_failure(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch):
     from tests.test_privsep import nobody
 
-    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, nobody().name)
+    monkeypatch.setenv(sandbox.SANDBOX_USER_VARIABLE, nobody().name)
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     spec = spec_of({"/x": {"get": {"responses": {"200": {"description": "ok"}}}}})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import envcache, environment, procs
+from runner import envcache, environment, procs, sandbox
 from runner.context import from_env
 from runner.errors import RunnerError
 
@@ -103,22 +103,22 @@ def test_a_sealed_environment_is_not_writable_by_the_sandbox_user(
         pwd.getpwnam("nobody")
     except KeyError:
         pytest.skip("no user `nobody`")
-    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, "nobody")
+    monkeypatch.setenv(sandbox.SANDBOX_USER_VARIABLE, "nobody")
     venv = fake_venv(shared_dir)
     envcache.protect_root(venv.parent)
-    procs.hand_over(venv)  # as the installers leave it: the sandbox user's
+    sandbox.hand_over(venv)  # as the installers leave it: the sandbox user's
     envcache.record(venv)
     site = venv / "lib" / "python3" / "site-packages"
     assert site.stat().st_uid == 0 and site.stat().st_mode & 0o022 == 0
     plant = procs.run(["/bin/sh", "-c", (f"printf '%s' \"$1\" > {site}/evil.pth; "
                        f"echo x >> {site}/pkg.py; rm -f {envcache.manifest_path(venv)}"), "sh",
-                       PTH], cwd=shared_dir, env=procs.scrubbed_env(), timeout=60,
+                       PTH], cwd=shared_dir, env=sandbox.scrubbed_env(), timeout=60,
                       stage="test")
     assert plant.returncode != 0 and "ermission denied" in plant.output
     assert not (site / "evil.pth").exists() and envcache.verify(venv)
     # What the sandbox user may read, it still can: the app runs from it.
     read = procs.run(["/bin/cat", str(site / "pkg.py")], cwd=shared_dir,
-                     env=procs.scrubbed_env(), timeout=60, stage="test")
+                     env=sandbox.scrubbed_env(), timeout=60, stage="test")
     assert read.returncode == 0 and "x = 1" in read.output
 
 
@@ -128,7 +128,7 @@ def test_a_planted_pth_never_runs_in_a_later_run(tmp_path: Path,
     """A real environment (uv), a `.pth` planted in its site-packages as the app would, then
     the next run of the same project: rebuilt, the `.pth` gone; the run after reuses it."""
     monkeypatch.setenv("API_MCP_TEST_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(procs.SANDBOX_USER_VARIABLE, raising=False)
+    monkeypatch.delenv(sandbox.SANDBOX_USER_VARIABLE, raising=False)
     repo = tmp_path / "api"
     repo.mkdir()
     (repo / "requirements.txt").write_text("")
@@ -163,7 +163,7 @@ def test_another_projects_install_leaves_a_cached_environment_reusable(
     change the first (uv's hard links would change the shared files' ctime, and the manifest
     would call the first environment modified and rebuild it on every run)."""
     monkeypatch.setenv("API_MCP_TEST_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(procs.SANDBOX_USER_VARIABLE, raising=False)
+    monkeypatch.delenv(sandbox.SANDBOX_USER_VARIABLE, raising=False)
 
     def prepare(name: str) -> environment.TargetEnv:
         repo = tmp_path / name

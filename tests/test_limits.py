@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import procs
+from runner import procs, sandbox
 from runner.errors import RunnerError, unexpected
 from runner.limits import UnsafeFile, http_status, read_regular_file, run_async, tail_text, within
 from runner.orchestrator import compiles
@@ -150,7 +150,7 @@ def test_a_setsid_daemon_holding_stdout_neither_holds_the_run_nor_outlives_the_s
 ) -> None:
     procs.track_descendants()
     began = time.monotonic()
-    finished = procs.run([sys.executable, "-c", _DAEMON], cwd=tmp_path, env=procs.scrubbed_env(),
+    finished = procs.run([sys.executable, "-c", _DAEMON], cwd=tmp_path, env=sandbox.scrubbed_env(),
                          timeout=60, stage="discovery", log_path=tmp_path / "log")
     assert time.monotonic() - began < 30  # not the daemon's 120 s: no wait for pipe EOF
     daemon = int(finished.output.split()[0])
@@ -178,7 +178,7 @@ def test_the_sweep_spares_processes_that_were_there_before(tmp_path: Path) -> No
 def test_a_child_output_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(procs, "OUTPUT_LIMIT", 1000)
     finished = procs.run([sys.executable, "-c", "print('x' * 5000 + 'END')"], cwd=tmp_path,
-                         env=procs.scrubbed_env(), timeout=60, stage="install")
+                         env=sandbox.scrubbed_env(), timeout=60, stage="install")
     assert len(finished.output) == 1000 and finished.output.rstrip().endswith("END")
 
 
@@ -364,7 +364,7 @@ def test_a_new_file_replaces_a_fifo_or_a_link_without_opening_it(tmp_path: Path)
 def test_stopping_many_children_takes_the_grace_once_not_once_each(tmp_path: Path) -> None:
     stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
     children = [procs.start(f"c{i}", [sys.executable, "-c", stubborn], cwd=tmp_path,
-                            env=procs.scrubbed_env()) for i in range(6)]
+                            env=sandbox.scrubbed_env()) for i in range(6)]
     time.sleep(0.5)  # let them ignore SIGTERM
     began = time.monotonic()
     procs.stop_all(grace=1.0)
@@ -457,7 +457,7 @@ from runner.pipeline import driver, run
 def stuck(state, until):
     with state.stage("repo"):
         child = procs.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
-                            cwd=Path.cwd(), env=procs.scrubbed_env())
+                            cwd=Path.cwd(), env=sandbox.scrubbed_env())
         print(child.pid, flush=True)
         re.match(r"(a+)+$", "a" * 64 + "b")  # years, the GIL held throughout
 

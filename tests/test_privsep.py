@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import environment, procs
+from runner import environment, sandbox
 from runner.errors import RunnerError
 from tests.helpers import FIXTURES, REPO, run_cli
 
@@ -88,15 +88,15 @@ def shared_dir() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def nobody() -> procs.Sandbox:
+def nobody() -> sandbox.Sandbox:
     try:
         entry = pwd.getpwnam("nobody")
     except KeyError:
         pytest.skip("there is no user `nobody` to run the project's code as")
-    return procs.Sandbox(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    return sandbox.Sandbox(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
-def reachable_runner_python(box: procs.Sandbox, folder: Path) -> str:
+def reachable_runner_python(box: sandbox.Sandbox, folder: Path) -> str:
     """The runner's interpreter, or, when it lives where `nobody` cannot go (a pyenv under
     /root), an environment of a system Python of the same version that sees the runner's
     packages: what the Docker image looks like."""
@@ -133,12 +133,12 @@ def test_the_sandbox_command_drops_to_the_user_with_no_groups(shared_dir: Path) 
 @needs_root
 def test_an_unreachable_interpreter_is_a_clear_error(shared_dir: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, nobody().name)
+    monkeypatch.setenv(sandbox.SANDBOX_USER_VARIABLE, nobody().name)
     private = shared_dir / "private"
     (private / "bin").mkdir(parents=True)
     private.chmod(0o700)
     with pytest.raises(RunnerError) as caught:
-        procs.require_reachable(private / "bin" / "python", "install", "the interpreter",
+        sandbox.require_reachable(private / "bin" / "python", "install", "the interpreter",
                                 execute=True)
     assert caught.value.stage == "install"
     assert f"{private} is drwx------" in caught.value.message

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import procs, untrusted
+from runner import sandbox, untrusted
 from runner.config import apply_project_config
 from runner.errors import UsageError
 from runner.models import RunConfig
@@ -105,7 +105,7 @@ def test_not_utf8_is_refused_without_quoting(repo: Path) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own files as another user")
 def test_the_sandbox_users_rights_apply(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(procs.SANDBOX_USER_VARIABLE, "nobody")
+    monkeypatch.setenv(sandbox.SANDBOX_USER_VARIABLE, "nobody")
     secret = repo / "root-only.env"
     secret.write_text(f"TOKEN={SECRET}\n")
     secret.chmod(0o600)  # ours (root), not the sandbox user's

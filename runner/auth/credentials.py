@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import sandbox
 from runner.auth.flow import AuthResult, authenticate, describe, renew
 from runner.auth.seed import Seeder
 from runner.auth.user import STAGE
@@ -176,13 +176,13 @@ class Credentials:
     def _prepare_folder(self) -> None:
         folder = self.path.parent
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        box = procs.sandbox()
+        box = sandbox.user()
         if box is not None:  # root: the sandbox user's group may traverse, not list or write
             os.chown(folder, os.geteuid(), box.gid)
             folder.chmod(0o710)
 
     def _write(self, headers: dict[str, str]) -> None:
-        box = procs.sandbox()
+        box = sandbox.user()
         staged = self.path.with_name(self.path.name + ".new")
         staged.unlink(missing_ok=True)
         descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import procs, sandbox
 from runner.discovery.entrypoints import api_folders, read_entry_points
 from runner.discovery.gates import MAX_ROUNDS, Filled
 from runner.discovery.messages import APP_HINT, DiscoveryFailure, probe_failure
@@ -58,10 +58,10 @@ class APIDiscoveryService:
         works in `workdir` (default: a temporary folder), handed to the user it runs as."""
         if workdir is not None:
             workdir.mkdir(parents=True, exist_ok=True)
-            procs.hand_over(workdir)
+            sandbox.hand_over(workdir)
             return self._opening_gates(env, app, app_env, workdir, shown_root, locate_only)
         with tempfile.TemporaryDirectory(prefix="api-mcp-discovery-") as tmp:
-            procs.hand_over(Path(tmp))
+            sandbox.hand_over(Path(tmp))
             return self._opening_gates(env, app, app_env, Path(tmp), shown_root, locate_only)
 
     def _opening_gates(self, env: TargetEnv, app: str | None, app_env: dict[str, str] | None,
@@ -114,7 +114,7 @@ class APIDiscoveryService:
             cmd += ["--hints", str(hints)]
         if locate_only:
             cmd.append("--locate-only")
-        probe_env = procs.scrubbed_env(app_env)
+        probe_env = sandbox.scrubbed_env(app_env)
         probe_env["PYTHONPATH"] = os.pathsep.join(
             filter(None, (str(probe_path), probe_env.get("PYTHONPATH"))))
         try:
@@ -201,7 +201,7 @@ def install_probe(folder: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(PROBE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    procs.require_reachable(target, STAGE, "the discovery probe (part of api-mcp-test)")
+    sandbox.require_reachable(target, STAGE, "the discovery probe (part of api-mcp-test)")
     return folder
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from runner import baseline as baseline_mod
-from runner import environment, procs
+from runner import environment, sandbox
 from runner.apidiff import changed_operations, diff_endpoints
 from runner.base_checkout import check_out_base, touched_operations
 from runner.errors import RunnerError
@@ -59,7 +59,7 @@ def start(config: RunConfig, source: Path, workspace: Path, output_dir: Path,
         base.results = replace(baseline_mod.read_report(cached), commit=checkout.commit)
         base.baseline.source = "cache"
         return base
-    procs.hand_over(checkout.root)
+    sandbox.hand_over(checkout.root)
     base.run = baseline_mod.BaseRun(checkout.folder, output_dir / "baseline", config,
                                     checkout.commit, cached, timeout=remaining)
     return base

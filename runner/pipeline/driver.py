@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from runner import procs, trust
+from runner import procs, sandbox, trust
 from runner.agent.calllog import CallLog
 from runner.auth import Credentials
 from runner.errors import ExitCode, RunnerError, StageTimeout, unexpected
@@ -96,23 +96,23 @@ class Run:
             root.mkdir(parents=True, exist_ok=True)
         self.workspace = Path(tempfile.mkdtemp(prefix="api-mcp-test-", dir=root))
         procs.track_descendants()  # whatever the project's code starts is swept at the end
-        procs.use_workspace(self.workspace)
-        if procs.unsandboxed_root():
+        sandbox.use_workspace(self.workspace)
+        if sandbox.unsandboxed_root():
             self.report.notes.append(
-                f"running as root without {procs.SANDBOX_USER_VARIABLE}: the project's code runs "
+                f"running as root without {sandbox.SANDBOX_USER_VARIABLE}: the project's code runs "
                 "as root too and could read this process's environment; set it to an "
                 "unprivileged user (the action's image does) when testing untrusted code")
         self.servers = DynamicServerManager(self.output_dir, config.timeouts.start)
         # The MCP server runs its wrapper from, and writes the call log into, the output folder;
         # when the sandbox user cannot reach that folder, the workspace (the log is copied to the
         # output folder at the end).
-        box = procs.sandbox()
+        box = sandbox.user()
         self.mcp_dir = (self.output_dir if box is None
                         or box.can_reach(self.output_dir / "calls.jsonl") is None
                         else self.workspace)
         self.call_log_path = self.mcp_dir / "calls.jsonl"
         self.call_log_path.write_text("")
-        procs.hand_over(self.call_log_path)
+        sandbox.hand_over(self.call_log_path)
         self.credentials: Credentials | None = None  # discarded first at the end
         # What was measured so far: judged even when a later stage fails.
         self.spec: ApiSpec | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import procs, sandbox
 from runner.errors import RunnerError
 from runner.limits import write_replacing
 from runner.mcpgen import MCPGenerator, readiness
@@ -55,7 +55,7 @@ def compiles(source: str, folder: Path, timeout: float) -> None:
     try:
         write_replacing(path, source.encode("utf-8"))
         done = procs.run([sys.executable, "-I", "-S", "-c", _COMPILE, str(path)], cwd=folder,
-                         env=procs.scrubbed_env(), timeout=timeout, stage="mcpgen",
+                         env=sandbox.scrubbed_env(), timeout=timeout, stage="mcpgen",
                          what="compiling the generated MCP server", trusted=True)
         said = done.output.strip()
     except UnicodeEncodeError as exc:

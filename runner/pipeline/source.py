@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runner import envcache, procs
+from runner import envcache, sandbox
 from runner.config import apply_project_config
 from runner.errors import RunnerError
 from runner.models import RepoInfo, RunConfig
@@ -37,9 +37,9 @@ class Source:
 
 def check_out(config: RunConfig, workspace: Path, clone_timeout: float) -> Source:
     # The runner's own Python runs the MCP server, as the sandbox user when root.
-    procs.require_reachable(Path(sys.executable), "repo",
+    sandbox.require_reachable(Path(sys.executable), "repo",
                             "the runner's Python, which runs the MCP server", execute=True)
-    procs.require_reachable(workspace, "repo", "the run's workspace (see --workspace-root)")
+    sandbox.require_reachable(workspace, "repo", "the run's workspace (see --workspace-root)")
     copy = workspace / "repo"
     config_root = copy
     # Messages name the folder as the user knows it, never the run's copy.
@@ -48,7 +48,7 @@ def check_out(config: RunConfig, workspace: Path, clone_timeout: float) -> Sourc
     if config.repo_url:
         info = clone(config.repo_url, copy, branch=config.branch, pr_number=config.pr_number,
                      commit=config.commit, token=config.token, timeout=clone_timeout)
-        procs.hand_over(copy)
+        sandbox.hand_over(copy)
         copied = ""
     else:
         root = config_root = config.repo_path.resolve()
