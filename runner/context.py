@@ -1,9 +1,9 @@
 """The action's context: one frozen record built from the environment GitHub gives a Docker action.
 
 Inputs arrive as `INPUT_<NAME>` with the name upper-cased and hyphens kept (`INPUT_FAIL-ON`);
-the pull request comes from the event payload at `GITHUB_EVENT_PATH`. Each input has one
-`clean_<name>` function that returns a typed value or raises `UsageError` naming the input and what
-it accepts. `from_env` runs them all and reports every bad input at once.
+the pull request comes from the event payload at `GITHUB_EVENT_PATH` (runner/github_event.py).
+Each input has one `clean_<name>` function that returns a typed value or raises `UsageError`
+naming the input and what it accepts. `from_env` runs them all and reports every bad input at once.
 
 Paths (`working-directory`, `output-dir`, `junit-path`, `python`) are relative to
 `GITHUB_WORKSPACE`.
@@ -11,7 +11,6 @@ Paths (`working-directory`, `output-dir`, `junit-path`, `python`) are relative t
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 import shutil
@@ -22,6 +21,7 @@ from typing import Any, TypeVar, cast
 
 from runner.config.build import build_config
 from runner.errors import UsageError
+from runner.github_event import pull_request_from, read_event
 from runner.models import AgentKind, RunConfig, Suite, Timeouts
 from runner.report.verdict import FAIL_ON, FailOn
 from runner.shard import Shard, parse_shard
@@ -252,56 +252,6 @@ def clean_python(value: str, workspace: Path) -> str | None:
         raise UsageError(f"Input 'python': {text!r} does not exist (relative paths start at the "
                          "repository root).")
     return str(path)
-
-
-# -- the event payload ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    number: int | None = None
-    head_sha: str | None = None
-    head_ref: str | None = None
-    base_ref: str | None = None
-    base_sha: str | None = None
-    is_fork: bool = False
-
-
-def read_event(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        event = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"The event payload GITHUB_EVENT_PATH={path} cannot be read: {exc}.") \
-            from exc
-    return event if isinstance(event, dict) else {}
-
-
-def pull_request_from(event: Mapping[str, Any]) -> PullRequest:
-    """The PR facts of a pull_request / pull_request_target payload (empty for other events).
-
-    A fork PR is one whose head repository is not the base repository (or is gone: a deleted fork
-    leaves `head.repo` null).
-    """
-    pr = event.get("pull_request")
-    if not isinstance(pr, dict):
-        return PullRequest()
-    head, base = pr.get("head") or {}, pr.get("base") or {}
-    head_repo, base_repo = head.get("repo") or {}, base.get("repo") or {}
-    if head_repo.get("full_name") and base_repo.get("full_name"):
-        fork = head_repo["full_name"] != base_repo["full_name"]
-    else:
-        fork = bool(head_repo.get("fork", True))
-    number = pr.get("number", event.get("number"))
-    return PullRequest(
-        number=int(number) if number is not None else None,
-        head_sha=head.get("sha"),
-        head_ref=head.get("ref"),
-        base_ref=base.get("ref"),
-        base_sha=base.get("sha") if isinstance(base.get("sha"), str) else None,
-        is_fork=fork,
-    )
 
 
 # -- everything together ----------------------------------------------------------------------

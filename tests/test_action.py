@@ -18,8 +18,9 @@ import pytest
 import yaml
 from github_api import FakeGitHub, serve
 
-from runner.context import from_env, pull_request_from
+from runner.context import from_env
 from runner.errors import UsageError
+from runner.github_event import pull_request_from
 from runner.models import Endpoint, EndpointResult, RunReport
 from runner.publish import github
 
