@@ -19,6 +19,7 @@ from typing import Any
 
 from runner import untrusted
 from runner.errors import RunnerError
+from runner.projectfiles import python_files, read_text
 
 
 def uv_binary() -> str | None:
@@ -259,13 +260,11 @@ WINDOWS_ONLY = frozenset({"pywin32", "pypiwin32", "pywin32-ctypes", "wmi", "wind
 def requirements_from_imports(repo: Path) -> tuple[str, ...]:
     """PyPI names for the third-party modules the project's code imports (plus the Django apps
     its settings name), for a project that declares no dependencies (tutorial code)."""
-    from runner.discovery.entrypoints import _python_files, _read
-
-    files = list(_python_files(repo))
+    files = list(python_files(repo))
     local = {p.stem for p in files} | {p.name for p in repo.rglob("*") if p.is_dir()}
     found: dict[str, None] = {}
     for path in files:
-        text = _read(path)
+        text = read_text(path)
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):

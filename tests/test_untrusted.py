@@ -202,8 +202,7 @@ def test_a_fifo_env_file_does_not_block_the_config(repo: Path) -> None:
 def test_install_and_discovery_read_project_files_with_its_rights(repo: Path) -> None:
     """.python-version, pyproject.toml and Pipfile.lock (install) and the files discovery reads
     like a developer (Dockerfile, Procfile, ...) are never followed out of the project."""
-    from runner import environment, pythons
-    from runner.discovery import entrypoints
+    from runner import environment, projectfiles, pythons
 
     outside = repo.parent / "outside.txt"
     (repo / ".python-version").symlink_to(outside)
@@ -216,11 +215,11 @@ def test_install_and_discovery_read_project_files_with_its_rights(repo: Path) ->
     (repo / "pyproject.toml").unlink()
     (repo / "Dockerfile").symlink_to(outside)
     os.mkfifo(repo / "Procfile")
-    assert entrypoints._read(repo / "Dockerfile") == ""
-    assert entrypoints._read(repo / "Procfile") == ""  # a FIFO: no read, no block
+    assert projectfiles.read_text(repo / "Dockerfile") == ""
+    assert projectfiles.read_text(repo / "Procfile") == ""  # a FIFO: no read, no block
     (repo / "Procfile").unlink()
     (repo / "Procfile").write_text("web: uvicorn main:app\n")
-    assert entrypoints._read(repo / "Procfile") == "web: uvicorn main:app\n"
+    assert projectfiles.read_text(repo / "Procfile") == "web: uvicorn main:app\n"
 
 
 def test_a_config_alias_bomb_or_self_reference_is_refused() -> None:

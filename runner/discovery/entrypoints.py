@@ -22,16 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import untrusted
-from runner.errors import UsageError
+from runner.projectfiles import python_files, read_text, walk_dirs
 
-# Folders that hold no app code of the project's own.
-SKIP_DIRS = frozenset({
-    "tests", "test", "docs", "node_modules", "site-packages", "build", "dist", "migrations",
-    "venv", "env", "__pycache__", "frontend", "static", "templates",
-})
-MAX_PY_FILES = 400  # a big repository is read partly: the first files by depth
-MAX_FILE_BYTES = 200_000
 DEPENDENCY_FILES = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "setup.cfg",
                     "manage.py")
 
@@ -82,11 +74,11 @@ def api_folders(root: Path, depth: int = 2) -> list[str]:
     """Subfolders (not `root` itself) that look like a Python API of their own: a dependency
     file or manage.py, and a Python file importing a web framework. For monorepos."""
     folders = []
-    for folder in sorted(_walk_dirs(root, depth)):
+    for folder in sorted(walk_dirs(root, depth)):
         if folder == root or not any((folder / name).is_file() for name in DEPENDENCY_FILES):
             continue
-        files = list(_python_files(folder, max_files=60))
-        if any(FRAMEWORK_IMPORT.search(_read(f)) for f in files):
+        files = list(python_files(folder, max_files=60))
+        if any(FRAMEWORK_IMPORT.search(read_text(f)) for f in files):
             folders.append(folder.relative_to(root).as_posix())
     # A folder inside another API folder is part of it.
     return [f for f in folders if not any(f.startswith(o + "/") for o in folders if o != f)]
@@ -98,7 +90,7 @@ def api_folders(root: Path, depth: int = 2) -> list[str]:
 def _from_run_files(root: Path) -> Iterator[EntryPoint]:
     procfile = root / "Procfile"
     if procfile.is_file():
-        lines = [line.partition(":") for line in _read(procfile).splitlines() if ":" in line]
+        lines = [line.partition(":") for line in read_text(procfile).splitlines() if ":" in line]
         lines.sort(key=lambda parts: parts[0].strip() != "web")  # the web process first
         for name, _, command in lines:
             yield from commands_in(command, f"Procfile ({name.strip()})", root)
@@ -109,7 +101,7 @@ def _from_run_files(root: Path) -> Iterator[EntryPoint]:
     scripts = sorted(root.glob("*.sh")) + sorted(root.glob("scripts/*.sh"))
     for path in [*scripts, root / "Makefile", root / ".flaskenv"]:
         if path.is_file():
-            text = _read(path)
+            text = read_text(path)
             where = path.relative_to(root).as_posix()
             for match in ASSIGNED_APP.finditer(text):
                 yield from _locator(match.group(1), where, "", root)
@@ -119,7 +111,7 @@ def _from_run_files(root: Path) -> Iterator[EntryPoint]:
 
 def _dockerfile(path: Path, root: Path) -> Iterator[EntryPoint]:
     where = path.relative_to(root).as_posix()
-    for line in _joined_lines(_read(path)):
+    for line in _joined_lines(read_text(path)):
         instruction, _, rest = line.strip().partition(" ")
         instruction = instruction.upper()
         if instruction == "ENV":
@@ -133,7 +125,7 @@ def _compose(path: Path, root: Path) -> Iterator[EntryPoint]:
     import yaml
 
     try:
-        doc = yaml.safe_load(_read(path))
+        doc = yaml.safe_load(read_text(path))
     except yaml.YAMLError:
         return
     services = doc.get("services") if isinstance(doc, dict) else None
@@ -274,7 +266,7 @@ def _from_pyproject(root: Path) -> Iterator[EntryPoint]:
     if not path.is_file():
         return
     try:
-        data = tomllib.loads(_read(path))
+        data = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError:
         return  # the install stage reports it
     tool = data.get("tool") or {}
@@ -306,8 +298,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 def _from_sources(root: Path) -> Iterator[EntryPoint]:
     assigned: list[EntryPoint] = []
-    for path in _python_files(root):
-        text = _read(path)
+    for path in python_files(root):
+        text = read_text(path)
         if not (FRAMEWORK_IMPORT.search(text) or "create_app" in text or RUN_CALL.search(text)):
             continue
         rel = path.relative_to(root)
@@ -350,35 +342,6 @@ def _import_root(module: str, folder: str, text: str) -> tuple[str, str]:
     return module, folder
 
 
-def _python_files(root: Path, max_files: int = MAX_PY_FILES) -> Iterator[Path]:
-    """Python files under `root` that can be imported as modules, shallowest first, outside
-    tests, virtualenvs and hidden folders."""
-    count = 0
-    for folder in sorted(_walk_dirs(root, 3), key=lambda p: (len(p.parts), p)):
-        for path in sorted(folder.glob("*.py")):
-            if path.is_symlink() or not path.stem.isidentifier():
-                continue  # a link names a file read in its own right; `a-b.py` is no module
-            count += 1
-            if count > max_files:
-                return
-            yield path
-
-
-def _walk_dirs(root: Path, depth: int) -> Iterator[Path]:
-    yield root
-    if depth <= 0:
-        return
-    try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
-    except OSError:
-        return
-    for child in children:
-        if child.name.startswith(".") or child.name in SKIP_DIRS \
-                or (child / "pyvenv.cfg").is_file():
-            continue
-        yield from _walk_dirs(child, depth - 1)
-
-
 def _exists(root: Path, entry: EntryPoint) -> bool:
     """Whether the module's file (or manage.py) is in the repository: a stale script that
     names a module that is not there is no candidate."""
@@ -389,16 +352,6 @@ def _exists(root: Path, entry: EntryPoint) -> bool:
     return any(p.is_file() for p in (base / rel.with_suffix(".py"), base / rel / "__init__.py",
                                      base / "src" / rel.with_suffix(".py"),
                                      base / "src" / rel / "__init__.py"))
-
-
-def _read(path: Path) -> str:
-    """The start of a project file, read with the project's rights (runner/untrusted.py: no
-    symlink out of its folder, no FIFO); "" when it cannot be."""
-    try:
-        data = untrusted.read_bytes(path.parent, path, path.name, limit=MAX_FILE_BYTES)
-    except (OSError, UsageError):  # also one too large to be a project file
-        return ""
-    return data.decode("utf-8", errors="replace")
 
 
 def describe(entries: Iterable[EntryPoint]) -> str:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.dependencies import PYPI_NAMES
-from runner.discovery.entrypoints import _python_files
 from runner.discovery.messages import env_gates, missing_modules
+from runner.projectfiles import python_files
 
 # Placeholder values for settings an app refused to start without (never real secrets).
 DATABASE = re.compile(r"(?:DATABASE|DB|SQLALCHEMY|SQL)(?:_\w+)?_UR[LI]$|^DB_UR[LI]$")
@@ -89,7 +89,7 @@ class Filled:
     def missing_packages(self, errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
         """PyPI names for the third-party modules the import lacked (never a name the
         repository has as a folder or module of its own: that is a path problem)."""
-        files = list(_python_files(folder))
+        files = list(python_files(folder))
         own = {p.stem for p in files} | {d.name for p in files for d in p.relative_to(
             folder).parents if d.name}
         names = [BUILD_TOOL_MODULES.get(module) or PYPI_NAMES.get(module, module)
