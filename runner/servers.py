@@ -12,10 +12,10 @@ from pathlib import Path
 
 from runner import procs, sandbox
 from runner.auth.seed import Served
-from runner.environment import target_shell_env
 from runner.errors import RunnerError, last_error_line
 from runner.limits import http_status
 from runner.models import ApiSpec, TargetEnv, Timeouts
+from runner.project_setup import target_shell_env
 
 
 @dataclass(frozen=True)

@@ -116,13 +116,13 @@ def test_dockerfile_base_image_is_a_python_hint(tmp_path: Path) -> None:
 
 
 def test_a_source_build_failure_suggests_the_python_of_its_time(tmp_path: Path) -> None:
-    from runner import environment, sandbox
+    from runner import installer, sandbox
     from runner.errors import RunnerError
 
     cmd = ["/bin/sh", "-c", "echo 'error: Failed to build `psycopg2==2.8.4`' >&2; exit 1"]
     with pytest.raises(RunnerError) as caught:
-        environment._install_step(cmd, tmp_path, sandbox.installer_env({}), 30,
-                                  tmp_path / "install.log", "installing")
+        installer.install_step(cmd, tmp_path, sandbox.installer_env({}), 30,
+                               tmp_path / "install.log", "installing")
     assert 'Set `python: "3.8"`' in caught.value.hint
     assert "psycopg2==2.8.4" in caught.value.message
 

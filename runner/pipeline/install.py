@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner import environment
+from runner import environment, project_setup
 from runner.models import TargetEnv
 from runner.runconfig import InstallSettings
 
@@ -28,5 +28,5 @@ def describe(env: TargetEnv) -> str:
 
 
 def set_up(env: TargetEnv, settings: InstallSettings, timeout: float, log_path: Path) -> str:
-    environment.run_setup(env, settings.setup, dict(settings.app_env), timeout, log_path)
+    project_setup.run_setup(env, settings.setup, dict(settings.app_env), timeout, log_path)
     return f"{len(settings.setup)} command(s)"
