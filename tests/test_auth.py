@@ -16,7 +16,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ from runner.auth.user import credential_kind, login_name
 from runner.errors import RunnerError
 from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, ToolCall
 from runner.openapi import endpoints_from_openapi
-from tests.helpers import FIXTURES, REPO, processes_mentioning, run_cli
+from tests.helpers import FIXTURES, REPO, http_server, processes_mentioning, run_cli
 
 
 def spec_of(paths: dict[str, Any], schemes: dict[str, Any] | None = None,
@@ -423,29 +422,17 @@ def test_credentials_reach_the_mcp_server_under_the_privilege_drop(open_to_all: 
                                                                     fixture_python: Path):
     """As root with API_MCP_TEST_SANDBOX_USER, the MCP server runs as that user and must read
     the credentials the runner (root) obtained: protected operations are reached, not skipped."""
-    from tests.test_privsep import nobody, reachable_runner_python
+    from tests.test_privsep import root_run
 
-    box = nobody()
-    runner_python = reachable_runner_python(box, open_to_all)
-    fixture_site = subprocess.run(
-        [str(fixture_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    if box.can_reach(Path(fixture_site)) is not None:
-        pytest.skip(f"the fixture environment ({fixture_site}) is out of reach of `nobody`")
+    run = root_run(fixture_python, open_to_all)
     checkout = open_to_all / "checkout"
     shutil.copytree(FIXTURES / "auth_flask_basic_token", checkout)
-    link = open_to_all / "link_fixture_env.py"  # the new venv sees the fixture's Flask
-    link.write_text("import pathlib, sysconfig\n"
-                    "pathlib.Path(sysconfig.get_paths()['purelib'], 'fixture.pth')"
-                    f".write_text({fixture_site!r})\n")
-    env = {k: v for k, v in os.environ.items() if k != "UV_CACHE_DIR"}
-    env.update(API_MCP_TEST_SANDBOX_USER=box.name, API_MCP_TEST_CACHE=str(open_to_all / "c"))
     out = open_to_all / "out"
-    done = subprocess.run(
-        [runner_python, "-m", "runner.cli", "test", str(checkout), "--agent", "deterministic",
-         "--install-command", f"python {link}", "--output-dir", str(out),
+    done = subprocess.run(  # the install command lets the new venv see the fixture's Flask
+        [run.python, "-m", "runner.cli", "test", str(checkout), "--agent", "deterministic",
+         "--install-command", f"python {run.link}", "--output-dir", str(out),
          "--workspace-root", str(open_to_all / "ws")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+        cwd=REPO, env=run.env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["auth"]["ok"] and report["auth"]["scheme"] == "Bearer"
@@ -527,12 +514,8 @@ class _Api(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def api() -> Iterator[str]:
     _Api.users, _Api.seen = {}, []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server(_Api) as url:
+        yield url
 
 
 LOOSE = spec_of({"/register": {"post": body("username", "password")},

@@ -18,21 +18,20 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from runner import environment, sandbox
 from runner.errors import RunnerError
+from tests.corpus import FAKE_SECRETS
 from tests.helpers import FIXTURES, REPO, run_cli
 
 APP = FIXTURES / "privsep"
-SECRETS = {
-    "ANTHROPIC_API_KEY": "sk-ant-fake-privsep-0123456789abcdef",
-    "GITHUB_TOKEN": "ghp_fakePrivsep0123456789abcdefABCDEF",
-    "INPUT_GITHUB-TOKEN": "ghs_fakeInputPrivsep0123456789abcdef",
-    "INPUT_ANTHROPIC-API-KEY": "sk-ant-fake-input-privsep-9876543210",
-}
+# The runner's tokens and keys (the corpus's fake values).
+SECRETS = {name: FAKE_SECRETS[name] for name in ("ANTHROPIC_API_KEY", "GITHUB_TOKEN",
+                                                 "INPUT_GITHUB-TOKEN", "INPUT_ANTHROPIC-API-KEY")}
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the privilege drop only happens when "
                                 "the runner is root; this run is not")
 
@@ -117,6 +116,35 @@ def reachable_runner_python(box: sandbox.Sandbox, folder: Path) -> str:
     return str(venv / "bin" / "python")
 
 
+@dataclass(frozen=True)
+class RootRun:
+    """What a run as root with `nobody` as the sandbox user needs."""
+
+    box: sandbox.Sandbox
+    python: str  # the runner's interpreter, one `nobody` can run (see reachable_runner_python)
+    link: Path  # an install command's script: the new environment sees the fixture frameworks
+    env: dict[str, str]  # the runner's environment: the sandbox user, a cache in `folder`
+
+
+def root_run(fixture_python: Path, folder: Path) -> RootRun:
+    """Prepare a run as root in `folder` (one every user can enter); skips the test when
+    `nobody` cannot reach the fixture environment."""
+    box = nobody()
+    runner_python = reachable_runner_python(box, folder)
+    fixture_site = subprocess.run(
+        [str(fixture_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    if box.can_reach(Path(fixture_site)) is not None:
+        pytest.skip(f"the fixture environment ({fixture_site}) is out of reach of `nobody`")
+    link = folder / "link_fixture_env.py"
+    link.write_text("import pathlib, sysconfig\n"
+                    "pathlib.Path(sysconfig.get_paths()['purelib'], 'fixture.pth')"
+                    f".write_text({fixture_site!r})\n")
+    env = {k: v for k, v in os.environ.items() if k != "UV_CACHE_DIR"}
+    env.update(API_MCP_TEST_SANDBOX_USER=box.name, API_MCP_TEST_CACHE=str(folder / "cache"))
+    return RootRun(box, runner_python, link, env)
+
+
 @needs_root
 def test_the_sandbox_command_drops_to_the_user_with_no_groups(shared_dir: Path) -> None:
     box = nobody()
@@ -149,13 +177,8 @@ def test_an_unreachable_interpreter_is_a_clear_error(shared_dir: Path,
 @pytest.mark.slow
 def test_untrusted_code_cannot_read_the_runners_secrets(fixture_python: Path,
                                                         shared_dir: Path) -> None:
-    box = nobody()
-    runner_python = reachable_runner_python(box, shared_dir)
-    fixture_site = subprocess.run(
-        [str(fixture_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    if box.can_reach(Path(fixture_site)) is not None:
-        pytest.skip(f"the fixture environment ({fixture_site}) is out of reach of `nobody`")
+    run = root_run(fixture_python, shared_dir)
+    box = run.box
     checkout = shared_dir / "checkout"
     shutil.copytree(APP, checkout)
     before = snapshot(checkout)
@@ -165,20 +188,14 @@ def test_untrusted_code_cannot_read_the_runners_secrets(fixture_python: Path,
     leaks = side / "leak.jsonl"
     # The install command (untrusted too) reports what it can read, then lets the new
     # environment see the fixture frameworks (no download of fastapi needed).
-    link = shared_dir / "link_fixture_env.py"
-    link.write_text("import pathlib, sysconfig\n"
-                    "pathlib.Path(sysconfig.get_paths()['purelib'], 'fixture.pth')"
-                    f".write_text({fixture_site!r})\n")
-    install = f"LEAK_REPORT={leaks} python leak.py install && python {link}"
-    cache = shared_dir / "cache"
-    env = {k: v for k, v in os.environ.items() if k != "UV_CACHE_DIR"}
-    env.update(SECRETS, API_MCP_TEST_SANDBOX_USER=box.name, API_MCP_TEST_CACHE=str(cache))
+    install = f"LEAK_REPORT={leaks} python leak.py install && python {run.link}"
+    env = {**run.env, **SECRETS}
     # An output folder the sandbox user cannot enter: the MCP server works in the workspace
     # and the call log is copied out at the end.
     (shared_dir / "private-reports").mkdir(mode=0o700)
     out = shared_dir / "private-reports" / "out"
     cli = subprocess.Popen(
-        [runner_python, "-m", "runner.cli", "test", str(checkout), "--agent", "deterministic",
+        [run.python, "-m", "runner.cli", "test", str(checkout), "--agent", "deterministic",
          "--install-command", install, "--app-env", f"LEAK_REPORT={leaks}",
          "--output-dir", str(out), "--workspace-root", str(shared_dir / "ws")],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
