@@ -78,27 +78,26 @@ def probe_out():
 '''
 
 
-def fifo_result(repo: Path) -> None:
-    _app(repo, "", _probe_out() + '''
+def _probe_result_replaced(repo: Path, make: str) -> None:
+    """The app, imported by the probe, puts what `make` makes (at OUT) where the probe's result
+    goes, and exits before the probe writes one."""
+    _app(repo, "", _probe_out() + f'''
 OUT = probe_out()
 if OUT:
     if os.path.lexists(OUT):
         os.unlink(OUT)
-    os.mkfifo(OUT)
+    {make}
     os._exit(0)
 ''')
+
+
+def fifo_result(repo: Path) -> None:
+    _probe_result_replaced(repo, "os.mkfifo(OUT)")
 
 
 def symlink_result(repo: Path) -> None:
     """The result file is a link to the runner's own environment (where its secrets are)."""
-    _app(repo, "", _probe_out() + '''
-OUT = probe_out()
-if OUT:
-    if os.path.lexists(OUT):
-        os.unlink(OUT)
-    os.symlink("/proc/%d/environ" % os.getppid(), OUT)
-    os._exit(0)
-''')
+    _probe_result_replaced(repo, 'os.symlink("/proc/%d/environ" % os.getppid(), OUT)')
 
 
 def daemon_holding_stdout(repo: Path) -> None:

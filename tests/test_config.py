@@ -20,7 +20,7 @@ from runner.config import apply_project_config, build_config, read_env_file, sel
 from runner.errors import RunnerError, UsageError
 from runner.models import ApiSpec, AuthConfig, RunConfig, Timeouts
 from runner.openapi import endpoints_from_openapi, swagger2_to_openapi3
-from tests.helpers import FIXTURES, processes_mentioning, run_cli
+from tests.helpers import FIXTURES, processes_mentioning, results_by_key, run_cli
 
 
 def project(tmp_path: Path, config: str, **files: str) -> Path:
@@ -367,6 +367,14 @@ def run_and_read(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
     return json.loads((out / "report.json").read_text())
 
 
+def run_fixture(name: str, tmp_path: Path, python: Path, *args: str,
+                env: dict[str, str] | None = None) -> tuple[Path, dict]:
+    """Copy the fixture `name` and test it with `python` (the fixture environment's): the copy
+    and its report."""
+    app = copy_fixture(name, tmp_path)
+    return app, run_and_read(tmp_path, str(app), "--python", str(python), *args, env=env)
+
+
 def authorized_share(report: dict) -> float:
     """Share of operations whose calls made with credentials got an answer other than 401/403
     (the ignored_auth probe's calls without them must get 401/403)."""
@@ -379,10 +387,9 @@ def authorized_share(report: dict) -> float:
 
 @pytest.mark.slow
 def test_fastapi_form_login_with_settings_from_dotenv(tmp_path: Path, fixture_python: Path):
-    app = copy_fixture("fastapi_env_login", tmp_path)
-    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python),
-                          "--allow-env", "NOTES_PASSWORD",
-                          env={"NOTES_PASSWORD": "correct horse battery"})
+    _, report = run_fixture("fastapi_env_login", tmp_path, fixture_python,
+                            "--allow-env", "NOTES_PASSWORD",
+                            env={"NOTES_PASSWORD": "correct horse battery"})
     assert report["endpoints_tested"] == 6 and authorized_share(report) >= 0.9
     assert report["summary"]["passed"] == 6
     me = next(r for r in report["test_results"] if r["endpoint"] == "/me")
@@ -435,11 +442,10 @@ def test_flask_sign_up_then_json_login(tmp_path: Path, fixture_python: Path,
 @pytest.mark.slow
 def test_django_with_settings_from_env_migrations_and_token_auth(tmp_path: Path,
                                                                 fixture_python: Path):
-    app = copy_fixture("django_token_auth", tmp_path)
-    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python))
+    app, report = run_fixture("django_token_auth", tmp_path, fixture_python)
     assert report["api_info"]["framework"] == "django"
-    operations = {f"{r['method']} {r['endpoint']}" for r in report["test_results"]}
-    assert operations == {
+    by_key = results_by_key(report)
+    assert set(by_key) == {
         "GET /api/health/", "POST /api/register/", "POST /api/token/", "GET /api/me/",
         "GET /api/entries/", "POST /api/entries/", "GET /api/entries/{id}/",
         "PUT /api/entries/{id}/", "PATCH /api/entries/{id}/", "DELETE /api/entries/{id}/"}
@@ -447,7 +453,6 @@ def test_django_with_settings_from_env_migrations_and_token_auth(tmp_path: Path,
     assert [(c["step"], c["status_code"]) for c in report["auth"]["calls"]] == [
         ("register", 201), ("login", 200)]
     assert report["auth"]["scheme"] == "Token"
-    by_key = {f"{r['method']} {r['endpoint']}": r for r in report["test_results"]}
     # DEBUG is "false" in `env`; `django: {debug: true}` turns it on for this run only.
     assert by_key["GET /api/health/"]["calls"][0]["body"] == {"status": "ok", "debug": True}
     # The token belongs to the user the run registered.
@@ -474,12 +479,11 @@ def test_monorepo_subfolder_on_python_312_with_a_setup_step(tmp_path: Path):
 @pytest.mark.slow
 def test_spec_at_a_non_standard_path_with_a_custom_start_command(tmp_path: Path,
                                                                  fixture_python: Path):
-    app = copy_fixture("flask_spec_path", tmp_path)
-    report = run_and_read(tmp_path, str(app), "--python", str(fixture_python))
+    _, report = run_fixture("flask_spec_path", tmp_path, fixture_python)
     assert report["api_info"]["spec_source"] == "native"
     assert report["api_info"]["title"] == "Weather"
-    tested = sorted(f"{r['method']} {r['endpoint']}" for r in report["test_results"])
-    assert tested == ["GET /stations", "GET /stations/{station_id}", "POST /stations"]
+    assert sorted(results_by_key(report)) == ["GET /stations", "GET /stations/{station_id}",
+                                              "POST /stations"]
     assert authorized_share(report) >= 0.9 and report["summary"]["passed"] == 3
     assert "Running on http://127.0.0.1" in (tmp_path / "out" / "app.log").read_text()  # flask run
 

@@ -14,9 +14,7 @@ from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.errors import RunnerError
 from runner.models import TargetEnv
 from runner.openapi import endpoints_from_openapi, swagger2_to_openapi3
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures"
+from tests.helpers import FIXTURE_APIS, FIXTURES, REPO
 
 
 def discover(python: Path, root: Path, app: str | None = None, timeout: float = 60.0):
@@ -26,6 +24,24 @@ def discover(python: Path, root: Path, app: str | None = None, timeout: float = 
 
 def operations(spec) -> set[str]:
     return {e.key for e in spec.endpoints}
+
+
+def discover_fixture(python: Path, name: str):
+    """Discover the fixture API `name`: its framework, spec source and operations are the
+    catalog's (tests/fixtures/apis.toml)."""
+    spec = discover(python, FIXTURES / name)
+    facts = FIXTURE_APIS[name]
+    assert (spec.framework, spec.spec_source) == (facts.framework, facts.spec_source)
+    assert operations(spec) == facts.operations
+    return spec
+
+
+def discovery_error(python: Path, root: Path, app: str | None = None) -> RunnerError:
+    """The error discovering `root` fails with, a discovery stage's."""
+    with pytest.raises(RunnerError) as caught:
+        discover(python, root, app)
+    assert caught.value.stage == "discovery"
+    return caught.value
 
 
 @pytest.mark.slow
@@ -45,30 +61,15 @@ def test_todo_example(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_fastapi_factory(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "fastapi_factory")
-    assert spec.framework == "fastapi"
+    spec = discover_fixture(fixture_python, "fastapi_factory")
     assert spec.app_locator == "app:create_app" and spec.factory
-    assert operations(spec) == {
-        "GET /notes",
-        "POST /notes",
-        "GET /notes/{note_id}",
-        "DELETE /notes/{note_id}",
-    }
     assert spec.endpoints[0].source == {"file": "app/__init__.py", "line": 19}
 
 
 @pytest.mark.slow
 def test_fastapi_src_layout(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "fastapi_src_layout")
-    assert spec.framework == "fastapi"
+    spec = discover_fixture(fixture_python, "fastapi_src_layout")
     assert spec.app_locator == "inventory.main:api"
-    assert operations(spec) == {
-        "GET /items",
-        "POST /items",
-        "PUT /items/{name}/stock",
-        "GET /items/{name}",
-        "DELETE /items/{name}",
-    }
     assert spec.endpoints[0].source == {"file": "src/inventory/main.py", "line": 21}
     # The server needs src/ on its path, as the probe did.
     assert spec.server_env == {"PYTHONPATH": str(FIXTURES / "fastapi_src_layout" / "src")}
@@ -97,18 +98,8 @@ def test_app_override_of_a_module_outside_the_candidates(fixture_python: Path) -
 
 @pytest.mark.slow
 def test_flask_synthesized(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "flask_basic")
-    assert spec.framework == "flask"
+    spec = discover_fixture(fixture_python, "flask_basic")
     assert spec.interface == "wsgi"
-    assert spec.spec_source == "synthesized"
-    assert operations(spec) == {
-        "GET /books",
-        "POST /books",
-        "GET /books/{book_id}",
-        "PUT /books/{book_id}",
-        "DELETE /books/{book_id}",
-        "GET /books/search",
-    }
     by_key = {e.key: e for e in spec.endpoints}
     # Operation ids are the view names, with the method when a view serves several.
     assert by_key["GET /books"].operation_id == "list_books"
@@ -127,10 +118,7 @@ def test_flask_synthesized(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_no_app(fixture_python: Path) -> None:
-    with pytest.raises(RunnerError) as caught:
-        discover(fixture_python, FIXTURES / "no_app")
-    error = caught.value
-    assert error.stage == "discovery"
+    error = discovery_error(fixture_python, FIXTURES / "no_app")
     assert str(FIXTURES / "no_app") in error.message
     assert "main, app, app.main" in error.message
     assert "--app" in error.hint
@@ -138,10 +126,7 @@ def test_no_app(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_broken_import(fixture_python: Path) -> None:
-    with pytest.raises(RunnerError) as caught:
-        discover(fixture_python, FIXTURES / "broken_import")
-    error = caught.value
-    assert error.stage == "discovery"
+    error = discovery_error(fixture_python, FIXTURES / "broken_import")
     assert "definitely_not_installed_module" in error.message
     assert "main" in error.message
     assert "Traceback" not in error.message
@@ -149,9 +134,7 @@ def test_broken_import(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_broken_import_explicit(fixture_python: Path) -> None:
-    with pytest.raises(RunnerError) as caught:
-        discover(fixture_python, FIXTURES / "broken_import", app="main:app")
-    message = caught.value.message
+    message = discovery_error(fixture_python, FIXTURES / "broken_import", "main:app").message
     assert "main:app" in message
     assert "ModuleNotFoundError: No module named 'definitely_not_installed_module'" in message
     assert "main.py:5" in message
@@ -236,23 +219,12 @@ def test_load_spec_file(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_django_drf_spectacular(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "django_drf")
-    assert spec.framework == "django"
+    spec = discover_fixture(fixture_python, "django_drf")
     assert spec.app_locator == "project.wsgi:application"
     assert spec.interface == "wsgi"
     assert spec.server_env == {"DJANGO_SETTINGS_MODULE": "project.settings"}
     assert spec.sqlite_databases == ("default",)
-    assert spec.spec_source == "native"
     assert spec.title == "Library"
-    assert operations(spec) == {
-        "GET /health/",
-        "GET /api/books/",
-        "POST /api/books/",
-        "GET /api/books/{id}/",
-        "PUT /api/books/{id}/",
-        "PATCH /api/books/{id}/",
-        "DELETE /api/books/{id}/",
-    }
     sources = {e.key: e.source for e in spec.endpoints}
     assert sources["GET /health/"] == {"file": "books/views.py", "line": 23}
     # Discovery does not open the database.
@@ -290,34 +262,17 @@ def test_django_app_override(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_django_ninja(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "django_ninja")
-    assert spec.framework == "django" and spec.spec_source == "native"
+    spec = discover_fixture(fixture_python, "django_ninja")
     assert spec.title == "Events" and spec.version == "3.1.0"
-    assert operations(spec) == {
-        "GET /api/events",
-        "POST /api/events",
-        "GET /api/events/{event_id}",
-        "PUT /api/events/{event_id}",
-        "DELETE /api/events/{event_id}",
-    }
     assert spec.sqlite_databases == ()
 
 
 @pytest.mark.slow
 def test_plain_django_function_views(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "django_plain")
-    assert (spec.framework, spec.spec_source) == ("django", "synthesized")
+    # Methods from @require_http_methods / @require_GET, else from `request.method` checks.
+    spec = discover_fixture(fixture_python, "django_plain")
     assert spec.sqlite_databases == ("default",)
     by_key = {e.key: e for e in spec.endpoints}
-    # Methods from @require_http_methods / @require_GET, else from `request.method` checks.
-    assert set(by_key) == {
-        "GET /notes/",
-        "POST /notes/",
-        "GET /notes/{note_id}/",
-        "PUT /notes/{note_id}/",
-        "DELETE /notes/{note_id}/",
-        "GET /health/",
-    }
     assert by_key["GET /notes/{note_id}/"].parameters[0].schema == {"type": "integer"}
     body = by_key["POST /notes/"].request_body
     assert body is not None and body["schema"]["properties"] == {"text": {}}
@@ -325,16 +280,8 @@ def test_plain_django_function_views(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_flask_restx_swagger2_converted(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "flask_restx")
-    assert spec.framework == "flask" and spec.spec_source == "native"
+    spec = discover_fixture(fixture_python, "flask_restx")
     assert spec.openapi["openapi"].startswith("3.")
-    assert operations(spec) == {
-        "GET /tasks/",
-        "POST /tasks/",
-        "GET /tasks/{task_id}",
-        "PUT /tasks/{task_id}",
-        "DELETE /tasks/{task_id}",
-    }
     by_key = {e.key: e for e in spec.endpoints}
     assert by_key["POST /tasks/"].request_body is not None
     assert by_key["POST /tasks/"].request_body["schema"]["properties"]["title"]["type"] == "string"
@@ -343,36 +290,18 @@ def test_flask_restx_swagger2_converted(fixture_python: Path) -> None:
 
 @pytest.mark.slow
 def test_starlette_synthesized(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "starlette_basic")
-    assert (spec.framework, spec.app_locator, spec.spec_source) == (
-        "starlette",
-        "server:app",
-        "synthesized",
-    )
+    spec = discover_fixture(fixture_python, "starlette_basic")
+    assert spec.app_locator == "server:app"
     by_key = {e.key: e for e in spec.endpoints}
-    assert set(by_key) == {
-        "GET /items",
-        "POST /items",
-        "GET /v1/items/{item_id}",
-        "PUT /v1/items/{item_id}",
-        "DELETE /v1/items/{item_id}",
-    }
     assert by_key["GET /v1/items/{item_id}"].parameters[0].schema == {"type": "integer"}
     assert by_key["GET /v1/items/{item_id}"].summary == "One item."
 
 
 @pytest.mark.slow
 def test_litestar(fixture_python: Path) -> None:
-    spec = discover(fixture_python, FIXTURES / "litestar_basic")
-    assert (spec.framework, spec.app_locator, spec.spec_source) == ("litestar", "app:app", "native")
+    spec = discover_fixture(fixture_python, "litestar_basic")
+    assert spec.app_locator == "app:app"
     by_key = {e.key: e for e in spec.endpoints}
-    assert set(by_key) == {
-        "GET /items",
-        "POST /items",
-        "GET /items/{item_id}",
-        "PUT /items/{item_id}",
-        "DELETE /items/{item_id}",
-    }
     assert by_key["GET /items/{item_id}"].source == {"file": "app.py", "line": 34}
 
 
@@ -427,23 +356,15 @@ FASTAPI_APP = ("from fastapi import FastAPI\n\napp = FastAPI(title='layout')\n\n
                "@app.get('/ping')\ndef ping() -> dict:\n    return {'ok': True}\n")
 
 
-@pytest.mark.slow
-def test_app_started_by_uvicorn_run_in_main(fixture_python: Path, tmp_path: Path) -> None:
-    """app/api.py, started by `uvicorn.run("app.api:app")` in main.py (no `app` in main)."""
-    root = _repo(tmp_path, {
+LAYOUTS = {
+    # app/api.py, started by `uvicorn.run("app.api:app")` in main.py (no `app` in main).
+    "uvicorn_run_in_main": ({
         "main.py": "import uvicorn\n\nif __name__ == '__main__':\n"
                    "    uvicorn.run('app.api:app', port=8000)\n",
         "app/__init__.py": "", "app/api.py": FASTAPI_APP,
-    })
-    spec = discover(fixture_python, root)
-    assert spec.app_locator == "app.api:app"
-    assert [e.key for e in spec.endpoints] == ["GET /ping"]
-
-
-@pytest.mark.slow
-def test_flask_project_with_a_manage_py_is_flask(fixture_python: Path, tmp_path: Path) -> None:
-    """A Flask-Script style manage.py names no Django settings: the Flask app is found."""
-    root = _repo(tmp_path, {
+    }, ("fastapi", "app.api:app"), ["GET /ping"]),
+    # A Flask-Script style manage.py names no Django settings: the Flask app is found.
+    "flask_with_a_manage_py": ({
         "manage.py": "from service.application import create_app\napp = create_app()\n",
         "Dockerfile": "FROM python:3.12\nCMD gunicorn service.wsgi:app -b 0.0.0.0:5000\n",
         "service/__init__.py": "",
@@ -451,10 +372,17 @@ def test_flask_project_with_a_manage_py_is_flask(fixture_python: Path, tmp_path:
                                   "    app = Flask('svc')\n    app.add_url_rule('/items', "
                                   "'items', lambda: {'items': []})\n    return app\n",
         "service/wsgi.py": "from service.application import create_app\napp = create_app()\n",
-    })
-    spec = discover(fixture_python, root)
-    assert (spec.framework, spec.app_locator) == ("flask", "service.wsgi:app")
-    assert [e.key for e in spec.endpoints] == ["GET /items"]
+    }, ("flask", "service.wsgi:app"), ["GET /items"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_app_found_in_a_layout(layout: str, fixture_python: Path, tmp_path: Path) -> None:
+    files, (framework, locator), keys = LAYOUTS[layout]
+    spec = discover(fixture_python, _repo(tmp_path, files))
+    assert (spec.framework, spec.app_locator) == (framework, locator)
+    assert [e.key for e in spec.endpoints] == keys
 
 
 @pytest.mark.slow

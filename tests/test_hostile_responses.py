@@ -6,17 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
@@ -24,6 +21,7 @@ from runner.mcpgen import generate_mcp_wrapper, save_wrapper
 from runner.models import ApiSpec
 from runner.openapi import endpoints_from_openapi
 from runner.redact import Redactor
+from tests.helpers import served_in_thread
 
 pytestmark = pytest.mark.slow
 CALL_TIMEOUT = 2.0
@@ -86,18 +84,8 @@ SPEC = {
 
 @pytest.fixture(scope="module")
 def hostile_api() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(hostile_app, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served_in_thread(hostile_app, timeout_graceful_shutdown=1) as url:
+        yield url
 
 
 def call_all(wrapper: Path, base_url: str, log: Path,

@@ -123,13 +123,6 @@ def endpoint(operation_id: str, method: str = "GET", path: str = "/items") -> En
         ("获取全部", "GET", "/items/{item_id}/tags", "get_items_item_id_tags"),
         ("", "DELETE", "/items/{item_id}", "delete_items_item_id"),
         ("2fa-verify", "POST", "/2fa", "post_2fa_verify"),
-        ("class", "GET", "/x", "class_"),
-        ("list", "GET", "/x", "list_"),
-        ("mcp", "GET", "/x", "mcp_"),
-        ("json", "GET", "/x", "json"),  # the server imports no json: nothing to shadow
-        ("asyncio", "GET", "/x", "asyncio"),
-        ("run", "GET", "/x", "run_"),
-        ("Operation", "GET", "/x", "operation"),
     ],
 )
 def test_tool_name_from_operation_id(
@@ -137,6 +130,18 @@ def test_tool_name_from_operation_id(
 ) -> None:
     spec = ApiSpec("x", "x", {}, [endpoint(operation_id, method, path)])
     assert MCPGenerator().tool_names(spec) == {f"{method} {path}": expected}
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "expected"),
+    [("class", "class_"), ("list", "list_"), ("mcp", "mcp_"), ("run", "run_"),
+     ("json", "json"), ("asyncio", "asyncio"),  # the server imports neither: nothing to shadow
+     ("Operation", "operation")],
+)
+def test_tool_names_shadow_no_keyword_or_name_of_the_server(operation_id: str,
+                                                            expected: str) -> None:
+    spec = ApiSpec("x", "x", {}, [endpoint(operation_id, "GET", "/x")])
+    assert MCPGenerator().tool_names(spec) == {"GET /x": expected}
 
 
 def test_tool_names_are_unique_short_identifiers() -> None:

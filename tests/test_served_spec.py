@@ -8,12 +8,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from runner.discovery import served
 from runner.errors import RunnerError
+from tests.helpers import http_server
 
 SPEC = json.dumps({"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
                    "paths": {"/x": {"get": {"responses": {"200": {"description": "ok"}}}}}})
@@ -37,15 +38,8 @@ def server(handle: Handler) -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", asked
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with http_server(Answer) as url:
+        yield url, asked
 
 
 def send(request: BaseHTTPRequestHandler, body: bytes, status: int = 200,

@@ -11,22 +11,19 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from runner.mcpgen import MCPGenerator, generate_mcp_wrapper
 from runner.models import ApiSpec
 from runner.openapi import endpoints_from_openapi
+from tests.helpers import REPO, served_in_thread
 
-REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden" / "todo-api" / "mcp_server.py"
 
 SPEC: dict[str, Any] = {
@@ -117,17 +114,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def echo_api() -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(echo_app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with served_in_thread(echo_app) as url:
+        yield url
 
 
 def serve(directory: Path, base_url: str, env: dict[str, str]) -> Client:
