@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -157,3 +159,14 @@ def serve(api: FakeGitHub) -> ThreadingHTTPServer:
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+@contextmanager
+def served(api: FakeGitHub) -> Iterator[FakeGitHub]:
+    """`api` served (see `serve`) until the block ends."""
+    server = serve(api)
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()

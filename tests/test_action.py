@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from github_api import FakeGitHub, serve
+from github_api import FakeGitHub, served
 
 from runner.context import from_env
 from runner.errors import UsageError
@@ -170,12 +170,8 @@ def test_fail_on_maps_the_report_to_an_exit_code(
 
 def _fake_github() -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
-    server = serve(fake)
-    try:
+    with served(fake):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 api = pytest.fixture(_fake_github, name="api")
@@ -393,13 +389,9 @@ def test_a_fork_pr_is_tested_but_posts_nothing_and_says_why(
     workspace: Path, fixture_python: Path, tmp_path: Path
 ) -> None:
     api = FakeGitHub(read_only=True)
-    server = serve(api)
-    try:
+    with served(api):
         run = run_action(workspace, api, fixture_python, tmp_path, fork=True,
                          **{"fail-on": "errors"})
-    finally:
-        server.shutdown()
-        server.server_close()
     assert run.code == 0  # fail-on: errors tolerates a failed endpoint
     assert not api.requests
     assert "No PR comment: this is a fork PR with a read-only token" in run.summary

@@ -272,7 +272,7 @@ def test_the_action_tells_the_prs_story_and_fails_only_on_what_it_introduced(
     beside the PR, the comment opens with the PR's story, the outputs count what is new."""
     import shutil
 
-    from tests.github_api import FakeGitHub, serve
+    from tests.github_api import FakeGitHub, served
     from tests.test_action import EXAMPLE, WORKDIR, run_action
 
     root = tmp_path / "ws"
@@ -290,13 +290,9 @@ def test_the_action_tells_the_prs_story_and_fails_only_on_what_it_introduced(
     _git(root, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "pr")
 
     api = FakeGitHub()
-    server = serve(api)
-    try:
+    with served(api):
         run = run_action(root, api, fixture_python, tmp_path, base_sha=base_sha,
                          fail_on="new-failures")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert run.code == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.outputs["new-failures"] == "1", run.stdout[-4000:]
     assert int(run.outputs["breaking-changes"]) >= 1

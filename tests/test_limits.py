@@ -373,38 +373,51 @@ def test_stopping_many_children_takes_the_grace_once_not_once_each(tmp_path: Pat
     assert all(child.popen.poll() is not None for child in children)
 
 
-# A run whose main thread is stuck where no signal reaches it (SIGINT ignored, a sleep in the
-# repo stage): the backstop ends it, with a report, exit 3.
-_STUCK_RUN = """
-import signal, sys, time
+def _stuck_run(repo_stage: str, limits: str, run_limit: float) -> str:
+    """A script: a whole run into the output folder argv[1], limited to `run_limit` seconds, whose
+    repo stage runs `repo_stage` (indented code), after `limits` (code) set the driver's own
+    limits; it prints "returned" if the run returns."""
+    return f"""
+import re, signal, sys, time
 from pathlib import Path
-from runner import orchestrator
+from runner import orchestrator, procs, sandbox
 from runner.models import RunConfig, Timeouts
 from runner.pipeline import driver, run
 
 def stuck(state, until):
     with state.stage("repo"):
-        time.sleep(600)
-
+{repo_stage}
 run._stages = stuck
-driver.WATCHDOG_GRACE, driver.FINISH_LIMIT = 0.5, 1.0
-signal.signal(signal.SIGINT, signal.SIG_IGN)
+{limits}
 out = Path(sys.argv[1])
 orchestrator.DynamicBackendOrchestrator().run(RunConfig(
-    repo_path=out.parent, output_dir=out, timeouts=Timeouts(run=1.0)))
+    repo_path=out.parent, output_dir=out, timeouts=Timeouts(run={run_limit})))
 print("returned")
 """
 
 
-@pytest.mark.slow
-def test_a_run_stuck_past_every_limit_is_ended_by_the_backstop(tmp_path: Path) -> None:
+def _run_stuck(script: str, out: Path) -> subprocess.CompletedProcess[str]:
+    """Run `script` (see _stuck_run); it must end long before its stuck stage would."""
     from tests.helpers import REPO
 
-    out = tmp_path / "out"
     began = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", _STUCK_RUN, str(out)], cwd=REPO,
+    done = subprocess.run([sys.executable, "-c", script, str(out)], cwd=REPO,
                           capture_output=True, text=True, timeout=120, check=False)
-    assert time.monotonic() - began < 60  # not the 600 s sleep
+    assert time.monotonic() - began < 60  # not the stuck stage's 600 s, or years
+    return done
+
+
+# A run whose main thread is stuck where no signal reaches it (SIGINT ignored, a sleep in the
+# repo stage): the backstop ends it, with a report, exit 3.
+_STUCK_RUN = _stuck_run("        time.sleep(600)\n",
+                        "driver.WATCHDOG_GRACE, driver.FINISH_LIMIT = 0.5, 1.0\n"
+                        "signal.signal(signal.SIGINT, signal.SIG_IGN)", 1.0)
+
+
+@pytest.mark.slow
+def test_a_run_stuck_past_every_limit_is_ended_by_the_backstop(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = _run_stuck(_STUCK_RUN, out)
     assert done.returncode == 3 and "returned" not in done.stdout, done.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "failed" and report["failed_stage"] == "repo"
@@ -447,37 +460,17 @@ def test_leave_exits_although_a_worker_thread_is_stuck(how: str) -> None:
 # The same, stuck in a C call that holds the GIL (catastrophic backtracking in `re`), with a
 # child started before: neither the watchdog nor the backstop can run Python; the guard process
 # kills the child and the run.
-_GIL_HELD_RUN = """
-import re, signal, sys, time
-from pathlib import Path
-from runner import orchestrator, procs
-from runner.models import RunConfig, Timeouts
-from runner.pipeline import driver, run
-
-def stuck(state, until):
-    with state.stage("repo"):
+_GIL_HELD_RUN = _stuck_run('''\
         child = procs.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
                             cwd=Path.cwd(), env=sandbox.scrubbed_env())
         print(child.pid, flush=True)
         re.match(r"(a+)+$", "a" * 64 + "b")  # years, the GIL held throughout
-
-run._stages = stuck
-driver.WATCHDOG_GRACE, driver.FINISH_LIMIT, driver.GUARD_GRACE = 0.5, 1.0, 1.0
-out = Path(sys.argv[1])
-orchestrator.DynamicBackendOrchestrator().run(RunConfig(
-    repo_path=out.parent, output_dir=out, timeouts=Timeouts(run=2.0)))
-print("returned")
-"""
+''', "driver.WATCHDOG_GRACE, driver.FINISH_LIMIT, driver.GUARD_GRACE = 0.5, 1.0, 1.0", 2.0)
 
 
 @pytest.mark.slow
 def test_a_run_holding_the_gil_past_every_limit_is_killed_by_the_guard(tmp_path: Path) -> None:
-    from tests.helpers import REPO
-
-    began = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", _GIL_HELD_RUN, str(tmp_path / "out")], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert time.monotonic() - began < 60  # not years
+    done = _run_stuck(_GIL_HELD_RUN, tmp_path / "out")
     assert done.returncode == -9 and "returned" not in done.stdout, done.stderr
     assert "the run did not end by its last limit" in done.stderr
     child = int(done.stdout.split()[0])

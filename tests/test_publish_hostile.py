@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from github_api import FakeGitHub, serve
+from github_api import FakeGitHub, served
 from hostile_publish import HOSTILE
 from markdown_it import MarkdownIt
 from test_action import TOKEN, WORKDIR, ActionRun, _assert_token_hidden, run_action
@@ -85,13 +85,9 @@ def _assert_inert_markdown(text: str) -> None:
 def test_a_hostile_app_cannot_forge_or_hijack_the_comment(
         hostile_workspace: Path, fixture_python: Path, tmp_path: Path) -> None:
     api = FakeGitHub()
-    server = serve(api)
-    try:
+    with served(api):
         forged = api.add_comment(7, f"{OUR_MARKER}\n## ✅ all passed", login="attacker")
         run = run_action(hostile_workspace, api, fixture_python, tmp_path)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert run.code == 1, run.stdout[-3000:] + run.stderr[-3000:]  # the 500 is a failure
     assert api.comments[forged["id"]]["body"] == f"{OUR_MARKER}\n## ✅ all passed"
     [post] = [r for r in api.writes() if r.method == "POST"]
@@ -110,13 +106,9 @@ def test_a_hostile_app_cannot_forge_or_hijack_the_comment(
 def test_a_crashing_hostile_app_still_publishes_and_its_log_tail_issues_no_commands(
         hostile_workspace: Path, fixture_python: Path, tmp_path: Path) -> None:
     api = FakeGitHub()
-    server = serve(api)
-    try:
+    with served(api):
         run = run_action(hostile_workspace, api, fixture_python, tmp_path,
                          **{"app-env": "CRASH_AT_IMPORT=1\n", "fail-on": "never"})
-    finally:
-        server.shutdown()
-        server.server_close()
     assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.outputs["status"] == "error" and run.outputs["comment-url"]
     start = re.search(r"^::stop-commands::([0-9a-f]{32})$", run.stdout, re.MULTILINE)
@@ -176,13 +168,9 @@ def test_an_unexpected_exception_is_still_published(
     workspace.mkdir()
     (workspace / "main.py").write_text("app = None\n")
     api = FakeGitHub()
-    server = serve(api)
-    try:
+    with served(api):
         output, summary = _action_env(monkeypatch, tmp_path, api, workspace, fail_on)
         assert entrypoint.main(["entrypoint.py"]) == code
-    finally:
-        server.shutdown()
-        server.server_close()
     outputs = _read_outputs(output)
     assert outputs["status"] == "error" and outputs["comment-url"]
     [comment] = api.comments.values()
@@ -205,15 +193,11 @@ def test_a_failed_checkout_and_a_broken_summary_still_publish_the_rest(
     workspace = tmp_path / "empty"
     workspace.mkdir()
     api = FakeGitHub()
-    server = serve(api)
-    try:
+    with served(api):
         output, summary = _action_env(monkeypatch, tmp_path, api, workspace, "errors")
         summary.unlink()
         summary.mkdir()  # appending to it fails
         assert entrypoint.main(["entrypoint.py"]) == 3
-    finally:
-        server.shutdown()
-        server.server_close()
     outputs = _read_outputs(output)
     assert outputs["status"] == "error" and outputs["comment-url"]
     assert "The run stopped at the `repo` stage." in next(iter(api.comments.values()))["body"]

@@ -115,7 +115,7 @@ def test_two_shards_merged_give_the_verdicts_of_one_run(tmp_path: Path,
 @pytest.mark.slow
 def test_the_action_merges_shard_reports_into_one_comment(tmp_path: Path,
                                                           fixture_python: Path) -> None:
-    from tests.github_api import FakeGitHub, serve
+    from tests.github_api import FakeGitHub, served
     from tests.test_action import run_action
 
     root = tmp_path / "ws"
@@ -126,13 +126,9 @@ def test_the_action_merges_shard_reports_into_one_comment(tmp_path: Path,
         folder.mkdir(parents=True)
         (folder / "report.json").write_text(json.dumps(to_dict(_shard_report(label, outcomes))))
     api = FakeGitHub()
-    server = serve(api)
-    try:
+    with served(api):
         run = run_action(root, api, fixture_python, tmp_path, merge_reports="downloaded",
                          output_dir="merged", base="none")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert run.code == 1, run.stdout[-2000:] + run.stderr[-2000:]  # GET /a/{id} failed
     assert (run.outputs["passed"], run.outputs["failed"]) == ("2", "1")
     posts = [r for r in api.writes() if r.method == "POST"]
