@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import procs
+from runner import procs, sandbox
 from runner.auth.user import ThrowawayUser
 from runner.errors import RunnerError
 from runner.limits import UnsafeFile, read_regular_file
@@ -83,11 +83,11 @@ class Seeder:
 
     def _create(self, user: ThrowawayUser) -> SeededUser:
         self.folder.mkdir(parents=True, exist_ok=True)
-        procs.hand_over(self.folder)
+        sandbox.hand_over(self.folder)
         given, out = self.folder / "user.json", self.folder / "seeded.json"
         given.write_text(json.dumps({"username": user.username, "email": user.email,
                                      "password": user.password}), encoding="utf-8")
-        procs.hand_over(given)
+        sandbox.hand_over(given)
         out.unlink(missing_ok=True)
         env = dict(self.served.env)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(self.probe_folder),
