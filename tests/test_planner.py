@@ -3,6 +3,7 @@ it plans, and the generated values (every one checked against its schema)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from runner.agent import probes
@@ -199,15 +200,16 @@ def test_varied_changes_text_and_enums_within_the_schema() -> None:
 
 
 class _Tool:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.input_schema = {"properties": {"item_id": {"type": "integer"}},
-                             "required": ["item_id"]}
+    def __init__(self, name: str, schema: dict[str, Any]) -> None:
+        self.name, self.input_schema = name, schema
 
 
-def agent_over(count: int, max_calls: int, suite: str = "comprehensive"):
-    """A DeterministicAgent over `count` operations whose calls are answered here (no server):
-    what the budget lets through is the subject."""
+def answered_agent(endpoints: list[Endpoint], answer: Callable[[Any], tuple[int, Any]],
+                   schemas: dict[str, dict[str, Any]], suite: str, credentials: Any = None,
+                   framework: str = "fastapi", **options: Any) -> Any:
+    """A DeterministicAgent over `endpoints` (each tool named by its operation id, with its
+    input schema from `schemas`) run to its end, its calls answered here (no server):
+    `answer(planned)` is (status, JSON body or None). `options`: the agent's own."""
     import asyncio
     from pathlib import Path
 
@@ -216,27 +218,39 @@ def agent_over(count: int, max_calls: int, suite: str = "comprehensive"):
     from runner.agent.protocol import AgentSetup
     from runner.servers import McpCommand
 
-    endpoints = [ep("GET", f"/r{n}/{{item_id}}", f"op{n}", parameters=(
-        Parameter("item_id", "path", True, {"type": "integer", "minimum": 1}),))
-        for n in range(count)]
-    spec = ApiSpec("fastapi", "main:app", {}, endpoints)
-    names = {e.key: e.operation_id for e in endpoints}
-
     class Answered(DeterministicAgent):
         async def _call(self, session: Any, planned: Any) -> ToolCall:
+            status, body = answer(planned)
             made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
                             method=planned.endpoint.method, path=planned.endpoint.path,
-                            arguments=planned.arguments, status_code=404, intent=planned.intent)
+                            arguments=planned.arguments, status_code=status, body=body,
+                            body_is_json=body is not None, intent=planned.intent)
+            made.expect = planned.expect
             self.calls.append(made)
             return made
 
-    agent = Answered(AgentSetup(McpCommand("python", [], {}, None), spec, names,
-                                CallLog(Path("/nonexistent")), suite=suite),  # type: ignore[arg-type]
-                     max_calls=max_calls)
-    agent._tools = {name: _Tool(name) for name in names.values()}
-    agent._session = object()  # type: ignore[assignment]
+    names = {e.key: e.operation_id for e in endpoints}
+    setup = AgentSetup(McpCommand("python", [], {}, None), ApiSpec(framework, "main:app", {},
+                                                                  endpoints),
+                       names, CallLog(Path("/nonexistent")), suite=suite,  # type: ignore[arg-type]
+                       credentials=credentials)
+    agent = Answered(setup, **options)
+    agent._tools = {name: _Tool(name, schemas[name]) for name in names.values()}
+    agent._session = object()
     asyncio.run(agent.exercise())
     return agent
+
+
+def agent_over(count: int, max_calls: int, suite: str = "comprehensive"):
+    """A DeterministicAgent over `count` operations whose calls are answered 404: what the
+    budget lets through is the subject."""
+    endpoints = [ep("GET", f"/r{n}/{{item_id}}", f"op{n}", parameters=(
+        Parameter("item_id", "path", True, {"type": "integer", "minimum": 1}),))
+        for n in range(count)]
+    item_id = {"properties": {"item_id": {"type": "integer"}}, "required": ["item_id"]}
+    return answered_agent(endpoints, lambda planned: (404, None),
+                          {e.operation_id: item_id for e in endpoints}, suite,
+                          max_calls=max_calls)
 
 
 def test_every_operation_gets_its_first_call_before_any_extra_call() -> None:
@@ -341,14 +355,6 @@ class _Identities:
 def two_user_run(shared: bool, second: bool = True,
                  who: _Identities | None = None) -> list[ToolCall]:
     """A per-user (or shared) notes API answered here; GET of an item ignores the owner."""
-    import asyncio
-    from pathlib import Path
-
-    from runner.agent.calllog import CallLog
-    from runner.agent.deterministic import DeterministicAgent
-    from runner.agent.protocol import AgentSetup
-    from runner.servers import McpCommand
-
     note_id = Parameter("note_id", "path", True, {"type": "integer"})
     body = {"schema": {"type": "object", "required": ["text"],
                        "properties": {"text": {"type": "string"}}}}
@@ -356,52 +362,31 @@ def two_user_run(shared: bool, second: bool = True,
                  ep("GET", "/notes", "list", security=True),
                  ep("GET", "/notes/{note_id}", "read", security=True, parameters=(note_id,)),
                  ep("DELETE", "/notes/{note_id}", "delete", security=True, parameters=(note_id,))]
-    names = {e.key: e.operation_id for e in endpoints}
     who = who or _Identities(second)
     notes: dict[int, dict[str, Any]] = {}
 
-    class Answered(DeterministicAgent):
-        async def _call(self, session: Any, planned: Any) -> ToolCall:
-            key, args, user = planned.endpoint.key, planned.arguments, who.current
-            status, answer = 401, None
-            if user and key == "POST /notes":
-                notes[len(notes) + 1] = answer = {"id": len(notes) + 1, "text": args["text"],
-                                                  "owner": user}
-                status = 201
-            elif user and key == "GET /notes":
-                status, answer = 200, [n for n in notes.values()
-                                       if shared or n["owner"] == user]
-            elif user and key == "GET /notes/{note_id}":
-                answer = notes.get(args["note_id"])
-                status = 200 if answer else 404
-            elif user and key == "DELETE /notes/{note_id}":
-                found = notes.get(args["note_id"])
-                status = 204 if found and found["owner"] == user else 404
-                if status == 204:
-                    del notes[args["note_id"]]
-            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
-                            method=planned.endpoint.method, path=planned.endpoint.path,
-                            arguments=args, status_code=status, body=answer,
-                            body_is_json=answer is not None, intent=planned.intent)
-            made.expect = planned.expect
-            self.calls.append(made)
-            return made
-
-    class Tool:
-        def __init__(self, name: str, schema: dict[str, Any]) -> None:
-            self.name, self.input_schema = name, schema
+    def answer(planned: Any) -> tuple[int, Any]:
+        key, args, user = planned.endpoint.key, planned.arguments, who.current
+        status, answer = 401, None
+        if user and key == "POST /notes":
+            notes[len(notes) + 1] = answer = {"id": len(notes) + 1, "text": args["text"],
+                                              "owner": user}
+            status = 201
+        elif user and key == "GET /notes":
+            status, answer = 200, [n for n in notes.values() if shared or n["owner"] == user]
+        elif user and key == "GET /notes/{note_id}":
+            answer = notes.get(args["note_id"])
+            status = 200 if answer else 404
+        elif user and key == "DELETE /notes/{note_id}":
+            found = notes.get(args["note_id"])
+            status = 204 if found and found["owner"] == user else 404
+            if status == 204:
+                del notes[args["note_id"]]
+        return status, answer
 
     id_schema = {"properties": {"note_id": {"type": "integer"}}, "required": ["note_id"]}
-    tools = {"create": Tool("create", body["schema"]), "list": Tool("list", {}),
-             "read": Tool("read", id_schema), "delete": Tool("delete", id_schema)}
-    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
-                                ApiSpec("fastapi", "x", {}, endpoints), names,
-                                CallLog(Path("/nonexistent")), suite="smoke",
-                                credentials=who))  # type: ignore[arg-type]
-    agent._tools = tools  # type: ignore[assignment]
-    agent._session = object()  # type: ignore[assignment]
-    asyncio.run(agent.exercise())
-    return agent.calls
+    schemas = {"create": body["schema"], "list": {}, "read": id_schema, "delete": id_schema}
+    return answered_agent(endpoints, answer, schemas, "smoke", credentials=who).calls
 
 
 def test_a_second_user_reads_and_deletes_a_per_user_resource_and_must_be_refused() -> None:
@@ -451,39 +436,13 @@ def test_shrinking_candidates_are_smaller_valid_and_keep_path_ids() -> None:
 
 
 def test_a_5xx_input_is_reduced_to_the_smallest_that_still_fails() -> None:
-    import asyncio
-    from pathlib import Path
-
-    from runner.agent.calllog import CallLog
-    from runner.agent.deterministic import DeterministicAgent
-    from runner.agent.protocol import AgentSetup
-    from runner.servers import McpCommand
-
     body = {"type": "object", "required": ["name"],
             "properties": {"name": {"type": "string"}, "note": {"type": "string"}}}
     create = ep("POST", "/things", "create", request_body={"schema": body})
-
-    class Answered(DeterministicAgent):
-        async def _call(self, session: Any, planned: Any) -> ToolCall:
-            name = str(planned.arguments.get("name", ""))
-            status = 500 if not name.isascii() else 201
-            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool, method="POST",
-                            path="/things", arguments=planned.arguments, status_code=status,
-                            intent=planned.intent)
-            made.expect = planned.expect
-            self.calls.append(made)
-            return made
-
-    class Tool:
-        name, input_schema = "create", body
-
-    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
-                                ApiSpec("fastapi", "x", {}, [create]), {create.key: "create"},
-                                CallLog(Path("/nonexistent")), suite="comprehensive"),
-                     examples=0)
-    agent._tools = {"create": Tool()}  # type: ignore[dict-item]
-    agent._session = object()  # type: ignore[assignment]
-    asyncio.run(agent.exercise())
+    agent = answered_agent(
+        [create], lambda planned: (201 if str(planned.arguments.get("name", "")).isascii()
+                                   else 500, None),
+        {"create": body}, "comprehensive", examples=0)
     failing = next(c for c in agent.calls if c.status_code == 500 and c.intent != "shrink")
     tries = [c for c in agent.calls if c.intent == "shrink"]
     assert 0 < len(tries) <= 6 and all(c.expect["shrinks"] == failing.call_id for c in tries)
@@ -596,14 +555,6 @@ def update_run(store: str) -> list[ToolCall]:
     """A tickets API answered here whose PATCH `store`s the update ("saved"), does not save
     it and answers the unsaved object ("lost"), or saves its normal form and answers 204
     ("normalised")."""
-    import asyncio
-    from pathlib import Path
-
-    from runner.agent.calllog import CallLog
-    from runner.agent.deterministic import DeterministicAgent
-    from runner.agent.protocol import AgentSetup
-    from runner.servers import McpCommand
-
     ticket_id = Parameter("ticket_id", "path", True, {"type": "integer"})
     body = {"schema": {"type": "object", "required": ["title"],
                        "properties": {"title": {"type": "string", "maxLength": 80}}}}
@@ -613,54 +564,33 @@ def update_run(store: str) -> list[ToolCall]:
                     request_body=body),
                  ep("PATCH", "/tickets/{ticket_id}", "patch", parameters=(ticket_id,),
                     request_body=body)]
-    names = {e.key: e.operation_id for e in endpoints}
     tickets: dict[int, dict[str, Any]] = {}
 
-    class Answered(DeterministicAgent):
-        async def _call(self, session: Any, planned: Any) -> ToolCall:
-            key, args = planned.endpoint.key, planned.arguments
-            status, answer = 404, {"detail": "not found"}
-            found = tickets.get(args.get("ticket_id", 0))
-            if key == "POST /tickets":
-                tickets[len(tickets) + 1] = answer = {"id": len(tickets) + 1,
-                                                      "title": args["title"]}
-                status = 201
-            elif found and key == "GET /tickets/{ticket_id}":
-                status, answer = 200, dict(found)
-            elif found and key == "PUT /tickets/{ticket_id}":
-                found["title"] = args["title"]
-                status, answer = 200, dict(found)
-            elif found and key == "PATCH /tickets/{ticket_id}":
-                status, answer = 200, dict(found)
-                if store == "saved":
-                    found["title"] = answer["title"] = args["title"]
-                elif store == "normalised":
-                    found["title"], status, answer = args["title"].upper(), 204, None
-            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
-                            method=planned.endpoint.method, path=planned.endpoint.path,
-                            arguments=args, status_code=status, body=answer,
-                            body_is_json=answer is not None, intent=planned.intent)
-            made.expect = planned.expect
-            self.calls.append(made)
-            return made
-
-    class Tool:
-        def __init__(self, name: str, schema: dict[str, Any]) -> None:
-            self.name, self.input_schema = name, schema
+    def answer(planned: Any) -> tuple[int, Any]:
+        key, args = planned.endpoint.key, planned.arguments
+        status, answer = 404, {"detail": "not found"}
+        found = tickets.get(args.get("ticket_id", 0))
+        if key == "POST /tickets":
+            tickets[len(tickets) + 1] = answer = {"id": len(tickets) + 1, "title": args["title"]}
+            status = 201
+        elif found and key == "GET /tickets/{ticket_id}":
+            status, answer = 200, dict(found)
+        elif found and key == "PUT /tickets/{ticket_id}":
+            found["title"] = args["title"]
+            status, answer = 200, dict(found)
+        elif found and key == "PATCH /tickets/{ticket_id}":
+            status, answer = 200, dict(found)
+            if store == "saved":
+                found["title"] = answer["title"] = args["title"]
+            elif store == "normalised":
+                found["title"], status, answer = args["title"].upper(), 204, None
+        return status, answer
 
     id_schema = {"properties": {"ticket_id": {"type": "integer"}}, "required": ["ticket_id"]}
     both = {"properties": {**id_schema["properties"], "title": {"type": "string"}},
             "required": ["ticket_id", "title"]}
-    tools = {"create": Tool("create", body["schema"]), "read": Tool("read", id_schema),
-             "put": Tool("put", both), "patch": Tool("patch", both)}
-    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
-                                ApiSpec("fastapi", "x", {}, endpoints), names,
-                                CallLog(Path("/nonexistent")), suite="comprehensive"),
-                     examples=0)
-    agent._tools = tools  # type: ignore[assignment]
-    agent._session = object()  # type: ignore[assignment]
-    asyncio.run(agent.exercise())
-    return agent.calls
+    schemas = {"create": body["schema"], "read": id_schema, "put": both, "patch": both}
+    return answered_agent(endpoints, answer, schemas, "comprehensive", examples=0).calls
 
 
 def test_an_update_answered_with_the_unsaved_object_is_found_lost() -> None:
@@ -694,41 +624,14 @@ def test_the_apis_own_document_is_recognised_as_json_and_yaml() -> None:
 
 
 def test_the_apis_own_document_gets_one_call_and_no_edges() -> None:
-    import asyncio
-    from pathlib import Path
-
-    from runner.agent.calllog import CallLog
-    from runner.agent.deterministic import DeterministicAgent
-    from runner.agent.protocol import AgentSetup
-    from runner.servers import McpCommand
-
     lang = Parameter("lang", "query", False, {"type": "string", "enum": ["de", "en", "fr"]})
     endpoints = [ep("GET", "/schema/", "schema", parameters=(lang,)),
                  ep("GET", "/tags", "tags", parameters=(lang,))]
-    names = {e.key: e.operation_id for e in endpoints}
-
-    class Answered(DeterministicAgent):
-        async def _call(self, session: Any, planned: Any) -> ToolCall:
-            body: Any = {"openapi": "3.1.0", "paths": {}} if planned.tool == "schema" else []
-            made = ToolCall(call_id=f"c-{len(self.calls)}", tool=planned.tool,
-                            method="GET", path=planned.endpoint.path,
-                            arguments=planned.arguments, status_code=200, body=body,
-                            body_is_json=True, intent=planned.intent)
-            self.calls.append(made)
-            return made
-
-    class Tool:
-        def __init__(self, name: str) -> None:
-            self.name = name
-            self.input_schema = {"properties": {"lang": {"type": "string"}}}
-
-    agent = Answered(AgentSetup(McpCommand("python", [], {}, None),
-                                ApiSpec("drf", "x", {}, endpoints), names,
-                                CallLog(Path("/nonexistent")), suite="comprehensive"),
-                     examples=0)
-    agent._tools = {"schema": Tool("schema"), "tags": Tool("tags")}  # type: ignore[assignment]
-    agent._session = object()  # type: ignore[assignment]
-    asyncio.run(agent.exercise())
+    lang_only = {"properties": {"lang": {"type": "string"}}}
+    agent = answered_agent(
+        endpoints, lambda planned: (200, {"openapi": "3.1.0", "paths": {}}
+                                    if planned.tool == "schema" else []),
+        {"schema": lang_only, "tags": lang_only}, "comprehensive", framework="drf", examples=0)
     by_tool = [c.tool for c in agent.calls]
     # The empty-state read and the operation's own call; the collection gets its edges.
     assert by_tool.count("schema") == 2 and by_tool.count("tags") > 2
