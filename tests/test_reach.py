@@ -7,6 +7,7 @@ shared fixture environment is passed with --python.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -358,3 +359,62 @@ def test_an_import_error_names_the_users_folder_not_the_runs_copy(fixture_python
     assert done.returncode == 3
     assert f"'{repo}/drive.json'" in done.stderr, done.stderr
     assert "api-mcp-test-" not in done.stderr.split("Reports:")[0]
+
+
+NOTES_MAIN_BLOCK = '''import sqlite3
+
+from flask import Flask, jsonify
+
+DB = "notes.db"
+app = Flask(__name__)
+
+
+def init_db():
+    with sqlite3.connect(DB) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT)")
+
+
+@app.get("/notes")
+def notes():
+    with sqlite3.connect(DB) as db:
+        return jsonify([{"id": i, "text": t} for i, t in db.execute("SELECT id, text FROM notes")])
+
+
+if __name__ == "__main__":
+    init_db()
+    app.run(debug=True)
+'''
+
+
+@pytest.mark.slow
+def test_main_block_start_up_steps_run_before_serving(fixture_python: Path,
+                                                      tmp_path: Path) -> None:
+    """The database is made in `if __name__ == "__main__":` before `app.run()`: served by
+    import, that block never runs, and "no such table" would be the run's mistake reported as
+    the API's. Its start-up steps run once in the run's copy; the report says so."""
+    repo = make_repo(tmp_path / "notes", {"notes.py": NOTES_MAIN_BLOCK})
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--python", str(fixture_python), "--output-dir", str(out),
+                   "-q", timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert any("its start-up steps (init_db()) were run in the run's copy" in note
+               for note in report["notes"])
+    assert report["test_results"][0]["calls"][0]["body"] == []
+    assert not (repo / "notes.db").exists()
+
+
+def test_only_the_calls_before_the_server_starts_are_start_up_steps() -> None:
+    from runner.discovery.probe import startup
+
+    def steps(block: str) -> list[str]:
+        tree = ast.parse(block)
+        guard = next(n for n in tree.body if startup._is_main_guard(n))
+        return [startup._text(s) for s in startup._steps(guard.body)]
+
+    assert steps("if __name__ == '__main__':\n    seed()\n    with app.app_context():\n"
+                 "        db.create_all()\n    port = 5000\n    app.run(port=port)\n") == [
+        "seed()", "create_all()"]
+    assert steps("if '__main__' == __name__:\n    uvicorn.run('main:app')\n    init_db()\n") == []
+    # A command-line script starts no server: nothing of it runs.
+    assert steps("if __name__ == '__main__':\n    delete_everything()\n") == []

@@ -17,7 +17,7 @@ import re
 import sys
 import traceback
 
-from . import adapters, seed_sqlalchemy, tables
+from . import adapters, seed_sqlalchemy, startup, tables
 from .adapters import django as django_adapter
 from .common import error_line, relative
 from .result import ProbeFailure, failure, success
@@ -246,7 +246,8 @@ class Prober:
         source, doc = adapter.openapi(app, self.root) if self.with_spec else ("none", None)
         result = success(framework, locator, factory, adapter.INTERFACE, self.extra_env, source,
                          doc, self.searched, self.errors)
-        result["notes"] = tables.create_sqlite_tables(app)
+        result["notes"] = [*startup.run_main_block(sys.modules.get(locator.partition(":")[0])),
+                           *tables.create_sqlite_tables(app)]
         if "sqlalchemy" in sys.modules and seed_sqlalchemy.seedable(app, self.root):
             result["seed"] = "sqlalchemy"  # a user table on a sqlite file in the run's copy
         return result
