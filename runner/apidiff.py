@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from runner.models import ApiChange, Endpoint, Parameter
+from runner.models import ApiChange, Endpoint, Parameter, RequestBody
 
 Direction = Literal["request", "response"]
 # Schemas from untrusted documents can be deep: compare this far, then stop quietly.
@@ -94,27 +94,26 @@ def _parameter_changes(key: str, old: tuple[Parameter, ...],
                             f"{location} parameter '{name}' is no longer documented")
 
 
-def _body_changes(key: str, old: dict[str, Any] | None,
-                  new: dict[str, Any] | None) -> Iterator[ApiChange]:
+def _body_changes(key: str, old: RequestBody | None,
+                  new: RequestBody | None) -> Iterator[ApiChange]:
     if new is None:
         if old is not None:
             yield ApiChange(key, "request-body-removed", False, "the request body is gone")
         return
     if old is None:
-        if new.get("required"):
+        if new.required:
             yield ApiChange(key, "request-body-added", True, "a required request body was added")
         else:
             yield ApiChange(key, "request-body-added", False, "an optional request body was added")
         return
-    if new.get("required") and not old.get("required"):
+    if new.required and not old.required:
         yield ApiChange(key, "request-body-became-required", True, "the request body is now "
                         "required")
-    if old.get("content_type") != new.get("content_type"):
+    if old.content_type != new.content_type:
         yield ApiChange(key, "request-content-type-changed", True,
-                        f"request body {old.get('content_type')} -> {new.get('content_type')}")
+                        f"request body {old.content_type} -> {new.content_type}")
         return
-    yield from _schema_changes(key, "request body", old.get("schema") or {},
-                               new.get("schema") or {}, "request", 0)
+    yield from _schema_changes(key, "request body", old.schema, new.schema, "request", 0)
 
 
 def _success(responses: dict[str, Any]) -> dict[str, Any]:

@@ -141,16 +141,12 @@ def touched_operations(endpoints: list[Endpoint], changed: dict[str, list[tuple[
     to the next handler in the same file (or a fixed number of lines)."""
     prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
     starts: dict[str, list[int]] = {}
-    for endpoint in endpoints:
-        source = endpoint.source or {}
-        if isinstance(source.get("file"), str) and isinstance(source.get("line"), int):
-            starts.setdefault(prefix + source["file"], []).append(source["line"])
+    located = [(e, e.source.file, e.source.line) for e in endpoints
+               if e.source is not None and e.source.line is not None]
+    for _, file, line in located:
+        starts.setdefault(prefix + file, []).append(line)
     touched = set()
-    for endpoint in endpoints:
-        source = endpoint.source or {}
-        file, line = source.get("file"), source.get("line")
-        if not isinstance(file, str) or not isinstance(line, int):
-            continue
+    for endpoint, file, line in located:
         later = [s for s in starts[prefix + file] if s > line]
         end = min([*later, line + _HANDLER_LINES]) - 1
         if any(first <= end and last >= line for first, last in changed.get(prefix + file, [])):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.models import Endpoint, ToolCall
+from runner.models import Endpoint, RequestBody, ToolCall
 
 RAW_TOOL = "api_mcp_test_raw_request"
 
@@ -36,8 +36,7 @@ def request_body(call: ToolCall, endpoint: Endpoint) -> Any:
         return None
     params = {_norm(p.name) for p in endpoint.parameters}
     params |= {_norm(p.name) + p.location for p in endpoint.parameters}
-    schema = endpoint.request_body.get("schema") or {}
-    props = schema.get("properties") if isinstance(schema, dict) else None
+    props = endpoint.request_body.schema.get("properties")
     if "body" in call.arguments and not (props and "body" in props):
         return call.arguments["body"]
     body = {}
@@ -60,7 +59,7 @@ def curl(call: ToolCall, endpoint: Endpoint) -> str:
         parts += ["-H", "Authorization: <your credentials>"]
     body = request_body(call, endpoint)
     text = call.arguments.get("body_text") if call.tool == RAW_TOOL else None
-    content_type = str((endpoint.request_body or {}).get("content_type") or "application/json")
+    content_type = (endpoint.request_body or RequestBody()).content_type
     if body is not None:
         if "form" in content_type and isinstance(body, dict):
             for key, value in body.items():

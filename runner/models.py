@@ -67,6 +67,42 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class RequestBody:
+    """An operation's request body: the JSON media type (else the first one) and its schema,
+    `$ref`s resolved."""
+
+    content_type: str = "application/json"
+    schema: dict[str, Any] = field(default_factory=dict)
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where an operation's handler is: a file relative to the app's folder (or absolute, for an
+    installed package) and its first line. Discovery writes it as the operation's `x-source`."""
+
+    file: str
+    line: int | None = None
+
+    @classmethod
+    def from_json(cls, value: Any) -> SourceLocation | None:
+        """`{"file": str, "line": int}` (line optional); None for any other shape: `x-source`
+        may come from a document the app or the repository wrote."""
+        if not isinstance(value, dict) or not isinstance(value.get("file"), str) \
+                or not value["file"]:
+            return None
+        line = value.get("line")
+        return cls(value["file"], line if isinstance(line, int) and not isinstance(line, bool)
+                   and line > 0 else None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line}
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+@dataclass(frozen=True)
 class Endpoint:
     method: str  # upper case
     path: str
@@ -75,9 +111,9 @@ class Endpoint:
     description: str = ""
     tags: tuple[str, ...] = ()
     parameters: tuple[Parameter, ...] = ()
-    request_body: dict[str, Any] | None = None  # {"required": bool, "content_type": str, "schema": {}}
+    request_body: RequestBody | None = None
     responses: dict[str, Any] = field(default_factory=dict)  # status -> response object
-    source: dict[str, Any] | None = None  # {"file": str, "line": int} when discovery knows it
+    source: SourceLocation | None = None  # when discovery knows it
     security: bool = False  # the operation declares a security requirement
     openapi_version: str = ""  # of its document: the dialect of its schemas ("" = 2020-12)
 

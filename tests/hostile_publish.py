@@ -20,6 +20,7 @@ from runner.models import (
     EndpointResult,
     Finding,
     RunReport,
+    SourceLocation,
     StageTiming,
     ToolCall,
 )
@@ -42,7 +43,7 @@ HOSTILE = (
 def hostile_report() -> RunReport:
     """A completed run of an app that puts `HOSTILE` into everything it controls."""
     endpoint = Endpoint("GET", "/items/{id}/`x`|@octocat", "get_item", summary=HOSTILE,
-                        source={"file": "main.py", "line": 12})
+                        source=SourceLocation("main.py", 12))
     call = ToolCall("c-1", "get_item", "GET", endpoint.path, {"id": HOSTILE[:40]},
                     url="http://127.0.0.1:8000/items/1", status_code=500, body=HOSTILE)
     failed = EndpointResult(

@@ -21,7 +21,7 @@ from github_api import FakeGitHub, served
 from runner.context import from_env
 from runner.errors import UsageError
 from runner.github_event import pull_request_from
-from runner.models import Endpoint, EndpointResult, RunReport
+from runner.models import Endpoint, EndpointResult, RunReport, SourceLocation
 from runner.publish import github
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def test_step_summary_is_cut_to_one_mebibyte_with_a_pointer(tmp_path: Path) -> N
 
 def test_annotations_point_at_the_route_relative_to_the_repository(tmp_path: Path) -> None:
     def result(i: int) -> EndpointResult:
-        endpoint = Endpoint("GET", f"/items/{i}", f"op{i}", source={"file": "main.py", "line": i})
+        endpoint = Endpoint("GET", f"/items/{i}", f"op{i}", source=SourceLocation("main.py", i))
         return EndpointResult(endpoint, f"op{i}", "failed", reason="server error 500")
 
     report = RunReport(status="completed", repo_info=None, spec=None,

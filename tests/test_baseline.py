@@ -14,14 +14,22 @@ import pytest
 from runner.base_checkout import parse_diff, touched_operations
 from runner.baseline import BaseResults, compare, read_report, story
 from runner.errors import ExitCode, UsageError
-from runner.models import ApiChange, ApiSpec, Baseline, Endpoint, EndpointResult, RunReport
+from runner.models import (
+    ApiChange,
+    ApiSpec,
+    Baseline,
+    Endpoint,
+    EndpointResult,
+    RunReport,
+    SourceLocation,
+)
 from runner.report.verdict import exit_code
 from tests.helpers import REPO
 
 
 def _endpoint(key: str, line: int | None = None) -> Endpoint:
     method, path = key.split(" ", 1)
-    source = {"file": "app/main.py", "line": line} if line else None
+    source = SourceLocation("app/main.py", line) if line else None
     return Endpoint(method=method, path=path, operation_id=path.strip("/") or "root",
                     source=source)
 

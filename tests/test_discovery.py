@@ -12,7 +12,7 @@ import pytest
 
 from runner.discovery import APIDiscoveryService, load_spec_file
 from runner.errors import RunnerError
-from runner.models import TargetEnv
+from runner.models import RequestBody, SourceLocation, TargetEnv
 from runner.openapi import endpoints_from_openapi, swagger2_to_openapi3
 from tests.helpers import FIXTURE_APIS, FIXTURES, REPO
 
@@ -55,22 +55,22 @@ def test_todo_example(fixture_python: Path) -> None:
     assert len(spec.endpoints) == 11
     for endpoint in spec.endpoints:
         assert endpoint.source is not None
-        assert endpoint.source["file"] == "main.py"
-        assert isinstance(endpoint.source["line"], int) and endpoint.source["line"] > 1
+        assert endpoint.source.file == "main.py"
+        assert endpoint.source.line is not None and endpoint.source.line > 1
 
 
 @pytest.mark.slow
 def test_fastapi_factory(fixture_python: Path) -> None:
     spec = discover_fixture(fixture_python, "fastapi_factory")
     assert spec.app_locator == "app:create_app" and spec.factory
-    assert spec.endpoints[0].source == {"file": "app/__init__.py", "line": 19}
+    assert spec.endpoints[0].source == SourceLocation("app/__init__.py", 19)
 
 
 @pytest.mark.slow
 def test_fastapi_src_layout(fixture_python: Path) -> None:
     spec = discover_fixture(fixture_python, "fastapi_src_layout")
     assert spec.app_locator == "inventory.main:api"
-    assert spec.endpoints[0].source == {"file": "src/inventory/main.py", "line": 21}
+    assert spec.endpoints[0].source == SourceLocation("src/inventory/main.py", 21)
     # The server needs src/ on its path, as the probe did.
     assert spec.server_env == {"PYTHONPATH": str(FIXTURES / "fastapi_src_layout" / "src")}
 
@@ -109,11 +109,10 @@ def test_flask_synthesized(fixture_python: Path) -> None:
     listing = by_key["GET /books"]
     assert listing.summary == "List every book."
     assert listing.description == "Returns a JSON array."
-    assert listing.source == {"file": "app.py", "line": 13}
+    assert listing.source == SourceLocation("app.py", 13)
     # Body fields the view reads from the request, found in its source (types unknown).
     body = by_key["POST /books"].request_body
-    assert body is not None and body["content_type"] == "application/json"
-    assert body["schema"] == {"type": "object", "properties": {"title": {}}}
+    assert body == RequestBody("application/json", {"type": "object", "properties": {"title": {}}})
 
 
 @pytest.mark.slow
@@ -194,8 +193,8 @@ def test_swagger2_conversion() -> None:
         ("X-Fields", "header", "string"),
     ]
     assert endpoint.request_body is not None
-    assert endpoint.request_body["required"] is True
-    assert endpoint.request_body["schema"]["properties"] == {"name": {"type": "string"}}
+    assert endpoint.request_body.required is True
+    assert endpoint.request_body.schema["properties"] == {"name": {"type": "string"}}
     assert endpoint.responses["200"]["content"]["application/json"]["schema"]["type"] == "object"
 
 
@@ -226,7 +225,7 @@ def test_django_drf_spectacular(fixture_python: Path) -> None:
     assert spec.sqlite_databases == ("default",)
     assert spec.title == "Library"
     sources = {e.key: e.source for e in spec.endpoints}
-    assert sources["GET /health/"] == {"file": "books/views.py", "line": 23}
+    assert sources["GET /health/"] == SourceLocation("books/views.py", 23)
     # Discovery does not open the database.
     assert not (FIXTURES / "django_drf" / "db.sqlite3").exists()
 
@@ -250,7 +249,7 @@ def test_django_synthesized_with_settings_from_app_env(fixture_python: Path) -> 
         "DELETE /api/books/{pk}/",
     }
     assert by_key["GET /health/"].summary == "Liveness probe."
-    assert by_key["GET /health/"].source == {"file": "books/views.py", "line": 23}
+    assert by_key["GET /health/"].source == SourceLocation("books/views.py", 23)
     assert [p.name for p in by_key["PUT /api/books/{pk}/"].parameters] == ["pk"]
 
 
@@ -275,7 +274,7 @@ def test_plain_django_function_views(fixture_python: Path) -> None:
     by_key = {e.key: e for e in spec.endpoints}
     assert by_key["GET /notes/{note_id}/"].parameters[0].schema == {"type": "integer"}
     body = by_key["POST /notes/"].request_body
-    assert body is not None and body["schema"]["properties"] == {"text": {}}
+    assert body is not None and body.schema["properties"] == {"text": {}}
 
 
 @pytest.mark.slow
@@ -284,8 +283,8 @@ def test_flask_restx_swagger2_converted(fixture_python: Path) -> None:
     assert spec.openapi["openapi"].startswith("3.")
     by_key = {e.key: e for e in spec.endpoints}
     assert by_key["POST /tasks/"].request_body is not None
-    assert by_key["POST /tasks/"].request_body["schema"]["properties"]["title"]["type"] == "string"
-    assert by_key["GET /tasks/"].source == {"file": "app.py", "line": 17}
+    assert by_key["POST /tasks/"].request_body.schema["properties"]["title"]["type"] == "string"
+    assert by_key["GET /tasks/"].source == SourceLocation("app.py", 17)
 
 
 @pytest.mark.slow
@@ -302,7 +301,7 @@ def test_litestar(fixture_python: Path) -> None:
     spec = discover_fixture(fixture_python, "litestar_basic")
     assert spec.app_locator == "app:app"
     by_key = {e.key: e for e in spec.endpoints}
-    assert by_key["GET /items/{item_id}"].source == {"file": "app.py", "line": 34}
+    assert by_key["GET /items/{item_id}"].source == SourceLocation("app.py", 34)
 
 
 def test_probe_that_leaves_no_result(tmp_path: Path) -> None:

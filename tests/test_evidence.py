@@ -7,14 +7,14 @@ from pathlib import Path
 
 from runner.checks import CHECKS
 from runner.evidence import AppLog, attach_tracebacks, curl, parse_traceback
-from runner.models import Endpoint, Parameter, ToolCall
+from runner.models import Endpoint, Parameter, RequestBody, ToolCall
 from runner.verdicts import evaluate
 
 CREATE = Endpoint(method="POST", path="/shops/{shop_id}/items", operation_id="create",
                   parameters=(Parameter("shop_id", "path", True, {"type": "integer"}),),
-                  request_body={"content_type": "application/json", "schema": {
+                  request_body=RequestBody("application/json", {
                       "type": "object", "properties": {"name": {"type": "string"},
-                                                       "body": {"type": "string"}}}},
+                                                       "body": {"type": "string"}}}),
                   responses={"201": {"description": "made"}}, security=True)
 
 

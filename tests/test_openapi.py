@@ -15,7 +15,7 @@ from jsonschema.exceptions import SchemaError
 
 from runner.config import select_operations
 from runner.errors import RunnerError
-from runner.models import ApiSpec
+from runner.models import ApiSpec, RequestBody, SourceLocation
 from runner.openapi import (
     LimitExceeded,
     Limits,
@@ -229,7 +229,7 @@ def test_flask_restx_style_swagger2_with_encoded_names() -> None:
     }
     (endpoint,) = endpoints_from_openapi(document_from_value(doc, "restx"))
     assert endpoint.key == "POST /todos"
-    assert endpoint.request_body and endpoint.request_body["schema"]["properties"] == {
+    assert endpoint.request_body and endpoint.request_body.schema["properties"] == {
         "task": {"type": "string"}}
     assert [(p.name, p.location, p.schema) for p in endpoint.parameters] == [
         ("size", "query", {"type": "integer"})]
@@ -553,3 +553,20 @@ def test_with_a_shard_the_operation_cap_counts_the_shards_part(tmp_path: Path,
     with pytest.raises(LimitExceeded) as one_of_one:
         select(spec, settings("1/1"))
     assert "(shard 1/1)" in one_of_one.value.message
+
+
+def test_request_bodies_and_source_locations_are_typed_records() -> None:
+    """`x-source` may come from any document: a shape that is not {file, line} is no location."""
+    doc = {"openapi": "3.1.0", "paths": {
+        "/a": {"post": {"x-source": {"file": "app.py", "line": 7}, "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": True}}}}},
+        "/b": {"get": {"x-source": "app.py:9"}},
+        "/c": {"get": {"x-source": {"file": "c.py", "line": True}}},
+        "/d": {"get": {"x-source": {"line": 3}}}}}
+    a, b, c, d = endpoints_from_openapi(doc)
+    assert a.request_body == RequestBody("application/x-www-form-urlencoded", {}, True)
+    assert a.source == SourceLocation("app.py", 7) and str(a.source) == "app.py:7"
+    assert SourceLocation.from_json(a.source.to_json()) == a.source
+    assert (b.source, c.source, d.source) == (None, SourceLocation("c.py"), None)
+    assert b.request_body is None

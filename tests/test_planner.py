@@ -16,7 +16,7 @@ from runner.agent.planner import (
     first_intent,
     needs_unknowable,
 )
-from runner.models import ApiSpec, Endpoint, Parameter, ToolCall
+from runner.models import ApiSpec, Endpoint, Parameter, RequestBody, ToolCall
 
 
 def ep(method: str, path: str, op: str = "", **extra: Any) -> Endpoint:
@@ -96,7 +96,7 @@ def test_argument_builder_never_calls_a_value_valid_that_breaks_the_pattern() ->
             "properties": {"isbn": {"type": "string", "pattern": "^[0-9]{3}-[0-9]{10}$"},
                            "title": {"type": "string", "maxLength": 5},
                            "id": {"type": "integer", "readOnly": True}}}
-    create = ep("POST", "/books", request_body={"schema": body, "required": True})
+    create = ep("POST", "/books", request_body=RequestBody(schema=body, required=True))
     spec = ApiSpec("fastapi", "main:app", {}, [create])
     builder = ArgumentBuilder(spec)
     tool_schema = {"properties": {"isbn": {"type": "string"}, "title": {"type": "string"},
@@ -268,7 +268,7 @@ def test_operations_a_budget_leaves_out_are_named_with_the_reason() -> None:
 def test_negative_calls_break_the_schema_one_way_each_through_the_raw_tool() -> None:
     body = {"type": "object", "required": ["rating"], "additionalProperties": False,
             "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5}}}
-    post = ep("POST", "/shops/{shop_id}/feedback", request_body={"schema": body},
+    post = ep("POST", "/shops/{shop_id}/feedback", request_body=RequestBody(schema=body),
               parameters=(Parameter("shop_id", "path", True, {"type": "integer"}),))
     api = {"rating": ("body", body["properties"]["rating"]), "shopid": ("path", {})}
     planned = probes.negative_calls(post, {"shop_id": 3, "rating": 2}, api, {"shop_id": 3}, body)
@@ -306,7 +306,7 @@ def test_a_body_field_named_body_is_that_field_not_the_whole_body() -> None:
     schema = {"type": "object", "required": ["title"],
               "properties": {"title": {"type": "string", "minLength": 1},
                              "body": {"type": "string", "maxLength": 500}}}
-    create = ep("POST", "/notes", request_body={"schema": schema, "required": True})
+    create = ep("POST", "/notes", request_body=RequestBody(schema=schema, required=True))
     spec = ApiSpec("fastapi", "main:app", {}, [create])
     builder = ArgumentBuilder(spec)
     api = builder.api_schemas(create)
@@ -356,8 +356,8 @@ def two_user_run(shared: bool, second: bool = True,
                  who: _Identities | None = None) -> list[ToolCall]:
     """A per-user (or shared) notes API answered here; GET of an item ignores the owner."""
     note_id = Parameter("note_id", "path", True, {"type": "integer"})
-    body = {"schema": {"type": "object", "required": ["text"],
-                       "properties": {"text": {"type": "string"}}}}
+    body = RequestBody(schema={"type": "object", "required": ["text"],
+                               "properties": {"text": {"type": "string"}}})
     endpoints = [ep("POST", "/notes", "create", security=True, request_body=body),
                  ep("GET", "/notes", "list", security=True),
                  ep("GET", "/notes/{note_id}", "read", security=True, parameters=(note_id,)),
@@ -385,7 +385,7 @@ def two_user_run(shared: bool, second: bool = True,
         return status, answer
 
     id_schema = {"properties": {"note_id": {"type": "integer"}}, "required": ["note_id"]}
-    schemas = {"create": body["schema"], "list": {}, "read": id_schema, "delete": id_schema}
+    schemas = {"create": body.schema, "list": {}, "read": id_schema, "delete": id_schema}
     return answered_agent(endpoints, answer, schemas, "smoke", credentials=who).calls
 
 
@@ -438,7 +438,7 @@ def test_shrinking_candidates_are_smaller_valid_and_keep_path_ids() -> None:
 def test_a_5xx_input_is_reduced_to_the_smallest_that_still_fails() -> None:
     body = {"type": "object", "required": ["name"],
             "properties": {"name": {"type": "string"}, "note": {"type": "string"}}}
-    create = ep("POST", "/things", "create", request_body={"schema": body})
+    create = ep("POST", "/things", "create", request_body=RequestBody(schema=body))
     agent = answered_agent(
         [create], lambda planned: (201 if str(planned.arguments.get("name", "")).isascii()
                                    else 500, None),
@@ -464,7 +464,7 @@ def test_edge_values_of_different_arguments_share_calls_and_each_is_sent() -> No
 
     body = {"title": {"type": "string", "maxLength": 20}, "note": {"type": "string"},
             "rank": {"type": "integer", "minimum": 1, "maximum": 9}}
-    post = ep("POST", "/things", request_body={"schema": {"type": "object", "properties": body}})
+    post = ep("POST", "/things", request_body=RequestBody(schema={"type": "object", "properties": body}))
     api = {name: ("body", schema) for name, schema in body.items()}
     arguments = {"title": "t", "note": "n", "rank": 2}
     tool_schema = {"properties": body, "required": ["title"]}
@@ -489,8 +489,8 @@ def test_a_field_naming_another_resource_gets_a_known_id_of_it() -> None:
     assert pool.value_for_reference("reviewId") == 5
     assert pool.value_for_reference("category_id") == 9
     assert pool.value_for_reference("book_id") is None and pool.value_for_reference("id") is None
-    vote = ep("POST", "/votes", request_body={"schema": {"type": "object", "properties": {
-        "review_id": {"type": "integer"}, "points": {"type": "integer"}}}})
+    vote = ep("POST", "/votes", request_body=RequestBody(schema={"type": "object", "properties": {
+        "review_id": {"type": "integer"}, "points": {"type": "integer"}}}))
     builder = ArgumentBuilder(ApiSpec("fastapi", "x", {}, [vote]))
     schema = {"properties": {"review_id": {"type": "integer"}, "points": {"type": "integer"}},
               "required": ["review_id", "points"]}
@@ -501,8 +501,8 @@ def test_a_field_naming_another_resource_gets_a_known_id_of_it() -> None:
 def test_a_synthesized_specs_empty_schema_is_varied_as_the_value_sent() -> None:
     assert probes.typed_like({}, "test-title") == {"type": "string"}
     assert probes.typed_like({"type": "integer"}, "x") == {"type": "integer"}
-    post = ep("POST", "/tags", request_body={"schema": {"type": "object",
-                                                        "properties": {"name": {}}}})
+    post = ep("POST", "/tags", request_body=RequestBody(schema={"type": "object",
+                                                                "properties": {"name": {}}}))
     api = {"name": ("body", {})}
     tool_schema = {"properties": {"name": {"default": None, "title": "Name"}}}  # `Any = None`
     planned = probes.input_calls(post, "create", {"name": "test-name"}, tool_schema, api, 2)
@@ -556,8 +556,8 @@ def update_run(store: str) -> list[ToolCall]:
     it and answers the unsaved object ("lost"), or saves its normal form and answers 204
     ("normalised")."""
     ticket_id = Parameter("ticket_id", "path", True, {"type": "integer"})
-    body = {"schema": {"type": "object", "required": ["title"],
-                       "properties": {"title": {"type": "string", "maxLength": 80}}}}
+    body = RequestBody(schema={"type": "object", "required": ["title"],
+                               "properties": {"title": {"type": "string", "maxLength": 80}}})
     endpoints = [ep("POST", "/tickets", "create", request_body=body),
                  ep("GET", "/tickets/{ticket_id}", "read", parameters=(ticket_id,)),
                  ep("PUT", "/tickets/{ticket_id}", "put", parameters=(ticket_id,),
@@ -589,7 +589,7 @@ def update_run(store: str) -> list[ToolCall]:
     id_schema = {"properties": {"ticket_id": {"type": "integer"}}, "required": ["ticket_id"]}
     both = {"properties": {**id_schema["properties"], "title": {"type": "string"}},
             "required": ["ticket_id", "title"]}
-    schemas = {"create": body["schema"], "read": id_schema, "put": both, "patch": both}
+    schemas = {"create": body.schema, "read": id_schema, "put": both, "patch": both}
     return answered_agent(endpoints, answer, schemas, "comprehensive", examples=0).calls
 
 

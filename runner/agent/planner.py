@@ -206,7 +206,7 @@ class ArgumentBuilder:
             found[norm(param.name)] = (param.location, schema)
             found.setdefault(norm(param.name) + param.location, (param.location, schema))
         if endpoint.request_body:
-            body = endpoint.request_body.get("schema") or {}
+            body = endpoint.request_body.schema
             for prop, sub in (body.get("properties") or {}).items():
                 found.setdefault(norm(prop), ("body", sub))
                 found.setdefault(norm(prop) + "body", ("body", sub))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint
+from runner.models import ApiSpec, AuthConfig, AuthStep, Endpoint, RequestBody
 
 # Well-known operation names, matched on the last literal path segment, in order of preference.
 REGISTER_NAMES = ("register", "registration", "signup", "sign-up", "sign_up")
@@ -76,8 +76,7 @@ def body_fields(spec: ApiSpec, endpoint: Endpoint | None) -> dict[str, Any]:
     """The properties of the operation's (object) request body (resolved in discovery)."""
     if endpoint is None or not endpoint.request_body:
         return {}
-    schema = endpoint.request_body.get("schema") or {}
-    properties = schema.get("properties") if isinstance(schema, dict) else None
+    properties = endpoint.request_body.schema.get("properties")
     return properties if isinstance(properties, dict) else {}
 
 
@@ -143,7 +142,7 @@ def automatic_plan(spec: ApiSpec, seed: bool = False) -> tuple[AuthConfig | None
 
 
 def step_for(endpoint: Endpoint) -> AuthStep:
-    content_type = (endpoint.request_body or {}).get("content_type", "application/json")
+    content_type = (endpoint.request_body or RequestBody()).content_type
     content = "form" if "form" in content_type else "json"
     return AuthStep(method=endpoint.method, path=endpoint.path, body=None, content=content)
 

@@ -73,7 +73,7 @@ def credentials_body(endpoint: Endpoint | None, spec: ApiSpec, user: ThrowawayUs
 
     schema: dict[str, Any] = {}
     if endpoint is not None and endpoint.request_body:
-        schema = endpoint.request_body.get("schema") or {}  # resolved in discovery
+        schema = endpoint.request_body.schema  # resolved in discovery
     properties = schema.get("properties") or {}
     if not properties:  # no schema (synthesized spec): the usual names, both for a sign-up
         guess = {"username": getattr(user, login_name), "email": user.email,

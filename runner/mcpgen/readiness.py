@@ -39,7 +39,7 @@ def _parameters(endpoint: Endpoint) -> list[tuple[str, dict[str, Any], str]]:
              for p in endpoint.parameters]
     body = endpoint.request_body
     if body is not None:
-        schema = to_json_schema(body.get("schema") or {}, "write")
+        schema = to_json_schema(body.schema, "write")
         properties = schema.get("properties")
         if isinstance(properties, dict) and properties:
             found += [(name, prop if isinstance(prop, dict) else {}, "")

@@ -17,7 +17,7 @@ from runner.errors import RunnerError
 from runner.mcpgen import schemas
 from runner.mcpgen.names import argument_name, free_name, one_line, pascal_case
 from runner.mcpgen.schemas import ArgType, literal, name, or_none, subscript
-from runner.models import ApiSpec, Endpoint
+from runner.models import ApiSpec, Endpoint, RequestBody
 from runner.openapi import to_json_schema
 
 READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -100,7 +100,7 @@ class ModuleBuilder:
                                       schema, param.description, tool))
         body = endpoint.request_body
         if body is not None:
-            schema = to_json_schema(body.get("schema") or {}, "write")
+            schema = to_json_schema(body.schema, "write")
             properties = (schema.get("properties")
                           if schema.get("type", "object") == "object" else None)
             if (isinstance(properties, dict) and properties
@@ -112,7 +112,7 @@ class ModuleBuilder:
                                               prop_schema or {}, "", tool))
             else:
                 arg_name = free_name("body", used, "_body")
-                args.append(self.argument(arg_name, "body", "body", bool(body.get("required")),
+                args.append(self.argument(arg_name, "body", "body", body.required,
                                           schema, "", tool))
         return [a for a in args if a.required] + [a for a in args if not a.required]
 
@@ -191,7 +191,7 @@ class ModuleBuilder:
                 values=[ast.Tuple([ast.Constant(v) for v in loc], ast.Load())
                         for loc in params.values()])))
         body = endpoint.request_body
-        content_type = str((body or {}).get("content_type") or "application/json")
+        content_type = (body or RequestBody()).content_type
         if content_type != "application/json":
             keywords.append(ast.keyword("content_type", ast.Constant(content_type)))
         operation = ast.Call(func=name("Operation"), args=operation_args, keywords=keywords)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.errors import RunnerError
-from runner.models import Endpoint, Parameter
+from runner.models import Endpoint, Parameter, RequestBody, SourceLocation
 from runner.openapi.limits import STAGE, Limits, exceeded, in_force
 from runner.openapi.refs import Budget, resolve
 from runner.openapi.swagger2 import HTTP_METHODS
@@ -54,13 +54,9 @@ def endpoints_from_openapi(doc: dict[str, Any], limits: Limits | None = None,
                 picked = pick_json_content(op["requestBody"].get("content"))
                 if picked:
                     media, media_obj = picked
-                    body = {
-                        "required": bool(op["requestBody"].get("required")),
-                        "content_type": media,
-                        "schema": media_obj.get("schema") or {},
-                    }
-                    if "example" in media_obj:
-                        body["example"] = media_obj["example"]
+                    schema = media_obj.get("schema")
+                    body = RequestBody(media, schema if isinstance(schema, dict) else {},
+                                       bool(op["requestBody"].get("required")))
             security = op.get("security")
             responses = op.get("responses")
             endpoints.append(
@@ -75,7 +71,7 @@ def endpoints_from_openapi(doc: dict[str, Any], limits: Limits | None = None,
                     request_body=body,
                     responses=({str(k): v for k, v in responses.items()}
                                if isinstance(responses, dict) else {}),
-                    source=op.get("x-source"),
+                    source=SourceLocation.from_json(op.get("x-source")),
                     security=bool(security) if security is not None else global_security,
                     openapi_version=str(doc.get("openapi") or ""),
                 )

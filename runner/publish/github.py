@@ -85,11 +85,11 @@ def failure_annotations(report: RunReport, repo_root: Path, app_root: Path) -> l
     failing = [r for r in report.results if r.outcome in ("failed", "error")]
     budget = MAX_ERROR_ANNOTATIONS - len(lines)
     for result in failing[:budget]:
-        source = result.endpoint.source or {}
-        file = _repo_relative(source.get("file"), repo_root, app_root)
+        source = result.endpoint.source
+        file = _repo_relative(source.file, repo_root, app_root) if source else None
         lines.append(command(
             "error", inert.plain(f"{result.outcome}: {result.reason}".strip(), 1000),
-            file=file, line=source.get("line") if file else None,
+            file=file, line=source.line if source and file else None,
             title=f"api-mcp-test: {inert.plain(result.endpoint.key, 200)}",
         ))
     if len(failing) > budget:

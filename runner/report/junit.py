@@ -58,13 +58,13 @@ def _call_text(result: EndpointResult) -> str:
 
 
 def _case(result: EndpointResult, classname: str) -> Case:
-    source = result.endpoint.source or {}
+    source = result.endpoint.source
     failed_checks = ",".join(sorted({c.check for c in result.checks if not c.passed}))
     text = _call_text(result)
     case = Case(inert.plain(result.endpoint.key, 300), classname,
                 seconds=sum(c.elapsed_ms for c in result.calls) / 1000.0, stdout=text,
-                file=inert.plain(source["file"], 500) if source.get("file") else None,
-                line=source.get("line"))
+                file=inert.plain(source.file, 500) if source else None,
+                line=source.line if source else None)
     if result.baseline:  # new failure, fixed, ...: JUnit viewers can filter on it
         case.properties["baseline"] = result.baseline
     if result.outcome in ("failed", "error"):

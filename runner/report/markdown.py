@@ -82,7 +82,7 @@ def _failure_details(results: list[EndpointResult]) -> str:
         summary = html.escape(inert.clean(r.endpoint.key)[:200], quote=False)
         lines = [f"<details><summary>{_ICONS[r.outcome]} <code>{summary}</code></summary>", ""]
         if r.endpoint.source:
-            where = f"{r.endpoint.source.get('file')}:{r.endpoint.source.get('line')}"
+            where = str(r.endpoint.source)
             lines.append(f"Source: {inert.code(where)}\n")
         for check in r.checks:
             if not check.passed:

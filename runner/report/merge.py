@@ -23,6 +23,7 @@ from runner.models import (
     Finding,
     RepoInfo,
     RunReport,
+    SourceLocation,
     StageTiming,
     ToolCall,
     from_fields,
@@ -35,7 +36,7 @@ _MAX_REPORT_BYTES = 64 * 1024 * 1024
 def _result(entry: dict[str, Any]) -> EndpointResult:
     endpoint = Endpoint(method=str(entry.get("method", "")), path=str(entry.get("endpoint", "")),
                         operation_id=str(entry.get("operation_id") or ""),
-                        source=entry.get("source"))
+                        source=SourceLocation.from_json(entry.get("source")))
     calls = [from_fields(ToolCall, {"method": endpoint.method, "path": endpoint.path, "tool": "",
                                 "arguments": {}, **call})
              for call in entry.get("calls") or []]

@@ -40,7 +40,7 @@ def endpoint_dict(result: EndpointResult) -> dict[str, Any]:
         "outcome": result.outcome,
         "success": result.success,
         "error": result.reason or None,
-        "source": result.endpoint.source,
+        "source": result.endpoint.source.to_json() if result.endpoint.source else None,
         "checks": [as_plain(c) for c in result.checks],
         "calls": [call_summary(c) for c in result.calls],
         "findings": [as_plain(f) for f in result.findings],
