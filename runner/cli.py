@@ -192,9 +192,9 @@ def test(path: str, branch: str | None, pr_number: int | None, commit: str | Non
     click.echo(terminal.render(report), nl=False)
     if report.usage:
         usage = report.usage
-        cost = usage.get("cost_usd_estimate")
-        click.echo(f"model {usage['model']}: {usage['input_tokens']} input + "
-                   f"{usage['output_tokens']} output tokens, {usage['tool_calls']} tool calls"
+        cost = usage.cost_usd_estimate
+        click.echo(f"model {usage.model}: {usage.input_tokens} input + "
+                   f"{usage.output_tokens} output tokens, {usage.tool_calls} tool calls"
                    + (f", about ${cost:.4f} (estimate)" if cost is not None else ""))
     if report.status == "failed":
         click.echo(f"\nerror: {inert.terminal(report.error)}", err=True)

@@ -274,6 +274,46 @@ class StageTiming:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class ModelUsage:
+    """What the LLM agent used: report.json's `usage` (the cost estimated from list prices)."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd_estimate: float | None = None
+    tool_calls: int = 0
+
+    @classmethod
+    def from_json(cls, data: Any) -> ModelUsage | None:
+        """The record of an agent's or a report.json's `usage` ({} or null: no model); a
+        ValueError names what does not fit (an unknown key, a count that is not one)."""
+        if not data:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("model"), str):
+            raise ValueError(f"usage {data!r} names no model")  # noqa: TRY004 - one error for any bad shape
+        unknown = set(data) - {f.name for f in fields(cls)}
+        counts = [data.get(name, 0) for name in ("input_tokens", "output_tokens", "tool_calls")]
+        cost = data.get("cost_usd_estimate")
+        if unknown or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                              for n in counts) \
+                or not (cost is None or isinstance(cost, int | float) and not isinstance(cost, bool)):
+            raise ValueError(f"usage {data!r} is not model, token and call counts and a cost"
+                             + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""))
+        return cls(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __add__(self, other: ModelUsage) -> ModelUsage:
+        """Two shards' usage together (the first's model; a cost only when both have one)."""
+        costs = (self.cost_usd_estimate, other.cost_usd_estimate)
+        return ModelUsage(self.model, self.input_tokens + other.input_tokens,
+                          self.output_tokens + other.output_tokens,
+                          None if None in costs else round(sum(costs), 6),  # type: ignore[arg-type]
+                          self.tool_calls + other.tool_calls)
+
+
 @dataclass
 class RunReport:
     status: Literal["completed", "failed"]
@@ -287,7 +327,7 @@ class RunReport:
     error: str | None = None
     error_detail: str | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: ModelUsage | None = None  # None: no model ran
     notes: list[str] = field(default_factory=list)
     auth: dict[str, Any] = field(default_factory=dict)  # how credentials were obtained (no secrets)
     baseline: Baseline | None = None  # what the results were compared with (a PR's base)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import UsageError
-from runner.models import Endpoint, EndpointResult, RunReport
+from runner.models import Endpoint, EndpointResult, ModelUsage, RunReport
 from runner.report import merge
 from runner.report.result import to_dict
 from runner.shard import parse_shard, resource, split
@@ -55,7 +55,7 @@ def _shard_report(shard: str, outcomes: dict[str, str]) -> RunReport:
     results = [EndpointResult(e, e.operation_id, o)  # type: ignore[arg-type]
                for e, o in zip(_ops(*outcomes), outcomes.values(), strict=True)]
     return RunReport(status="completed", repo_info=None, spec=None, results=results,
-                     shard=shard, usage={"tool_calls": len(results), "model": "m"},
+                     shard=shard, usage=ModelUsage("m", 10, 2, 0.5, len(results)),
                      notes=["n"])
 
 
@@ -64,7 +64,7 @@ def test_merge_puts_shards_in_order_and_checks_they_make_one_run() -> None:
     one = _shard_report("1/2", {"GET /a": "passed", "GET /a/{id}": "passed"})
     merged = merge.merge([two, one])
     assert [r.endpoint.key for r in merged.results] == ["GET /a", "GET /a/{id}", "GET /b"]
-    assert merged.usage == {"tool_calls": 3, "model": "m"}
+    assert merged.usage == ModelUsage("m", 20, 4, 1.0, 3)
     assert merged.notes == ["merged from 2 shards", "shard 1/2: n", "shard 2/2: n"]
     with pytest.raises(UsageError, match="2/2 missing"):
         merge.merge([one])
@@ -136,3 +136,21 @@ def test_the_action_merges_shard_reports_into_one_comment(tmp_path: Path,
     body = posts[0].body["body"]
     assert "`GET /a/{id}`" in body and "`GET /b`" in body and "merged from 2 shards" in body
     assert (root / "merged" / "junit.xml").read_text().count("<testcase") == 3
+
+
+def test_usage_is_read_back_as_its_record_and_an_unknown_shape_is_refused(tmp_path: Path) -> None:
+    from runner.report import result
+
+    report = _shard_report("1/1", {"GET /a": "passed"})
+    data = result.to_dict(report)
+    assert data["usage"] == {"model": "m", "input_tokens": 10, "output_tokens": 2,
+                             "cost_usd_estimate": 0.5, "tool_calls": 1}
+    assert merge.from_dict(data).usage == report.usage
+    assert merge.from_dict({**data, "usage": {}}).usage is None
+    for bad in ({"model": "m", "tokens": 3}, {"model": "m", "tool_calls": "3"}, {"tool_calls": 1},
+                {"model": "m", "cost_usd_estimate": True}):
+        with pytest.raises(ValueError, match="usage"):
+            ModelUsage.from_json(bad)
+    (tmp_path / "report.json").write_text(json.dumps({**data, "usage": {"model": "m", "x": 1}}))
+    with pytest.raises(UsageError, match="not a readable api-mcp-test report"):
+        merge.read(tmp_path)

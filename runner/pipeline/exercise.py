@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from runner.agent.calllog import CallLog
 from runner.agent.protocol import Agent, AgentSetup
 from runner.auth import Credentials
 from runner.evidence import AppLog
-from runner.models import ApiSpec, Finding, ToolCall
+from runner.models import ApiSpec, Finding, ModelUsage, ToolCall
 from runner.runconfig import AgentSettings
 from runner.servers import McpCommand
 
@@ -54,12 +53,12 @@ class Exercised:
     calls: list[ToolCall]
     findings: list[Finding] = field(default_factory=list)
     not_called: dict[str, str] = field(default_factory=dict)
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: ModelUsage | None = None
     notes: list[str] = field(default_factory=list)
 
 
 def measured(agent: Agent, login_calls: list[ToolCall]) -> Exercised:
     return Exercised(agent=agent.label, calls=login_calls + agent.calls,
                      findings=list(agent.findings), not_called=dict(agent.not_called),
-                     usage=agent.usage.as_dict() if agent.usage is not None else {},
+                     usage=ModelUsage.from_json(agent.usage.as_dict()) if agent.usage else None,
                      notes=list(agent.notes))

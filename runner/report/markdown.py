@@ -177,7 +177,7 @@ def render(report: RunReport, footer: str = "") -> str:
 
         headline += f"\n\n{inert.text(describe(report.auth), 600)}"
     if report.usage:
-        usage = ", ".join(f"{k}: {v}" for k, v in report.usage.items())
+        usage = ", ".join(f"{k}: {v}" for k, v in report.usage.to_json().items())
         headline += f"\n\nmodel usage: {inert.text(usage, 600)}"
     if report.mcp_readiness:
         headline += f"\n\n{inert.text(report.mcp_readiness.get('summary', ''), 300)}"

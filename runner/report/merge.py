@@ -21,6 +21,7 @@ from runner.models import (
     Endpoint,
     EndpointResult,
     Finding,
+    ModelUsage,
     RepoInfo,
     RunReport,
     SourceLocation,
@@ -65,7 +66,7 @@ def from_dict(data: dict[str, Any]) -> RunReport:
         stages=[from_fields(StageTiming, s) for s in data.get("stages") or []],
         agent=str(data.get("agent", "")), suite=str(data.get("suite", "")),
         failed_stage=data.get("failed_stage"), error=data.get("error"),
-        error_detail=data.get("error_detail"), usage=dict(data.get("usage") or {}),
+        error_detail=data.get("error_detail"), usage=ModelUsage.from_json(data.get("usage")),
         notes=list(data.get("notes") or []), auth=dict(data.get("auth") or {}),
         baseline=from_fields(Baseline, baseline) if baseline else None,
         api_changes=[from_fields(ApiChange, c) for c in data.get("api_changes") or []],
@@ -119,11 +120,8 @@ def merge(reports: list[RunReport]) -> RunReport:
         merged.stages.extend(StageTiming(f"{s.stage} [{label}]", s.seconds, s.ok, s.note)
                              for s in report.stages)
         merged.notes.extend(f"shard {label}: {n}" for n in report.notes)
-        for key, value in report.usage.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                merged.usage[key] = merged.usage.get(key, 0) + value
-            else:
-                merged.usage.setdefault(key, value)
+        if report.usage is not None:
+            merged.usage = report.usage if merged.usage is None else merged.usage + report.usage
         if report.status == "failed" and merged.status != "failed":
             merged.status = "failed"
             merged.failed_stage = report.failed_stage

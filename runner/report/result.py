@@ -66,7 +66,7 @@ def to_dict(report: RunReport) -> dict[str, Any]:
         "api_info": spec.metadata if spec else None,
         "test_results": [endpoint_dict(r) for r in report.results],
         "stages": [as_plain(s) for s in report.stages],
-        "usage": report.usage,
+        "usage": report.usage.to_json() if report.usage else {},
         "notes": report.notes,
         "auth": report.auth,
         "baseline": as_plain(report.baseline) if report.baseline else None,
