@@ -415,3 +415,27 @@ def test_probe_package_runs_on_python_37(tmp_path: Path) -> None:
     with pytest.raises(RunnerError, match="No web application .* found in"):
         APIDiscoveryService(timeout=60).discover(
             TargetEnv(python=Path(python), root=tmp_path, created=False))
+
+
+def test_the_probe_result_is_read_into_its_records_and_any_other_shape_is_refused() -> None:
+    """One declaration on both sides: the probe writes `to_json`, the runner reads `from_json`,
+    which refuses what it does not know instead of dropping it."""
+    from runner.discovery.probe.result import Found, NotFound, ProbeError, from_json, to_json
+
+    error = ProbeError("app", "KeyError: 'A'", "app.py:1", "Procfile")
+    found = Found("fastapi", "main:app", False, "asgi", {"PYTHONPATH": "src"}, "native",
+                  {"openapi": "3.1.0", "paths": {}}, ["main"], [error], notes=["n"],
+                  sqlite_files={"default": "/db.sqlite3"})
+    assert from_json(json.loads(json.dumps(to_json(found)))) == found
+    failed = NotFound("no app", ["app"], ["app"], [error], "Traceback ...")
+    assert from_json(json.loads(json.dumps(to_json(failed)))) == failed
+    refused = [({**to_json(found), "extra": 1}, "does not know: extra"),
+               ({**to_json(found), "factory": "no"}, "factory is str"),
+               ({**to_json(found), "env": {"A": 1}}, "env holds something other than strings"),
+               ({**to_json(failed), "errors": [{"module": "m"}]}, "lacks one of"),
+               ({**to_json(failed), "errors": [{"module": "m", "error": "e", "line": 3}]},
+                "does not know: line"),
+               ({"ok": "yes"}, "ok: true or false"), ([], "ok: true or false")]
+    for bad, says in refused:
+        with pytest.raises(ValueError, match=says):
+            from_json(bad)

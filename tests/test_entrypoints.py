@@ -11,6 +11,7 @@ from runner.discovery.entrypoints import (
     read_entry_points,
 )
 from runner.discovery.messages import env_gates, missing_modules, next_step, tried
+from runner.discovery.probe.result import ProbeError
 
 
 def make(root: Path, files: dict[str, str]) -> Path:
@@ -143,21 +144,21 @@ def test_monorepo_api_folders(tmp_path: Path) -> None:
 
 def test_messages_name_missing_modules_env_gates_and_folders() -> None:
     errors = [
-        {"module": "app.api:app", "error": "ModuleNotFoundError: No module named 'jose.jwt'",
-         "where": "app/core/security.py:3", "origin": "main.py: uvicorn.run(...)"},
-        {"module": "mysite.settings",
-         "error": "ImproperlyConfigured: Set the DATABASE_URL environment variable",
-         "where": "mysite/settings.py:12", "origin": "manage.py"},
+        ProbeError("app.api:app", "ModuleNotFoundError: No module named 'jose.jwt'",
+                   "app/core/security.py:3", "main.py: uvicorn.run(...)"),
+        ProbeError("mysite.settings",
+                   "ImproperlyConfigured: Set the DATABASE_URL environment variable",
+                   "mysite/settings.py:12", "manage.py"),
     ]
     assert tried(errors[0]) == (
         "found app.api:app (named by main.py: uvicorn.run(...)) but importing it failed: "
         "ModuleNotFoundError: No module named 'jose.jwt' (at app/core/security.py:3)")
     assert missing_modules(errors) == ["jose"]
     assert env_gates(errors) == ["DATABASE_URL"]
-    assert env_gates([{"error": "KeyError: 'SECRET_KEY'"}]) == ["SECRET_KEY"]
+    assert env_gates([ProbeError(module="m", error="KeyError: 'SECRET_KEY'")]) == ["SECRET_KEY"]
     pydantic = ("ValidationError: 2 validation errors for Settings | db_url | field required "
                 "(type=value_error.missing) | API_KEY | Field required [type=missing]")
-    assert env_gates([{"error": pydantic}]) == ["DB_URL", "API_KEY"]
+    assert env_gates([ProbeError(module="m", error=pydantic)]) == ["DB_URL", "API_KEY"]
     step = next_step("~/code/shop", errors[:1], [], [])
     assert "install: {extra: [jose]}" in step
     assert "DATABASE_URL: ..." in next_step("~/code/shop", errors, [], [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.discovery.gates import Filled, placeholder
+from runner.discovery.probe.result import ProbeError
 
 
 def test_placeholders_read_as_their_kind() -> None:
@@ -23,7 +24,7 @@ def test_a_keyerror_fills_every_variable_its_file_requires(tmp_path: Path) -> No
         "from os import environ\nSECRET_KEY = environ['SECRET_KEY']\n"
         "EMAIL_PORT = int(environ[\"EMAIL_PORT\"])\nNAME = environ.get('OPTIONAL', 'x')\n")
     filled = Filled()
-    errors = [{"error": "KeyError: 'SECRET_KEY'", "where": "conf/base.py:2"}]
+    errors = [ProbeError(module="m", error="KeyError: 'SECRET_KEY'", where="conf/base.py:2")]
     assert filled.learn(errors, tmp_path, given=["EMAIL_PORT"], writable=False)
     assert filled.env == {"SECRET_KEY": "not-a-production-secret"}  # the user's value stays
     assert not filled.learn(errors, tmp_path, given=["EMAIL_PORT"], writable=False)
@@ -33,8 +34,8 @@ def test_an_example_database_server_url_is_replaced_by_sqlite(tmp_path: Path) ->
     (tmp_path / ".env.example").write_text("SQLALCHEMY_URL=mysql+pymysql://root@127.0.0.1/db\n"
                                            "API_TITLE=Shop\n")
     filled = Filled()
-    errors = [{"error": "ValidationError: 2 validation errors for Settings | sqlalchemy_url | "
-                        "field required | api_title | field required"}]
+    errors = [ProbeError(module="m", error="ValidationError: 2 validation errors for Settings | sqlalchemy_url | "
+                        "field required | api_title | field required")]
     assert filled.learn(errors, tmp_path, given=[], writable=False)
     assert filled.env == {"API_TITLE": "Shop", "SQLALCHEMY_URL": "sqlite:///api-mcp-test.sqlite3"}
     assert filled.env_file == ".env.example"
@@ -42,12 +43,12 @@ def test_an_example_database_server_url_is_replaced_by_sqlite(tmp_path: Path) ->
 
 def test_missing_modules_are_made_only_in_the_runs_copy(tmp_path: Path) -> None:
     (tmp_path / "wapp").mkdir()
-    errors = [{"error": "ModuleNotFoundError: No module named 'wapp.secrets'",
-               "where": "wapp/settings.py:16"}]
+    errors = [ProbeError(module="m", error="ModuleNotFoundError: No module named 'wapp.secrets'",
+               where="wapp/settings.py:16")]
     assert not Filled().learn(errors, tmp_path, given=[], writable=False)
     filled = Filled()
     assert filled.learn(errors, tmp_path, given=[], writable=True)
-    assert filled.learn([{"error": "NameError: name 'DB_PASSWORD' is not defined"}], tmp_path,
+    assert filled.learn([ProbeError(module="m", error="NameError: name 'DB_PASSWORD' is not defined")], tmp_path,
                         given=[], writable=True)
     namespace: dict[str, object] = {}
     exec((tmp_path / "wapp" / "secrets.py").read_text(), namespace)  # noqa: S102 - our own text
@@ -58,10 +59,10 @@ def test_missing_modules_are_made_only_in_the_runs_copy(tmp_path: Path) -> None:
 def test_third_party_modules_are_packages_and_own_folders_are_not(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text("")
-    errors = [{"error": "ModuleNotFoundError: No module named 'app'"},
-              {"error": "ModuleNotFoundError: No module named 'jose'"},
-              {"error": "ModuleNotFoundError: No module named 'aiosqlite'"},
-              {"error": "ImportError: ... ModuleNotFoundError: No module named 'pkg_resources'."}]
+    errors = [ProbeError(module="m", error="ModuleNotFoundError: No module named 'app'"),
+              ProbeError(module="m", error="ModuleNotFoundError: No module named 'jose'"),
+              ProbeError(module="m", error="ModuleNotFoundError: No module named 'aiosqlite'"),
+              ProbeError(module="m", error="ImportError: ... ModuleNotFoundError: No module named 'pkg_resources'.")]
     assert Filled().missing_packages(errors, tmp_path) == ["python-jose", "aiosqlite",
                                                            "setuptools<81"]
 
@@ -71,12 +72,12 @@ def test_a_variable_read_as_a_number_gets_one(tmp_path: Path) -> None:
         "from os import environ\nEMAIL_HOST = environ['EMAIL_HOST']\n"
         "EMAIL_USE_TLS = bool(int(environ['EMAIL_USE_TLS']))\n")
     filled = Filled()
-    assert filled.learn([{"error": "KeyError: 'EMAIL_HOST'", "where": "email.py:2"}], tmp_path,
+    assert filled.learn([ProbeError(module="m", error="KeyError: 'EMAIL_HOST'", where="email.py:2")], tmp_path,
                         given=[], writable=False)
     assert filled.env == {"EMAIL_HOST": "change-me", "EMAIL_USE_TLS": "1"}
     filled.env["EMAIL_USE_TLS"] = "change-me"  # filled by an earlier round
-    assert filled.learn([{"error": "ValueError: invalid literal for int() with base 10: "
-                                   "'change-me'", "where": "email.py:3"}], tmp_path, given=[],
+    assert filled.learn([ProbeError(module="m", error="ValueError: invalid literal for int() with base 10: "
+                                   "'change-me'", where="email.py:3")], tmp_path, given=[],
                         writable=False)
     assert filled.env["EMAIL_USE_TLS"] == "1"
 
@@ -86,6 +87,6 @@ def test_a_variable_read_as_none_on_the_failing_line_is_filled(tmp_path: Path) -
         "import os\nDEBUG = os.environ.get('DEBUG', '')\n"
         "DATABASES = {'default': parse(os.environ.get(\"DATABASE_URL\"))}\n")
     filled = Filled()
-    assert filled.learn([{"error": "TypeError: a bytes-like object is required, not 'str'",
-                          "where": "settings.py:3"}], tmp_path, given=[], writable=False)
+    assert filled.learn([ProbeError(module="m", error="TypeError: a bytes-like object is required, not 'str'",
+                          where="settings.py:3")], tmp_path, given=[], writable=False)
     assert filled.env == {"DATABASE_URL": "sqlite:///api-mcp-test.sqlite3"}

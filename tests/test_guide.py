@@ -9,6 +9,7 @@ import yaml
 
 from runner.config import apply_project_config
 from runner.discovery.guide import Learned, config_text, placeholder
+from runner.discovery.probe.result import ProbeError
 from runner.errors import UsageError
 from runner.models import ApiSpec, Endpoint, RunConfig
 
@@ -75,8 +76,8 @@ def test_example_settings_file_supplies_the_gates(tmp_path: Path) -> None:
 def test_a_module_kept_out_of_git_gets_a_setup_step() -> None:
     from runner.discovery.messages import missing_modules, next_step
 
-    errors = [{"module": "wapp.settings", "error": "ModuleNotFoundError: No module named "
-               "'wapp.secrets'", "where": "wapp/settings.py:16", "origin": "manage.py"}]
+    errors = [ProbeError(module="wapp.settings", error="ModuleNotFoundError: No module named "
+               "'wapp.secrets'", where="wapp/settings.py:16", origin="manage.py")]
     assert missing_modules(errors, local=True) == ["wapp.secrets"]
     assert missing_modules(errors) == []  # not a package to install
     assert "create wapp/secrets.py with a `setup:` step" in next_step("~/w", errors, [], [])
@@ -104,7 +105,7 @@ def test_learn_retries_with_what_each_failure_teaches(tmp_path: Path) -> None:
             raise DiscoveryFailure("m", "h", "", [], [EntryPoint("api.app:app", "x", "api")],
                                    ["api"])
         if not app_env:
-            raise DiscoveryFailure("m", "h", "", [{"error": "KeyError: 'SECRET_KEY'"}], [], [])
+            raise DiscoveryFailure("m", "h", "", [ProbeError(module="m", error="KeyError: 'SECRET_KEY'")], [], [])
         return found
 
     learned, text = learn(discover, {"path": str(tmp_path)})

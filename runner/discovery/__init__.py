@@ -22,6 +22,7 @@ from runner import procs, sandbox
 from runner.discovery.entrypoints import api_folders, read_entry_points
 from runner.discovery.gates import MAX_ROUNDS, Filled
 from runner.discovery.messages import APP_HINT, DiscoveryFailure, probe_failure
+from runner.discovery.probe import result as probe_result
 from runner.environment import add_packages
 from runner.errors import RunnerError, StageTimeout
 from runner.limits import UnsafeFile, read_regular_file
@@ -153,7 +154,8 @@ class APIDiscoveryService:
         try:
             # The app runs in the probe and can replace the result file (a FIFO would block a
             # plain open, a symlink would make us read elsewhere): a bounded regular file only.
-            result = json.loads(read_regular_file(out, RESULT_LIMIT).decode("utf-8"))
+            result = probe_result.from_json(
+                json.loads(read_regular_file(out, RESULT_LIMIT).decode("utf-8")))
         except UnsafeFile as exc:
             raise RunnerError(
                 STAGE,
@@ -163,7 +165,7 @@ class APIDiscoveryService:
                 + APP_HINT,
                 detail=finished.tail(),
             ) from None
-        except (ValueError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # not JSON, or not the probe's records
             raise RunnerError(
                 STAGE,
                 f"The discovery probe wrote an unreadable result: {exc}.",
@@ -171,17 +173,13 @@ class APIDiscoveryService:
                 "in api-mcp-test: please report it with the details.",
                 detail=finished.tail(),
             ) from None
-        if not isinstance(result, dict):
-            raise RunnerError(STAGE, "The discovery probe's result is not a JSON object.",
-                              "The app's code may have overwritten it at import time.",
-                              detail=finished.tail())
-        if not result.get("ok"):
+        if isinstance(result, probe_result.NotFound):
             shown = shown_root or str(env.root)
-            for error in result.get("errors") or []:  # paths in the run's copy: the user's
-                if isinstance(error, dict) and isinstance(error.get("error"), str):
-                    error["error"] = error["error"].replace(str(env.root), shown)
-            raise probe_failure(result, shown, app, finished.tail(), entries,
-                                api_folders(env.root) if not app else [])
+            # Paths in the run's copy: the user's.
+            errors = [replace(e, error=e.error.replace(str(env.root), shown))
+                      for e in result.errors]
+            raise probe_failure(replace(result, errors=errors), shown, app, finished.tail(),
+                                entries, api_folders(env.root) if not app else [])
         return spec_from_result(result)
 
 
@@ -205,26 +203,26 @@ def install_probe(folder: Path) -> Path:
     return folder
 
 
-def spec_from_result(result: dict[str, Any]) -> ApiSpec:
+def spec_from_result(result: probe_result.Found) -> ApiSpec:
     """An `ApiSpec` from the probe's successful result (no document with --locate-only)."""
-    doc = document_from_value(result["openapi"] or {"openapi": "3.0.3", "info": {}, "paths": {}},
-                              f"of the app {result['app']}")
+    doc = document_from_value(result.openapi or {"openapi": "3.0.3", "info": {}, "paths": {}},
+                              f"of the app {result.app}")
     info = doc.get("info") or {}
     return ApiSpec(
-        framework=result["framework"],
-        app_locator=result["app"],
+        framework=result.framework,
+        app_locator=result.app,
         openapi=doc,
         endpoints=endpoints_from_openapi(doc),
-        spec_source=result.get("spec_source", "native"),
+        spec_source=result.spec_source,  # type: ignore[arg-type]
         title=str(info.get("title") or ""),
         version=str(info.get("version") or ""),
-        interface=result.get("interface", "asgi"),
-        factory=bool(result.get("factory")),
-        server_env=dict(result.get("env") or {}),
-        sqlite_databases=tuple(result.get("sqlite_databases") or ()),
-        sqlite_files=tuple(sorted((result.get("sqlite_files") or {}).items())),
-        seed=str(result.get("seed") or ""),
-        notes=tuple(str(note) for note in result.get("notes") or ()),
+        interface=result.interface,
+        factory=result.factory,
+        server_env=dict(result.env),
+        sqlite_databases=tuple(result.sqlite_databases),
+        sqlite_files=tuple(sorted(result.sqlite_files.items())),
+        seed=result.seed,
+        notes=tuple(result.notes),
     )
 
 

@@ -15,10 +15,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from runner.dependencies import PYPI_NAMES
 from runner.discovery.messages import env_gates, missing_modules
+from runner.discovery.probe.result import ProbeError
 from runner.projectfiles import python_files
 
 # Placeholder values for settings an app refused to start without (never real secrets).
@@ -86,7 +86,7 @@ class Filled:
     def __bool__(self) -> bool:
         return bool(self.env or self.modules or self.packages)
 
-    def missing_packages(self, errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+    def missing_packages(self, errors: Sequence[ProbeError], folder: Path) -> list[str]:
         """PyPI names for the third-party modules the import lacked (never a name the
         repository has as a folder or module of its own: that is a path problem)."""
         files = list(python_files(folder))
@@ -120,7 +120,7 @@ class Filled:
         return (f" (Discovery already retried with placeholder values for "
                 f"{', '.join([*self.env, *map(_module_file, self.modules)])}.)" if self else "")
 
-    def learn(self, errors: Sequence[dict[str, Any]], folder: Path, given: Sequence[str],
+    def learn(self, errors: Sequence[ProbeError], folder: Path, given: Sequence[str],
               writable: bool) -> bool:
         """Fill what `errors` say the app lacks; False when there is nothing new to fill.
         `folder` is the app's folder (the run's copy when `writable`); `given` the settings the
@@ -153,7 +153,7 @@ class Filled:
             learned |= self._modules(errors, folder)
         return learned
 
-    def _modules(self, errors: Sequence[dict[str, Any]], folder: Path) -> bool:
+    def _modules(self, errors: Sequence[ProbeError], folder: Path) -> bool:
         learned = False
         for module in missing_modules(errors, local=True):
             path = folder / _module_file(module)
@@ -162,7 +162,7 @@ class Filled:
             self.modules[module] = ["SECRET_KEY"]
             learned = True
         for error in errors:  # a star import of a placeholder module lacks a name
-            match = UNDEFINED_NAME.search(str(error.get("error", "")))
+            match = UNDEFINED_NAME.search(error.error)
             for names in self.modules.values():
                 if match and match.group(1) not in names:
                     names.append(match.group(1))
@@ -173,38 +173,38 @@ class Filled:
         return learned
 
 
-def _read_alike(errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+def _read_alike(errors: Sequence[ProbeError], folder: Path) -> list[str]:
     """The other variables the file of a KeyError gate requires the same way (its
     `environ["NAME"]` reads), filled in the same round."""
     names: list[str] = []
     for error in errors:
-        if str(error.get("error", "")).startswith("KeyError"):
+        if error.error.startswith("KeyError"):
             text = _failing_file(error, folder)
             names += [name for name in REQUIRED_READ.findall(text) if name not in names]
     return names
 
 
-def _none_read(errors: Sequence[dict[str, Any]], folder: Path) -> list[str]:
+def _none_read(errors: Sequence[ProbeError], folder: Path) -> list[str]:
     """Variables read without a default on the line that failed with a TypeError or an
     AttributeError (`dj_database_url.parse(os.environ.get("DATABASE_URL"))` got None)."""
     names: list[str] = []
     for error in errors:
-        if not str(error.get("error", "")).startswith(("TypeError", "AttributeError")):
+        if not error.error.startswith(("TypeError", "AttributeError")):
             continue
-        number = str(error.get("where") or "").rpartition(":")[2]
+        number = (error.where or "").rpartition(":")[2]
         lines = _failing_file(error, folder).splitlines()
         if number.isdigit() and 0 < int(number) <= len(lines):
             names += [n for n in OPTIONAL_READ.findall(lines[int(number) - 1]) if n not in names]
     return names
 
 
-def _numbers(errors: Sequence[dict[str, Any]], folder: Path) -> set[str]:
+def _numbers(errors: Sequence[ProbeError], folder: Path) -> set[str]:
     """Variables the failing files read as numbers."""
     return {name for error in errors for name in NUMBER_READ.findall(_failing_file(error, folder))}
 
 
-def _failing_file(error: dict[str, Any], folder: Path) -> str:
-    where = str(error.get("where") or "").rpartition(":")[0]
+def _failing_file(error: ProbeError, folder: Path) -> str:
+    where = (error.where or "").rpartition(":")[0]
     path = folder / where
     try:
         return path.read_text(errors="replace") if where and path.is_file() else ""

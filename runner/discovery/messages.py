@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from runner.discovery.entrypoints import EntryPoint
+from runner.discovery.probe.result import NotFound, ProbeError
 from runner.errors import RunnerError
 
 STAGE = "discovery"
@@ -24,7 +24,7 @@ ENV_ERRORS = ("KeyError", "ImproperlyConfigured", "UndefinedValueError", "Valida
 class DiscoveryFailure(RunnerError):
     """No app found: what was tried, for `api-mcp-test init` to write a config from."""
 
-    def __init__(self, message: str, hint: str, detail: str, errors: Sequence[dict[str, Any]],
+    def __init__(self, message: str, hint: str, detail: str, errors: Sequence[ProbeError],
                  entries: Sequence[EntryPoint], folders: Sequence[str]) -> None:
         super().__init__(STAGE, message, hint, detail)
         self.errors = list(errors)
@@ -36,11 +36,11 @@ class DiscoveryFailure(RunnerError):
 REQUIRED_FIELD = re.compile(r"\|\s*([A-Za-z_]\w*)\s*\|\s*[Ff]ield required")
 
 
-def env_gates(errors: Sequence[dict[str, Any]]) -> list[str]:
+def env_gates(errors: Sequence[ProbeError]) -> list[str]:
     """Environment variables the app's settings refused to start without, from its errors."""
     names: list[str] = []
     for error in errors:
-        text = str(error.get("error", ""))
+        text = error.error
         for field in REQUIRED_FIELD.findall(text):  # settings fields read DB_URL for db_url
             if field.upper() not in names:
                 names.append(field.upper())
@@ -52,17 +52,17 @@ def env_gates(errors: Sequence[dict[str, Any]]) -> list[str]:
     return names
 
 
-def missing_modules(errors: Sequence[dict[str, Any]], local: bool = False) -> list[str]:
+def missing_modules(errors: Sequence[ProbeError], local: bool = False) -> list[str]:
     """Top-level modules the app's imports could not find (`local`: instead, the project's own
     modules that are not in the repository, such as a secrets.py kept out of git: dotted
     names inside a package the failing file belongs to)."""
     found: list[str] = []
     for error in errors:
-        match = MISSING_MODULE.search(str(error.get("error", "")))
+        match = MISSING_MODULE.search(error.error)
         if not match:
             continue
         name = match.group(1)
-        where = str(error.get("where") or "")
+        where = error.where or ""
         own = "." in name and where.startswith(name.split(".")[0] + "/")
         wanted = name if local else name.split(".")[0]
         if own == local and wanted not in found:
@@ -70,17 +70,17 @@ def missing_modules(errors: Sequence[dict[str, Any]], local: bool = False) -> li
     return found
 
 
-def tried(error: dict[str, Any]) -> str:
+def tried(error: ProbeError) -> str:
     """`found app/api.py:app (named by main.py: uvicorn.run(...)) but importing it failed:
     ModuleNotFoundError: ... (at app/db.py:3)`."""
-    origin = f" (named by {error['origin']})" if error.get("origin") else ""
-    where = f" (at {error['where']})" if error.get("where") else ""
-    if error.get("error") == "no web application in it":
-        return f"{error['module']}{origin} defines no web application"
-    return f"found {error['module']}{origin} but importing it failed: {error['error']}{where}"
+    origin = f" (named by {error.origin})" if error.origin else ""
+    where = f" (at {error.where})" if error.where else ""
+    if error.error == "no web application in it":
+        return f"{error.module}{origin} defines no web application"
+    return f"found {error.module}{origin} but importing it failed: {error.error}{where}"
 
 
-def next_step(shown: str, errors: Sequence[dict[str, Any]], folders: Sequence[str],
+def next_step(shown: str, errors: Sequence[ProbeError], folders: Sequence[str],
               entries: Sequence[EntryPoint]) -> str:
     """The most useful thing to do next, for this repository (and, in a monorepo, which
     folder to point the run at)."""
@@ -93,7 +93,7 @@ def next_step(shown: str, errors: Sequence[dict[str, Any]], folders: Sequence[st
     return step.strip()
 
 
-def _fix(shown: str, errors: Sequence[dict[str, Any]]) -> str:
+def _fix(shown: str, errors: Sequence[ProbeError]) -> str:
     gates = env_gates(errors)
     if gates:
         lines = ", ".join(f"{name}: ..." for name in gates)
@@ -124,28 +124,28 @@ def _fix(shown: str, errors: Sequence[dict[str, Any]]) -> str:
             f"{shown}` writes one), or pass --app module:attr.")
 
 
-def probe_failure(result: dict[str, Any], shown: str, app: str | None, tail: str,
+def probe_failure(result: NotFound, shown: str, app: str | None, tail: str,
                   entries: Sequence[EntryPoint], folders: Sequence[str]) -> RunnerError:
     """The user-facing error for a probe result with ok=false."""
-    errors = result.get("errors") or []
-    detail = result.get("traceback") or tail
+    errors = result.errors
+    detail = result.traceback or tail
     if app:
         if errors:
             first = errors[0]
-            where = f" at {first['where']}" if first.get("where") else ""
+            where = f" at {first.where}" if first.where else ""
             return DiscoveryFailure(
-                f"Could not import the app {app} in {shown}: {first['error']} "
-                f"(in {first['module']}{where}).",
+                f"Could not import the app {app} in {shown}: {first.error} "
+                f"(in {first.module}{where}).",
                 next_step(shown, errors, [], [EntryPoint(app, "--app")]),
                 detail, errors, [EntryPoint(app, "--app")], [])
         return RunnerError(STAGE, f"Could not use --app {app} in {shown}: "
-                           f"{result.get('message')}.", APP_HINT, detail)
+                           f"{result.message}.", APP_HINT, detail)
     if errors:
         message = (f"No usable web application in {shown}: "
                    + "; ".join(tried(e) for e in errors) + ".")
     else:
-        candidates = ", ".join(result.get("candidates") or [])
-        imported = ", ".join(result.get("searched") or []) or "none (none mentions a framework)"
+        candidates = ", ".join(result.candidates)
+        imported = ", ".join(result.searched) or "none (none mentions a framework)"
         message = (f"No web application (FastAPI, Flask, Django, Starlette, Litestar, "
                    f"Connexion) found in {shown}. No run script, Dockerfile, Procfile or "
                    f"source file names one; modules looked for: {candidates}; imported: "

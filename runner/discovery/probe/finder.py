@@ -20,7 +20,7 @@ import traceback
 from . import adapters, seed_sqlalchemy, startup, tables
 from .adapters import django as django_adapter
 from .common import error_line, relative
-from .result import ProbeFailure, failure, success
+from .result import Found, NotFound, ProbeError, ProbeFailure
 
 # Module names tried, in order, after the entry points. "{pkg}" expands to each package in the
 # root (and in src/).
@@ -71,14 +71,14 @@ class Prober:
         self.hints = list(hints)  # [{"locator", "origin", "folder"}], best first
         self.with_spec = with_spec
         self.searched = []  # candidate modules tried
-        self.errors = []  # {"module", "error", "where", "origin"}
+        self.errors = []  # ProbeError
         self.extra_env = {}
         sys.path[:0] = [p for p in (root, os.path.join(root, "src")) if os.path.isdir(p)]
         os.chdir(root)
         sys.argv = [sys.argv[0]]  # apps that parse flags at import time see none
 
     def failure(self, message):
-        return failure(message, self.candidate_modules(), self.searched, self.errors)
+        return NotFound(message, self.candidate_modules(), self.searched, self.errors)
 
     # -- finding the app ------------------------------------------------------------------------
 
@@ -131,16 +131,13 @@ class Prober:
                 return self.describe(app, module_name + ":" + attr.rstrip("()"), factory)
             found = find_app_in_module(module)
         except ProbeFailure as exc:
-            self.errors.append(
-                {"module": locator, "error": str(exc), "where": None, "origin": origin}
-            )
+            self.errors.append(ProbeError(locator, str(exc), None, origin))
             return None
         except BaseException as exc:  # noqa: BLE001 - SystemExit at import is also a failure
             self.record_error(locator, exc, origin)
             return None
         if not found:
-            self.errors.append({"module": module_name, "error": "no web application in it",
-                                "where": None, "origin": origin})
+            self.errors.append(ProbeError(module_name, "no web application in it", None, origin))
             return None
         attr, app, factory = found
         return self.describe(app, module_name + ":" + attr, factory)
@@ -224,9 +221,7 @@ class Prober:
             if not filename.startswith("<") and relative(self.root, filename):
                 where = relative(self.root, filename) + ":" + str(lineno)
                 break
-        self.errors.append(
-            {"module": module_name, "error": error_line(exc), "where": where, "origin": origin}
-        )
+        self.errors.append(ProbeError(module_name, error_line(exc), where, origin))
 
     # -- describing the app ---------------------------------------------------------------------
 
@@ -244,13 +239,12 @@ class Prober:
         if adapter is None:
             raise ProbeFailure("unsupported framework for " + locator)
         source, doc = adapter.openapi(app, self.root) if self.with_spec else ("none", None)
-        result = success(framework, locator, factory, adapter.INTERFACE, self.extra_env, source,
-                         doc, self.searched, self.errors)
-        result["notes"] = [*startup.run_main_block(sys.modules.get(locator.partition(":")[0])),
-                           *tables.create_sqlite_tables(app)]
-        if "sqlalchemy" in sys.modules and seed_sqlalchemy.seedable(app, self.root):
-            result["seed"] = "sqlalchemy"  # a user table on a sqlite file in the run's copy
-        return result
+        notes = [*startup.run_main_block(sys.modules.get(locator.partition(":")[0])),
+                 *tables.create_sqlite_tables(app)]
+        # A user table on a sqlite file in the run's copy: a login user can be made there.
+        seeded = "sqlalchemy" in sys.modules and seed_sqlalchemy.seedable(app, self.root)
+        return Found(framework, locator, factory, adapter.INTERFACE, self.extra_env, source, doc,
+                     self.searched, self.errors, notes=notes, seed="sqlalchemy" if seeded else "")
 
     def probe_django(self, project_dir, settings_module, locator=None, origin=None):
         if project_dir not in sys.path:
@@ -270,20 +264,18 @@ class Prober:
         interface = "asgi" if "asgi" in locator.partition(":")[0].split(".")[-1] else "wsgi"
         source, doc = django_adapter.openapi(settings, self.root) if self.with_spec else (
             "none", None)
-        result = success("django", locator, False, interface, self.extra_env, source, doc,
-                         self.searched, self.errors)
-        result["sqlite_databases"] = sorted({*django_adapter.sqlite_aliases(settings),
-                                             *unreachable})
-        result["notes"] = [
+        notes = [
             "database '" + alias + "' (" + where + ") does not answer from here: the app is "
             "served on a throwaway sqlite database instead (migrated first). To test against "
             "the real one, start it (a service of the job) and point the settings at it."
             for alias, where in sorted(unreachable.items())]
-        result["sqlite_files"] = django_adapter.sqlite_files(settings)
-        if "default" in result["sqlite_databases"] and "django.contrib.auth" in getattr(
-                settings, "INSTALLED_APPS", ()):
-            result["seed"] = "django"  # its users live in the run's throwaway database
-        return result
+        databases = sorted({*django_adapter.sqlite_aliases(settings), *unreachable})
+        # Its users live in the run's throwaway database: a login user can be made there.
+        seed = "django" if "default" in databases and "django.contrib.auth" in getattr(
+            settings, "INSTALLED_APPS", ()) else ""
+        return Found("django", locator, False, interface, self.extra_env, source, doc,
+                     self.searched, self.errors, sqlite_databases=databases,
+                     sqlite_files=django_adapter.sqlite_files(settings), notes=notes, seed=seed)
 
 
 def resolve_app(module, module_name, attr, record_error=None):

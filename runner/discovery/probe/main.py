@@ -7,10 +7,11 @@ import argparse
 import json
 import os
 import traceback
+from dataclasses import replace
 
 from .common import error_line
 from .finder import Prober
-from .result import ProbeFailure
+from .result import ProbeFailure, to_json
 
 
 def main(argv=None):
@@ -34,8 +35,8 @@ def main(argv=None):
     except ProbeFailure as exc:
         result = prober.failure(str(exc))
     except Exception as exc:  # noqa: BLE001 - anything else is reported, not raised
-        result = prober.failure("the probe failed: " + error_line(exc))
-        result["traceback"] = traceback.format_exc()[-4000:]
+        result = replace(prober.failure("the probe failed: " + error_line(exc)),
+                         traceback=traceback.format_exc()[-4000:])
     with open(out_path, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, default=str, indent=1)
+        json.dump(to_json(result), handle, default=str, indent=1)
     return 0
