@@ -26,7 +26,7 @@ from runner.errors import ExitCode, RunnerError, UsageError, condense_tracebacks
 from runner.models import RunReport
 from runner.publish import github
 from runner.redact import Redactor
-from runner.repo import with_git_config
+from runner.repo import check_out_pull_request, with_git_config, workspace_is_empty
 from runner.report import inert
 from runner.report.verdict import exit_code, status
 
@@ -67,12 +67,12 @@ def prepare_workspace(publish: PublishConfig) -> None:
     when no checkout step ran before this action."""
     # This workspace only, never `*`: a repository of another owner elsewhere stays refused.
     os.environ.update(with_git_config(os.environ, ("safe.directory", str(publish.workspace))))
-    if (github.workspace_is_empty(publish.workspace) and publish.pr_number is not None
+    if (workspace_is_empty(publish.workspace) and publish.pr_number is not None
             and publish.repository):
         with github.group(f"checkout PR #{publish.pr_number}"):
-            commit = github.checkout_pull_request(publish.workspace, publish.server_url,
-                                                  publish.repository, publish.pr_number,
-                                                  publish.github_token)
+            commit = check_out_pull_request(publish.workspace, publish.server_url,
+                                            publish.repository, publish.pr_number,
+                                            publish.github_token)
             print(f"checked out refs/pull/{publish.pr_number}/head at {commit}", flush=True)
 
 

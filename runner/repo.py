@@ -100,9 +100,11 @@ def split_credentials(url: str) -> tuple[str, str | None]:
 
 
 class _Git:
-    """Runs git for one clone: no prompts, bounded, the token only in the environment."""
+    """Runs git for one clone: no prompts, bounded, the token only in the environment.
+    `trust`: a folder owned by another user that git may work in (exactly that one)."""
 
-    def __init__(self, url: str, token: str | None, timeout: float) -> None:
+    def __init__(self, url: str, token: str | None, timeout: float,
+                 trust: Path | None = None) -> None:
         self.url = url
         self.timeout = timeout
         self.secrets = [s for s in (token,) if s]
@@ -111,12 +113,12 @@ class _Git:
         extra.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="", SSH_ASKPASS="",
                      GCM_INTERACTIVE="never")
         extra["GIT_SSH_COMMAND"] = extra.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+        config = [("safe.directory", str(trust))] if trust is not None else []
         if token and url.startswith(("https://", "http://")):
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
             self.secrets.append(basic)
-            extra.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader",
-                         GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}")
-        self.env = sandbox.scrubbed_env(extra)
+            config.append(("http.extraHeader", f"Authorization: Basic {basic}"))
+        self.env = sandbox.scrubbed_env(with_git_config(extra, *config) if config else extra)
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
@@ -174,9 +176,10 @@ def _last(output: str) -> str:
 
 def clone(url: str, dest: Path, *, branch: str | None = None, pr_number: int | None = None,
           commit: str | None = None, token: str | None = None,
-          timeout: float = 300.0) -> RepoInfo:
+          timeout: float = 300.0, trust: bool = False) -> RepoInfo:
     """Clone `url` into the empty folder `dest` at a branch (default: the remote's default
-    branch), a pull request's head or a commit; return its git facts."""
+    branch), a pull request's head or a commit; return its git facts. `trust`: `dest` may
+    belong to another user (the action's mounted workspace)."""
     if sum(x is not None for x in (branch, pr_number, commit)) > 1:
         raise UsageError("Give at most one of --branch, --pr and --commit.",
                          "A pull request and a commit already name the code to test.")
@@ -184,7 +187,7 @@ def clone(url: str, dest: Path, *, branch: str | None = None, pr_number: int | N
         raise UsageError(f"--commit {commit!r} is not a commit sha.",
                          "Give the full 40-character sha or an abbreviation of it.")
     url, embedded = split_credentials(url)
-    git = _Git(url, token or embedded, timeout)
+    git = _Git(url, token or embedded, timeout, trust=dest.resolve() if trust else None)
     dest.mkdir(parents=True, exist_ok=True)
     if branch is None and pr_number is None and commit is None or branch is not None:
         git(dest.parent, "clone", "--quiet", "--depth", "1", "--no-tags", "--single-branch",
@@ -227,6 +230,26 @@ def _fetch_commit(git: _Git, dest: Path, commit: str) -> None:
         raise RunnerError(STAGE, f"Cloning {git.url}: commit {commit} is not in the repository.",
                           "Check the --commit sha (push the commit first if it is only local).")
     git(dest, "update-ref", "FETCH_HEAD", resolved.output.strip())
+
+
+def check_out_pull_request(workspace: Path, server_url: str, repository: str, pr_number: int,
+                           token: str | None, timeout: float = 300.0) -> str:
+    """The action's checkout when no checkout step ran: `refs/pull/N/head` of `repository`
+    into the empty mounted `workspace` (another user's folder, trusted alone); returns the
+    commit. The token reaches git only as a header (see `_Git`)."""
+    try:
+        info = clone(f"{server_url}/{repository}.git", workspace, pr_number=pr_number,
+                     token=token, timeout=timeout, trust=True)
+    except RunnerError as exc:
+        exc.hint = ("Add `- uses: actions/checkout@v4` before this action, or give the job "
+                    "`contents: read` permission.")
+        raise
+    assert info.commit is not None  # clone refuses a checkout without one
+    return info.commit
+
+
+def workspace_is_empty(workspace: Path) -> bool:
+    return not workspace.exists() or not any(workspace.iterdir())
 
 
 # Not copied into the run copy: version control, environments, caches, our own reports.

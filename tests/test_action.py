@@ -19,10 +19,11 @@ import yaml
 from github_api import FakeGitHub, served
 
 from runner.context import from_env
-from runner.errors import UsageError
+from runner.errors import RunnerError, UsageError
 from runner.github_event import pull_request_from
 from runner.models import Endpoint, EndpointResult, RunReport, SourceLocation
 from runner.publish import github
+from runner.repo import check_out_pull_request, workspace_is_empty
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "todo-api"
@@ -263,10 +264,15 @@ def test_an_empty_workspace_checks_out_the_pull_request_head(tmp_path: Path) -> 
                    check=True)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    assert github.workspace_is_empty(workspace)
-    commit = github.checkout_pull_request(workspace, f"file://{tmp_path / 'server'}",
-                                          "octo-org/todo-service", 5, TOKEN)
+    assert workspace_is_empty(workspace)
+    commit = check_out_pull_request(workspace, f"file://{tmp_path / 'server'}",
+                                    "octo-org/todo-service", 5, TOKEN)
     assert len(commit) == 40 and (workspace / "main.py").exists()
+    # A pull request the server does not have: the action's own hint, not the CLI's.
+    with pytest.raises(RunnerError, match="no such pull request") as caught:
+        check_out_pull_request(tmp_path / "other", f"file://{tmp_path / 'server'}",
+                               "octo-org/todo-service", 6, TOKEN)
+    assert "actions/checkout" in caught.value.hint
 
 
 # -- entrypoint.py as a process ---------------------------------------------------------------

@@ -7,10 +7,7 @@ annotations; everything here truncates to fit and points at the full report inst
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.errors import RunnerError
 from runner.models import RunReport
-from runner.repo import with_git_config
 from runner.report import inert
 from runner.report.markdown import fit
 
@@ -216,49 +211,3 @@ def upsert_pr_comment(
         return CommentResult(None, f"No PR comment: cannot reach {api_url} ({exc}).")
     finally:
         client.close()
-
-
-# -- checking out the PR when the workspace is empty ------------------------------------------
-
-
-def checkout_pull_request(workspace: Path, server_url: str, repository: str, pr_number: int,
-                          token: str | None, timeout: float = 300.0) -> str:
-    """Fetch `refs/pull/N/head` into an empty workspace and check it out; returns the commit.
-
-    The token goes to git as an HTTP header through GIT_CONFIG_* variables, never on a command line.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    if token:
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        # Appended: the workspace's safe.directory (entrypoint.prepare_workspace) stays.
-        env = with_git_config(env, ("http.extraheader", f"AUTHORIZATION: basic {basic}"))
-    remote = f"{server_url}/{repository}.git"
-    steps = [
-        ["git", "init", "--quiet"],
-        ["git", "remote", "add", "origin", remote],
-        ["git", "fetch", "--quiet", "--depth=1", "origin", f"refs/pull/{pr_number}/head"],
-        ["git", "checkout", "--quiet", "--detach", "FETCH_HEAD"],
-        ["git", "rev-parse", "HEAD"],
-    ]
-    workspace.mkdir(parents=True, exist_ok=True)
-    out = ""
-    for step in steps:
-        try:
-            done = subprocess.run(step, cwd=workspace, env=env, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RunnerError("repo", f"`{' '.join(step)}` could not run: {exc}.") from exc
-        if done.returncode != 0:
-            raise RunnerError(
-                "repo", f"Checking out PR #{pr_number} from {remote} failed at "
-                f"`{' '.join(step[:3])}`.",
-                "Add `- uses: actions/checkout@v4` before this action, or give the job "
-                "`contents: read` permission.", detail=done.stderr[-2000:],
-            )
-        out = done.stdout.strip()
-    return out
-
-
-def workspace_is_empty(workspace: Path) -> bool:
-    return not workspace.exists() or not any(workspace.iterdir())
