@@ -101,8 +101,23 @@ class AppTraceback:
 def parse_traceback(log_text: str, root: str = "") -> AppTraceback | None:
     """The first complete Python traceback in a stretch of the app log (its root cause when
     exceptions are chained), or None."""
-    lines = log_text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)), None)
+    found = _next_traceback(log_text.splitlines(), 0, root)
+    return found[0] if found else None
+
+
+def parse_tracebacks(log_text: str, root: str = "") -> list[AppTraceback]:
+    """Every complete traceback in a stretch of the app log, in the order logged."""
+    lines, start, found = log_text.splitlines(), 0, []
+    while (next_one := _next_traceback(lines, start, root)) is not None:
+        found.append(next_one[0])
+        start = next_one[1]
+    return found
+
+
+def _next_traceback(lines: list[str], begin: int, root: str) -> tuple[AppTraceback, int] | None:
+    """The first traceback from line `begin` on, and the line after its exception line."""
+    start = next((i for i in range(begin, len(lines))
+                  if lines[i].rstrip().endswith(_TRACEBACK)), None)
     if start is None:
         return None
     frames: list[tuple[str, str, str]] = []
@@ -118,7 +133,7 @@ def parse_traceback(log_text: str, root: str = "") -> AppTraceback | None:
             if len(block) > TRACEBACK_LINES:  # the head line, then the frames nearest the error
                 block = [block[0], "  ..."] + block[-TRACEBACK_LINES:]
             return AppTraceback("\n".join(block), bare[:300],
-                                f"{file}:{line} in {function.strip()}")
+                                f"{file}:{line} in {function.strip()}"), number + 1
     return None
 
 
@@ -139,27 +154,35 @@ class AppLog:
         except OSError:
             return 0
 
-    def traceback_between(self, start: int, end: int | None = None) -> AppTraceback | None:
+    def tracebacks_between(self, start: int, end: int | None = None) -> list[AppTraceback]:
         try:
             with self.path.open("rb") as log:
                 log.seek(start)
                 size = LOG_WINDOW if end is None else max(min(end - start, LOG_WINDOW), 0)
                 chunk = log.read(size)
         except OSError:
-            return None
-        return parse_traceback(chunk.decode("utf-8", "replace"), self.root)
+            return []
+        return parse_tracebacks(chunk.decode("utf-8", "replace"), self.root)
 
 
 def attach_tracebacks(calls: list[ToolCall], marks: dict[str, int], log: AppLog) -> None:
     """Give each 5xx call the traceback the app logged for it: the first one between where the
     call began and where the next 5xx call began (some servers log it before the answer, some,
-    as uvicorn does, just after; the calls in between answered without one)."""
+    as uvicorn does, just after; the calls in between answered without one). 5xx calls that
+    began at the same point of the log (made at once, or before the previous one's traceback
+    was written) share that stretch: they get its traceback only when all it holds is one
+    exception at one place, never another call's."""
     failing = [c for c in calls if c.status_code and c.status_code >= 500 and c.call_id in marks]
-    for number, call in enumerate(failing):
-        end = marks[failing[number + 1].call_id] if number + 1 < len(failing) else None
-        found = log.traceback_between(marks[call.call_id], end)
-        if found is not None:
-            call.traceback = found.text
+    starts = sorted({marks[c.call_id] for c in failing})
+    for number, start in enumerate(starts):
+        group = [c for c in failing if marks[c.call_id] == start]
+        end = starts[number + 1] if number + 1 < len(starts) else None
+        found = log.tracebacks_between(start, end)
+        if len(group) > 1 and len({(t.exception, t.where) for t in found}) != 1:
+            continue  # which traceback is whose cannot be told
+        if found:
+            for call in group:
+                call.traceback = found[0].text
 
 
 async def attach_logged_tracebacks(calls: list[ToolCall], marks: dict[str, int],

@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 from runner.checks import CHECKS
-from runner.evidence import AppLog, attach_tracebacks, curl, parse_traceback
+from runner.evidence import AppLog, attach_tracebacks, curl, parse_traceback, parse_tracebacks
 from runner.models import Endpoint, Parameter, RequestBody, ToolCall
 from runner.verdicts import evaluate
 
@@ -105,6 +105,25 @@ def test_each_5xx_call_gets_the_traceback_logged_in_its_own_stretch(tmp_path: Pa
     assert "app.py\", line 3" in calls[0].traceback and "main.py" not in calls[0].traceback
     assert calls[1].traceback == ""
     assert "app/main.py" in calls[2].traceback
+
+
+def test_5xx_calls_begun_at_the_same_point_share_only_an_unambiguous_traceback(
+        tmp_path: Path) -> None:
+    """Two calls made at once (the LLM's parallel tool calls), or the next call begun before
+    uvicorn wrote the previous one's traceback: one stretch of log for both."""
+    log = tmp_path / "app.log"
+    other = UVICORN_LOG.replace("ZeroDivisionError: division by zero",
+                                "KeyError: 'name'").replace("line 57", "line 12")
+    log.write_text(UVICORN_LOG + UVICORN_LOG)
+    calls = [made(call_id="a"), made(call_id="b")]
+    attach_tracebacks(calls, {"a": 0, "b": 0}, AppLog(log, Path("/run/repo")))
+    assert all("ZeroDivisionError" in c.traceback for c in calls)  # the same error twice
+    log.write_text(UVICORN_LOG + other)
+    calls = [made(call_id="a"), made(call_id="b")]
+    attach_tracebacks(calls, {"a": 0, "b": 0}, AppLog(log, Path("/run/repo")))
+    assert [c.traceback for c in calls] == ["", ""]  # whose is whose cannot be told
+    assert [t.exception for t in parse_tracebacks(UVICORN_LOG + other)] == [
+        "ZeroDivisionError: division by zero", "KeyError: 'name'"]
 
 
 def test_a_5xx_names_the_apps_exception_in_every_report(tmp_path: Path) -> None:
