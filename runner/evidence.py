@@ -15,6 +15,7 @@ import asyncio
 import json
 import re
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warn
 _LIBRARY = ("site-packages", "dist-packages", "/lib/python", "<frozen", "<string>")
 TRACEBACK_LINES = 40  # the tail of a traceback kept as evidence
 LOG_WINDOW = 256 * 1024  # bytes of the app log read per failing call
+LOG_WAIT = 2.0  # seconds a run waits at its end for the tracebacks of its 5xx calls
 
 
 @dataclass(frozen=True)
@@ -186,10 +188,15 @@ def attach_tracebacks(calls: list[ToolCall], marks: dict[str, int], log: AppLog)
 
 
 async def attach_logged_tracebacks(calls: list[ToolCall], marks: dict[str, int],
-                                   log: AppLog | None) -> None:
-    """`attach_tracebacks` once the app has had a moment to log (uvicorn logs a traceback
-    just after the answer); nothing to do without a 5xx or a log."""
-    if log is None or not any((c.status_code or 0) >= 500 for c in calls):
+                                   log: AppLog | None, wait: float = LOG_WAIT) -> None:
+    """`attach_tracebacks`, waiting up to `wait` seconds for the app to write what is missing
+    (uvicorn logs a traceback just after the answer; later still on a loaded machine)."""
+    failing = [c for c in calls if (c.status_code or 0) >= 500 and c.call_id in marks]
+    if log is None or not failing:
         return
-    await asyncio.sleep(0.2)
-    attach_tracebacks(calls, marks, log)
+    deadline = time.monotonic() + wait
+    while True:
+        await asyncio.sleep(0.1)
+        attach_tracebacks(calls, marks, log)
+        if all(c.traceback for c in failing) or time.monotonic() >= deadline:
+            return

@@ -6,7 +6,14 @@ import shlex
 from pathlib import Path
 
 from runner.checks import CHECKS
-from runner.evidence import AppLog, attach_tracebacks, curl, parse_traceback, parse_tracebacks
+from runner.evidence import (
+    AppLog,
+    attach_logged_tracebacks,
+    attach_tracebacks,
+    curl,
+    parse_traceback,
+    parse_tracebacks,
+)
 from runner.models import Endpoint, Parameter, RequestBody, ToolCall
 from runner.verdicts import evaluate
 
@@ -124,6 +131,25 @@ def test_5xx_calls_begun_at_the_same_point_share_only_an_unambiguous_traceback(
     assert [c.traceback for c in calls] == ["", ""]  # whose is whose cannot be told
     assert [t.exception for t in parse_tracebacks(UVICORN_LOG + other)] == [
         "ZeroDivisionError: division by zero", "KeyError: 'name'"]
+
+
+def test_a_traceback_written_after_the_answer_is_waited_for(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    log = tmp_path / "app.log"
+    log.write_text("")
+    calls = [made(call_id="a")]
+    late = threading.Timer(0.5, lambda: log.write_text(UVICORN_LOG))
+    late.start()
+    asyncio.run(attach_logged_tracebacks(calls, {"a": 0}, AppLog(log, Path("/run/repo")),
+                                         wait=30))
+    late.join()
+    assert "ZeroDivisionError" in calls[0].traceback
+    never = [made(call_id="b")]  # an app that logs no traceback: the wait is bounded
+    asyncio.run(attach_logged_tracebacks(never, {"b": 0}, AppLog(tmp_path / "none.log"),
+                                         wait=0.3))
+    assert never[0].traceback == ""
 
 
 def test_a_5xx_names_the_apps_exception_in_every_report(tmp_path: Path) -> None:
