@@ -90,3 +90,16 @@ def test_a_variable_read_as_none_on_the_failing_line_is_filled(tmp_path: Path) -
     assert filled.learn([ProbeError(module="m", error="TypeError: a bytes-like object is required, not 'str'",
                           where="settings.py:3")], tmp_path, given=[], writable=False)
     assert filled.env == {"DATABASE_URL": "sqlite:///api-mcp-test.sqlite3"}
+
+
+def test_an_empty_engine_url_fills_the_setting_named_on_the_failing_line(tmp_path: Path) -> None:
+    """SQLAlchemy names no setting; the call (over several lines) does: `settings.db_url`."""
+    (tmp_path / "session.py").write_text(
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\nengines = {\n"
+        "    'rw': create_async_engine(\n        settings.db_url, pool_recycle=3600\n    ),\n}\n")
+    error = ProbeError(module="m", error="ArgumentError: Could not parse SQLAlchemy URL from "
+                       "string ''", where="session.py:4")
+    filled = Filled()
+    assert filled.learn([error], tmp_path, given=[], writable=False)
+    assert filled.env == {"DB_URL": "sqlite+aiosqlite:///api-mcp-test.sqlite3"}
+    assert not Filled().learn([error], tmp_path, given=["DB_URL"], writable=False)  # the user's

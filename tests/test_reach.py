@@ -418,3 +418,37 @@ def test_only_the_calls_before_the_server_starts_are_start_up_steps() -> None:
     assert steps("if '__main__' == __name__:\n    uvicorn.run('main:app')\n    init_db()\n") == []
     # A command-line script starts no server: nothing of it runs.
     assert steps("if __name__ == '__main__':\n    delete_everything()\n") == []
+
+
+@pytest.mark.slow
+def test_an_empty_database_url_default_gets_an_async_sqlite_database(tmp_path: Path) -> None:
+    """A settings field defaulting to "" handed to an async engine kept in a dict: SQLAlchemy's
+    error names no setting, the failing line does. The setting gets an aiosqlite URL (the
+    driver, declared nowhere, is installed) and the models' tables are made there."""
+    repo = make_repo(tmp_path / "tasks", {
+        "requirements.txt": "fastapi\nsqlalchemy[asyncio]\n",
+        "settings.py": "import os\n\n\nclass Settings:\n"
+                       "    database_url = os.environ.get('DATABASE_URL', '')\n\n\n"
+                       "settings = Settings()\n",
+        "db.py": "from sqlalchemy import Column, Integer, String, select\n"
+                 "from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine\n"
+                 "from sqlalchemy.orm import declarative_base\n\nfrom settings import settings\n"
+                 "\nengines = {\n    'writer': create_async_engine(\n"
+                 "        settings.database_url, pool_recycle=3600\n    ),\n}\n"
+                 "Base = declarative_base()\n\n\nclass Task(Base):\n    __tablename__ = 'tasks'\n"
+                 "    id = Column(Integer, primary_key=True)\n    title = Column(String)\n\n\n"
+                 "async def titles() -> list:\n"
+                 "    async with AsyncSession(engines['writer']) as session:\n"
+                 "        return [t.title for t in (await session.execute(select(Task))).scalars()]\n",
+        "main.py": "from fastapi import FastAPI\n\nfrom db import titles\n\napp = FastAPI()\n\n\n"
+                   "@app.get('/tasks')\nasync def list_tasks() -> list:\n    return await titles()\n",
+    })
+    out = tmp_path / "out"
+    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
+                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    note = next(n for n in report["notes"] if "did not import as the repository is" in n)
+    assert "aiosqlite" in note and "DATABASE_URL" in note
+    tasks = next(r for r in report["test_results"] if r["endpoint"] == "/tasks")
+    assert tasks["outcome"] == "passed" and tasks["calls"][0]["body"] == []

@@ -140,6 +140,10 @@ class Filled:
                         self.env[name] = values[name]
                         learned = True
                 gates = [name for name in gates if name not in self.env]
+        for name, url in _empty_url(errors, folder).items():
+            if name not in given and self.env.get(name) != url:
+                self.env[name] = url
+                learned = True
         numbers = _numbers(errors, folder)
         for name in numbers:  # a placeholder given earlier, read as a number here
             if self.env.get(name) == "change-me":
@@ -196,6 +200,34 @@ def _none_read(errors: Sequence[ProbeError], folder: Path) -> list[str]:
         if number.isdigit() and 0 < int(number) <= len(lines):
             names += [n for n in OPTIONAL_READ.findall(lines[int(number) - 1]) if n not in names]
     return names
+
+
+# An engine given an empty or missing URL (a settings field defaulting to "", read unset):
+# SQLAlchemy's error names no setting, the failing line does (`settings.database_url`).
+EMPTY_URL = re.compile(r"Could not parse (?:SQLAlchemy|rfc1738) URL from (?:given URL )?string"
+                       r"|Expected string or URL object, got None")
+ASYNC_ENGINE = re.compile(r"create_async_engine|AsyncEngine|async_engine_from_config")
+ASYNC_SQLITE = "sqlite+aiosqlite:///api-mcp-test.sqlite3"
+
+
+def _empty_url(errors: Sequence[ProbeError], folder: Path) -> dict[str, str]:
+    """{NAME: sqlite URL} for the database settings named on a line that gave an engine an
+    empty URL; the async driver's URL when the file makes an async engine."""
+    found: dict[str, str] = {}
+    for error in errors:
+        if not EMPTY_URL.search(error.error):
+            continue
+        text = _failing_file(error, folder)
+        number = (error.where or "").rpartition(":")[2]
+        lines = text.splitlines()
+        if not number.isdigit() or not 0 < int(number) <= len(lines):
+            continue
+        line = " ".join(lines[max(0, int(number) - 3):int(number) + 2])  # a call over lines
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line):
+            if DATABASE.search(word.upper()):
+                found[word.upper()] = ASYNC_SQLITE if ASYNC_ENGINE.search(text) \
+                    else placeholder(word.upper())
+    return found
 
 
 def _numbers(errors: Sequence[ProbeError], folder: Path) -> set[str]:

@@ -212,14 +212,13 @@ def _engines(app):
         db = getattr(extension, "db", extension)
         with app.app_context():
             engines.append(db.engine)
-    for module in tables._modules():
-        for value in list(getattr(module, "__dict__", {}).values()):
-            try:
-                engine = getattr(value, "sync_engine", value)
-            except Exception:  # noqa: BLE001, S112 - a lazy proxy may raise
-                continue
-            if isinstance(engine, Engine) and all(engine is not e for e in engines):
-                engines.append(engine)
+    for value in tables.module_values():
+        try:
+            engine = getattr(value, "sync_engine", value)
+        except Exception:  # noqa: BLE001, S112 - a lazy proxy may raise
+            continue
+        if isinstance(engine, Engine) and all(engine is not e for e in engines):
+            engines.append(engine)
     return engines
 
 

@@ -30,26 +30,36 @@ def _modules():
                 ("sqlalchemy", "flask_sqlalchemy", "api_mcp_test_probe"))]
 
 
+def module_values():
+    """The values the app's modules hold, and those of their dicts (`engines = {READER:
+    create_async_engine(...)}`)."""
+    for module in _modules():
+        values = list(getattr(module, "__dict__", {}).values())
+        for value in values:
+            yield value
+            if type(value) is dict:
+                yield from list(value.values())
+
+
 def _plain():
     from sqlalchemy import MetaData, create_engine, inspect
     from sqlalchemy.engine import Engine
 
     metadatas, urls = [], []
-    for module in _modules():
-        for value in list(getattr(module, "__dict__", {}).values()):
-            try:  # any object: a lazy proxy may raise on getattr
-                metadata = value if isinstance(value, MetaData) else getattr(value, "metadata",
-                                                                             None)
-                engine = getattr(value, "sync_engine", value)  # an AsyncEngine's sync side
-            except Exception:  # noqa: BLE001, S112
-                continue
-            if isinstance(metadata, MetaData) and metadata.tables and all(
-                    metadata is not m for m in metadatas):
-                metadatas.append(metadata)
-            if isinstance(engine, Engine) and engine.url.get_backend_name() == "sqlite":
-                url = engine.url.set(drivername="sqlite")  # aiosqlite -> the stdlib driver
-                if url.database and url.database != ":memory:" and url not in urls:
-                    urls.append(url)
+    for value in module_values():
+        try:  # any object: a lazy proxy may raise on getattr
+            metadata = value if isinstance(value, MetaData) else getattr(value, "metadata",
+                                                                         None)
+            engine = getattr(value, "sync_engine", value)  # an AsyncEngine's sync side
+        except Exception:  # noqa: BLE001, S112
+            continue
+        if isinstance(metadata, MetaData) and metadata.tables and all(
+                metadata is not m for m in metadatas):
+            metadatas.append(metadata)
+        if isinstance(engine, Engine) and engine.url.get_backend_name() == "sqlite":
+            url = engine.url.set(drivername="sqlite")  # aiosqlite -> the stdlib driver
+            if url.database and url.database != ":memory:" and url not in urls:
+                urls.append(url)
     notes = []
     for url in urls:
         engine = create_engine(url)
