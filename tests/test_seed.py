@@ -275,3 +275,29 @@ def test_sqlalchemy_user_is_created_with_the_apps_own_password_hash(tmp_path: Pa
     assert me["calls"][0]["body"]["email"].startswith("amt_")
     assert me["calls"][0]["body"]["full_name"]  # every column of the row is filled
     assert not (repo / "accounts.db").exists()  # the user's folder is untouched
+
+
+def test_a_user_is_created_only_in_a_database_of_the_runs_own(tmp_path: Path) -> None:
+    """Never with configured credentials, never for an app started by its own command (its
+    database is not known to be a throwaway), never when discovery saw no database of the
+    run's own (a Django database server that answers: `seed` is "")."""
+    from runner.auth.seed import Served
+    from runner.pipeline.credentials import seeder_for
+    from runner.runconfig import AuthConfig, ServeSettings
+
+    def settings(auth: AuthConfig | None = None, start: str | None = None) -> ServeSettings:
+        return ServeSettings(app_env={}, start_command=start, ready_path=None,
+                             django_debug=False, auth=auth, call_timeout=5.0,
+                             max_result_chars=None)
+
+    served = Served(Path("python"), tmp_path, {}, "notes.wsgi:application", "django")
+    spec = _spec([_post("/token-auth/")], framework="django")
+    own = ApiSpec(**{**vars(spec), "seed": "django"})
+    assert seeder_for(own, settings(), served, tmp_path / "seed", 5.0) is not None
+    assert seeder_for(own, settings(AuthConfig(mode="auto")), served, tmp_path / "s", 5.0)
+    configured = AuthConfig(mode="static", value="Token x")
+    assert seeder_for(own, settings(configured), served, tmp_path / "s", 5.0) is None
+    assert seeder_for(own, settings(start="gunicorn notes.wsgi"), served, tmp_path / "s",
+                      5.0) is None
+    assert seeder_for(spec, settings(), served, tmp_path / "s", 5.0) is None  # seed ""
+    assert seeder_for(own, settings(), None, tmp_path / "s", 5.0) is None  # not served by us
