@@ -11,13 +11,15 @@ scheme, never a token or password.
 - plan.py: what the spec offers (sign-up, login, refresh, schemes, an operation to try on)
 - user.py: the generated user and the bodies made for it
 - tokens.py: what a login answer holds (token, refresh token, expiry, scheme, CSRF cookie)
-- flow.py: the requests (sign-up, login, CSRF retry, choosing the credentials, renewal)
+- flow.py: the login flow (sign-up, login, choosing the credentials, renewal)
+- session.py: one login's requests (the CSRF retry, each recorded with its secrets masked)
 - credentials.py: the headers file and keeping it fresh
 """
 
 from runner.auth.credentials import Credentials
-from runner.auth.flow import INTENT, AuthResult, authenticate, describe, renew
+from runner.auth.flow import AuthResult, authenticate, describe, renew
 from runner.auth.plan import automatic_plan, configure_hint, find_operation, secured
+from runner.auth.session import INTENT
 from runner.auth.tokens import json_path
 from runner.auth.user import ThrowawayUser, credentials_body, expand
 

@@ -19,27 +19,24 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
 from runner.auth import plan, tokens
-from runner.auth.seed import Minted, SeededUser, Seeder
+from runner.auth.seed import Minted, Seeder
+from runner.auth.session import Session, note, send
 from runner.auth.user import (
     HINT,
     STAGE,
     ThrowawayUser,
-    credential_kind,
-    credentials_body,
     expand,
     login_name,
 )
 from runner.errors import RunnerError
-from runner.models import ApiSpec, AuthConfig, AuthStep, Timeouts, ToolCall
+from runner.models import ApiSpec, AuthConfig, Timeouts, ToolCall
 
-INTENT = "auth"  # the intent of the runner's own calls: judged leniently (runner/checks.py)
 _MAX_TRIES = 6  # candidate credentials tried on the probe operation
 
 
@@ -55,32 +52,6 @@ class AuthResult:
     user: ThrowawayUser | None = None
     refresh_token: str | None = None
     expires: tuple[float, float] | None = None  # (issued, expires) of a JWT access token
-
-
-@dataclass
-class _Session:
-    client: httpx.Client
-    spec: ApiSpec
-    user: ThrowawayUser
-    record: dict[str, Any]
-    secrets: set[str]
-    token_path: str | None = None
-    calls: list[ToolCall] = field(default_factory=list)
-    login_name: str = "username"  # what the sign-up named the user by: username or email
-    granted: Mapping[str, str] = field(default_factory=dict)  # the ${NAME}s it may expand
-    seeded: SeededUser | None = None  # the user was created in the throwaway database
-
-    def mask(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self.secrets:
-                if secret:
-                    value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {k: self.mask(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.mask(v) for v in value]
-        return value
 
 
 def authenticate(auth: AuthConfig | None, spec: ApiSpec, base_url: str,
@@ -134,7 +105,7 @@ def _attempt(auth: AuthConfig, spec: ApiSpec, base_url: str, timeout: float,
     secrets_used = {user.password, *auth.env.values()}
     result = AuthResult(record=record, user=user)
     with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
-        session = _Session(client, spec, user, record, secrets_used, auth.token,
+        session = Session(client, spec, user, record, secrets_used, auth.token,
                            granted=auth.env, seeded=seeded)
         if seeded is not None:
             session.login_name = seeded.login_name
@@ -154,7 +125,7 @@ def _attempt(auth: AuthConfig, spec: ApiSpec, base_url: str, timeout: float,
     return result
 
 
-def _obtain(auth: AuthConfig, session: _Session, result: AuthResult, automatic: bool,
+def _obtain(auth: AuthConfig, session: Session, result: AuthResult, automatic: bool,
             sign_up: bool) -> dict[str, str]:
     user, spec = session.user, session.spec
     if auth.mode == "static":
@@ -165,17 +136,17 @@ def _obtain(auth: AuthConfig, session: _Session, result: AuthResult, automatic: 
         return {auth.header: "Basic " + base64.b64encode(pair.encode()).decode()}
     if auth.register is not None:
         if sign_up:
-            _send(session, auth.register, "register")
+            send(session, auth.register, "register")
         session.record["user"] = user.username
         session.login_name = login_name(spec, auth.register)
         session.client.cookies.clear()  # a sign-up's session must not reach the login
     if auth.login is None or session.seeded is not None:
         return _seeded_login(auth, session, result)
-    answer = _send(session, auth.login, "login")
+    answer = send(session, auth.login, "login")
     return _from_answer(auth, session, result, answer, automatic)
 
 
-def _seeded_login(auth: AuthConfig, session: _Session, result: AuthResult) -> dict[str, str]:
+def _seeded_login(auth: AuthConfig, session: Session, result: AuthResult) -> dict[str, str]:
     """The created user logs in through the login operation (by the other name when the
     first is refused: a form field called username that wants the email); failing that, or
     without one, the credentials minted for it are tried."""
@@ -187,7 +158,7 @@ def _seeded_login(auth: AuthConfig, session: _Session, result: AuthResult) -> di
         for name in dict.fromkeys((session.login_name, "email", "username")):
             session.login_name = name
             try:
-                answer = _send(session, auth.login, "login")
+                answer = send(session, auth.login, "login")
                 return _from_answer(auth, session, result, answer, automatic=True)
             except RunnerError as exc:
                 failure = exc.message
@@ -205,7 +176,7 @@ def _seeded_login(auth: AuthConfig, session: _Session, result: AuthResult) -> di
     return headers
 
 
-def _minted_headers(session: _Session, minted: Minted) -> dict[str, str]:
+def _minted_headers(session: Session, minted: Minted) -> dict[str, str]:
     """A minted credential as headers: a session cookie goes with a CSRF cookie and header of
     our own (a double-submit check, Django's), for the calls that change things."""
     headers = dict(minted.headers)
@@ -219,7 +190,7 @@ def _minted_headers(session: _Session, minted: Minted) -> dict[str, str]:
     return headers
 
 
-def _from_answer(auth: AuthConfig, session: _Session, result: AuthResult,
+def _from_answer(auth: AuthConfig, session: Session, result: AuthResult,
                  answer: httpx.Response, automatic: bool) -> dict[str, str]:
     """The credentials a login answered (a token in a header, else the session's cookies)."""
     assert auth.login is not None
@@ -263,7 +234,7 @@ def _from_answer(auth: AuthConfig, session: _Session, result: AuthResult,
     return headers
 
 
-def _first_accepted(session: _Session, candidates: list[tuple[dict[str, str], dict[str, Any]]],
+def _first_accepted(session: Session, candidates: list[tuple[dict[str, str], dict[str, Any]]],
                     auth: AuthConfig) -> tuple[dict[str, str], dict[str, Any]]:
     """The first candidate a protected operation accepts (the first one when there is no such
     operation to ask, or when it refuses them all)."""
@@ -279,113 +250,11 @@ def _first_accepted(session: _Session, candidates: list[tuple[dict[str, str], di
             answer = session.client.send(request)
         except httpx.HTTPError:
             break
-        _note(session, "check", "GET", probe.path, answer.status_code, began)
+        note(session, "check", "GET", probe.path, answer.status_code, began)
         if answer.status_code not in (401, 403):
             return headers, how
     session.record["check"] = f"GET {probe.path} refused every credential tried"
     return candidates[0]
-
-
-def _send(session: _Session, step: AuthStep, what: str) -> httpx.Response:
-    spec, user = session.spec, session.user
-    if not step.path.startswith("/") or "://" in step.path:
-        raise RunnerError(STAGE, f"The {what} operation path {step.path!r} is not a path on "
-                          "the API.", HINT)
-    endpoint = plan.endpoint_of(spec, step.method, step.path)
-    if step.body is not None:
-        body = {k: expand(v, user, session.granted) if isinstance(v, str) else v
-                for k, v in step.body.items()}
-    else:
-        body = credentials_body(endpoint, spec, user, full=what == "register",
-                                login_name=session.login_name)
-    request: dict[str, Any] = {}
-    basic = step.content == "basic" or plan.wants_basic(spec, endpoint)
-    if basic:  # the user's name and password as HTTP basic
-        name = next((str(v) for k, v in body.items() if credential_kind(k) == "username"),
-                    getattr(user, session.login_name))
-        password = next((str(v) for k, v in body.items() if credential_kind(k) == "password"),
-                        user.password)
-        request["auth"] = (name, password)
-        if step.content == "basic" or not (endpoint and endpoint.request_body):
-            body = {}
-    if not basic or body:
-        if step.content == "form":
-            request["data"] = {k: str(v) for k, v in body.items()}
-        else:
-            request["json"] = body
-    answer = _request(session, step, what, body, request)
-    if tokens.csrf_failure(answer):
-        request["headers"] = _csrf_headers(session, step.path)
-        answer = _request(session, step, what, body, request)
-    if answer.status_code >= 400:
-        excerpt = session.mask(" ".join(answer.text.split())[:200])
-        raise RunnerError(STAGE, f"The {what} request {step.method} {step.path} answered "
-                          f"{answer.status_code}: {excerpt or '(empty body)'}", HINT)
-    return answer
-
-
-def _request(session: _Session, step: AuthStep, what: str, body: dict[str, Any],
-             request: dict[str, Any]) -> httpx.Response:
-    began = time.monotonic()
-    try:
-        answer = session.client.request(step.method, step.path, **request)
-    except httpx.HTTPError as exc:
-        raise RunnerError(STAGE, f"The {what} request {step.method} {step.path} failed: {exc}.",
-                          HINT) from exc
-    elapsed = _note(session, what, step.method, step.path, answer.status_code, began)
-    session.calls.append(_as_call(session, step, what, body, answer, elapsed))
-    return answer
-
-
-def _note(session: _Session, what: str, method: str, path: str, status: int,
-          began: float) -> float:
-    elapsed = round((time.monotonic() - began) * 1000, 1)
-    session.record["calls"].append({"step": what, "method": method, "path": path,
-                                    "status_code": status, "elapsed_ms": elapsed})
-    return elapsed
-
-
-def _csrf_headers(session: _Session, path: str) -> dict[str, str]:
-    """The CSRF header for a retry: the API's own CSRF cookie (a GET of the same path usually
-    sets it), else a minted one in Django's `csrftoken` cookie (a double-submit check)."""
-    client = session.client
-    if tokens.csrf_cookie(client.cookies) is None:
-        began = time.monotonic()
-        try:
-            answer = client.get(path)
-            _note(session, "csrf", "GET", path, answer.status_code, began)
-        except httpx.HTTPError:
-            pass
-    found = tokens.csrf_cookie(client.cookies)
-    if found is None:
-        value = tokens.minted_csrf()
-        client.cookies.set("csrftoken", value)
-        found = ("csrftoken", "X-CSRFToken", value)
-    session.secrets.add(found[2])
-    return {found[1]: found[2], "Referer": str(client.base_url).rstrip("/") + "/"}
-
-
-def _as_call(session: _Session, step: AuthStep, what: str, body: dict[str, Any],
-             answer: httpx.Response, elapsed_ms: float) -> ToolCall:
-    """The request as a recorded call, with every secret (and the token it returned) masked."""
-    data = tokens.parsed(answer)
-    for path in {session.token_path, None}:
-        token = tokens.token_in(data, path)
-        if token is not None:
-            session.secrets.add(token[1])
-    refresh = tokens.refresh_token_in(data)
-    if refresh:
-        session.secrets.add(refresh)
-    for _, value in tokens.pairs(answer.cookies):
-        session.secrets.add(value)
-    return ToolCall(
-        call_id=f"auth-{len(session.calls) + 1}", tool="", method=step.method, path=step.path,
-        arguments=session.mask(body), url=str(answer.request.url), status_code=answer.status_code,
-        headers={"content-type": answer.headers.get("content-type", "")},
-        body=session.mask(data if data is not None else answer.text[:2000]),
-        body_is_json=data is not None, body_bytes=len(answer.content),
-        elapsed_ms=elapsed_ms, intent=INTENT, agent=f"runner ({what})",
-    )
 
 
 def describe(record: dict[str, Any]) -> str:
@@ -414,7 +283,7 @@ def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthR
     if previous.refresh_token and previous.record.get("mode") != "cookie":
         user = previous.user or ThrowawayUser.generate()
         with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
-            session = _Session(client, spec, user, previous.record, {previous.refresh_token})
+            session = Session(client, spec, user, previous.record, {previous.refresh_token})
             fresh = AuthResult(record=previous.record, user=previous.user,
                                refresh_token=previous.refresh_token)
             fresh.headers = _refresh(session, fresh, previous.record)
@@ -423,7 +292,7 @@ def renew(auth: AuthConfig | None, spec: ApiSpec, base_url: str, previous: AuthR
     return authenticate(auth, spec, base_url, timeout, user=previous.user, seeder=seeder)
 
 
-def _refresh(session: _Session, result: AuthResult, how: dict[str, Any]) -> dict[str, str]:
+def _refresh(session: Session, result: AuthResult, how: dict[str, Any]) -> dict[str, str]:
     """The refresh token traded for a new access token at the spec's refresh operation (no
     headers when there is none or it refuses); `result` gets the new expiry and refresh token."""
     found = plan.refresh_operation(session.spec)
@@ -432,7 +301,7 @@ def _refresh(session: _Session, result: AuthResult, how: dict[str, Any]) -> dict
     endpoint, name = found
     step = replace(plan.step_for(endpoint), body={name: result.refresh_token})
     try:
-        answer = _send(session, step, "refresh")
+        answer = send(session, step, "refresh")
     except RunnerError as exc:
         session.record["refresh_error"] = exc.message
         return {}
