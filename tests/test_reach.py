@@ -77,7 +77,7 @@ LAYOUTS = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_layout_is_tested_zero_config(layout: str, fixture_python: Path, tmp_path: Path) -> None:
+def test_layout_is_zero_config_report(layout: str, fixture_python: Path, tmp_path: Path) -> None:
     files, locator = LAYOUTS[layout]
     repo = make_repo(tmp_path / layout, files)
     out = tmp_path / "out"
@@ -128,12 +128,8 @@ def test_install_without_dependency_file_extra_pin_and_setup_tools(tmp_path: Pat
                              "  - cd / && python -c 'import webapp, itsdangerous, sys; "
                              f"print(sys.prefix, itsdangerous.__version__)' > {seen}/setup.txt\n",
     })
-    out = tmp_path / "out"
+    report = zero_config_report(repo, tmp_path)
     cache = tmp_path / "cache"
-    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
-                   env={"API_MCP_TEST_CACHE": str(cache)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "report.json").read_text())
     assert "the imports (no dependency file)" in install_note(report)
     assert "extra itsdangerous==2.1.2" in install_note(report)
     venv = next(cache.rglob("pyvenv.cfg")).parent
@@ -273,6 +269,12 @@ def committed_and_tested(repo: Path, day: str, tmp_path: Path) -> dict:
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "old"]):
         subprocess.run(["git", "-C", str(repo), *args], check=True,
                        env={**os.environ, **dated})
+    return zero_config_report(repo, tmp_path)
+
+
+def zero_config_report(repo: Path, tmp_path: Path) -> dict:
+    """Test `repo` zero-config, with an environment cache of its own in `tmp_path` (it must
+    pass), and return its report."""
     out = tmp_path / "out"
     done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
                    env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
@@ -317,11 +319,7 @@ def test_sqlalchemy_tables_from_migrations_exist_on_the_placeholder_database(
                    "    with Session() as session:\n"
                    "        return [{'id': i.id, 'name': i.name} for i in session.query(Item)]\n",
     })
-    out = tmp_path / "out"
-    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
-                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "report.json").read_text())
+    report = zero_config_report(repo, tmp_path)
     assert any("the 1 table(s) of the app's SQLAlchemy models were created" in note
                for note in report["notes"])
     items = next(r for r in report["test_results"] if r["endpoint"] == "/items")
@@ -443,11 +441,7 @@ def test_an_empty_database_url_default_gets_an_async_sqlite_database(tmp_path: P
         "main.py": "from fastapi import FastAPI\n\nfrom db import titles\n\napp = FastAPI()\n\n\n"
                    "@app.get('/tasks')\nasync def list_tasks() -> list:\n    return await titles()\n",
     })
-    out = tmp_path / "out"
-    done = run_cli("test", str(repo), "--output-dir", str(out), "-q", timeout=900,
-                   env={"API_MCP_TEST_CACHE": str(tmp_path / "cache")})
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "report.json").read_text())
+    report = zero_config_report(repo, tmp_path)
     note = next(n for n in report["notes"] if "did not import as the repository is" in n)
     assert "aiosqlite" in note and "DATABASE_URL" in note
     tasks = next(r for r in report["test_results"] if r["endpoint"] == "/tasks")
