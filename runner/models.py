@@ -203,7 +203,12 @@ class ToolCall:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ToolCall:
-        return from_fields(cls, record)
+        """The call log's record (written by the MCP runtime's `answer.new_call`): a key this
+        class does not declare means the two sides disagree, so it is refused, not dropped."""
+        unknown = set(record) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"call record with undeclared fields: {', '.join(sorted(unknown))}")
+        return cls(**record)
 
 
 @dataclass

@@ -219,3 +219,38 @@ def test_the_call_after_a_5xx_gets_a_fresh_connection() -> None:
     first, second = asyncio.run(scenario())
     assert first["status_code"] == 500
     assert second["error"] is None and second["status_code"] == 200, second
+
+
+# -- the call record: written by the runtime, read by the runner's call log -------------------
+
+
+def test_the_call_record_is_one_shape_on_both_sides(tmp_path: Path) -> None:
+    """What the runtime logs for an answered and an unanswered call reads back as a `ToolCall`,
+    and a record the runner does not declare is refused (dropped from the log), not trimmed."""
+    from runner.agent.calllog import CallLog
+    from runner.models import ToolCall
+
+    log = tmp_path / "calls.jsonl"
+    harness = Harness({"API_MCP_TEST_CALL_LOG": str(log)})
+    answered = httpx.MockTransport(lambda request: httpx.Response(201, json={"id": 1}))
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    for transport in (answered, httpx.MockTransport(refused)):
+        api = Api(errors_as_results=True, hooks=harness, environ={"API_BASE_URL": BASE},
+                  transport=transport)
+        asyncio.run(call(api, CREATE, {"name": "a"}))
+    written = [json.loads(line) for line in log.read_text().splitlines()]
+    calls = [ToolCall.from_record(record) for record in written]
+    assert [(c.status_code, c.error is None) for c in calls] == [(201, True), (None, False)]
+    assert all(c.method == "POST" and c.path == "/items" for c in calls)
+
+    stray = dict(written[0], call_id="c-stray", colour="blue")
+    with pytest.raises(ValueError, match="colour"):
+        ToolCall.from_record(stray)
+    with log.open("a") as file:
+        file.write(json.dumps(stray) + "\n")
+    call_log = CallLog(log)
+    assert call_log.get("c-stray") is None
+    assert {c.call_id for c in call_log.all_calls()} == {c.call_id for c in calls}

@@ -46,6 +46,10 @@ class CallLog:
             except json.JSONDecodeError:
                 continue
             if isinstance(record, dict) and "call_id" in record:
+                try:  # checked once here: a record of another shape is not evidence
+                    ToolCall.from_record(record)
+                except (TypeError, ValueError):
+                    continue
                 self._records[str(record["call_id"])] = record
 
     def get(self, call_id: str) -> ToolCall | None:
