@@ -8,12 +8,13 @@ import asyncio
 import gc
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -278,6 +279,21 @@ def test_compiling_the_generated_source_is_bounded_in_time(tmp_path: Path) -> No
     assert time.monotonic() - began < 30
 
 
+@pytest.fixture
+def runner_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM handled as the CLI handles them during a run (`cancel_on_signals`),
+    whatever an earlier test in this worker left installed (a handler that does not raise
+    swallows the watchdog's signal); the previous handlers come back afterwards."""
+    from runner.pipeline.driver import CANCEL_SIGNALS, cancel_on_signals
+
+    previous = {sig: signal.getsignal(sig) for sig in CANCEL_SIGNALS}
+    cancel_on_signals()
+    yield
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.usefixtures("runner_signals")
 def test_the_watchdog_interrupts_work_nothing_else_bounds() -> None:
     from runner.limits import Watchdog
 
@@ -309,6 +325,7 @@ def test_generated_source_over_the_limit_is_not_compiled(monkeypatch: pytest.Mon
     assert caught.value.stage == "mcpgen" and "over the" in caught.value.message
 
 
+@pytest.mark.usefixtures("runner_signals")
 def test_the_watchdog_interrupts_a_main_thread_blocked_in_a_system_call(tmp_path: Path) -> None:
     """Opening a FIFO blocks in the kernel until a writer comes: a flag checked between
     bytecodes (what `_thread.interrupt_main` sets) would never be seen; a real signal is."""

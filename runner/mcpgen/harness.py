@@ -26,7 +26,7 @@ It adds to the runtime's `Api`:
 
   A refused argument is a tool error and sends nothing. A sent request is recorded like every
   other call (`tool` api_mcp_test_raw_request, `method`/`path` the operation's template, `url`
-  the URL sent, `intent` as given, `request_method` the method sent) and returns the same
+  the URL sent, `intent` as given, the method sent in `arguments`) and returns the same
   compact result.
 """
 
@@ -165,7 +165,6 @@ class Harness:
             recorded = {k: v for k, v in arguments.items() if v is not None}
             call = api.new_call(RAW_REQUEST_TOOL, op_method, op_path, recorded, parts.url)
             call["intent"] = intent
-            call["request_method"] = method.upper()
             return await api.exchange(call, method.upper(), parts)  # type: ignore[no-any-return]
 
         tools.tool(name=RAW_REQUEST_TOOL)(raw_request)
