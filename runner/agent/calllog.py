@@ -6,8 +6,8 @@ Agents read it back by call id, so evidence never depends on what a model says i
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from runner.limits import UnsafeFile, open_regular
 from runner.models import ToolCall
@@ -21,7 +21,7 @@ class CallLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._offset = 0
-        self._records: dict[str, dict[str, Any]] = {}
+        self._records: dict[str, ToolCall] = {}
 
     def refresh(self) -> None:
         if not self.path.exists():
@@ -45,19 +45,20 @@ class CallLog:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(record, dict) and "call_id" in record:
-                try:  # checked once here: a record of another shape is not evidence
-                    ToolCall.from_record(record)
-                except (TypeError, ValueError):
-                    continue
-                self._records[str(record["call_id"])] = record
+            if not isinstance(record, dict):
+                continue
+            try:  # read once here: a record of another shape is not evidence
+                call = ToolCall.from_record(record)
+            except (TypeError, ValueError):
+                continue
+            self._records[str(call.call_id)] = call
 
     def get(self, call_id: str) -> ToolCall | None:
         if call_id not in self._records:
             self.refresh()
-        record = self._records.get(call_id)
-        return ToolCall.from_record(record) if record else None
+        call = self._records.get(call_id)
+        return replace(call) if call else None  # a copy: callers add to what they get
 
     def all_calls(self) -> list[ToolCall]:
         self.refresh()
-        return [ToolCall.from_record(r) for r in self._records.values()]
+        return [replace(call) for call in self._records.values()]
