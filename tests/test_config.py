@@ -192,6 +192,28 @@ def test_every_face_builds_its_config_with_the_file_under_what_it_was_given(tmp_
     assert api.config.max_tool_calls == 7
 
 
+def test_the_action_run_with_its_defaults_leaves_the_files_settings_in_force(tmp_path: Path):
+    """GitHub fills in every input that has a default in action.yml: an input the project file
+    can also set (the suite, through its scenarios; the run's minutes) must have none, or the
+    file's value could never apply in the action."""
+    import yaml
+
+    from runner.context import from_env
+
+    action = yaml.safe_load((Path(__file__).parents[1] / "action.yml").read_text())
+    root = project(tmp_path, "budget: {minutes: 1}\nscenarios: scenarios.yml\n",
+                   **{"scenarios.yml": "[]\n"})
+    environ = {"GITHUB_WORKSPACE": str(root)}
+    environ.update({f"INPUT_{name.upper()}": str(spec.get("default", ""))
+                    for name, spec in action["inputs"].items() if name != "github-token"})
+    environ["INPUT_ANTHROPIC-API-KEY"] = "sk-ant-test"  # the LLM agent runs the scenarios
+    config = apply_project_config(from_env(environ).run)
+    assert (config.timeouts.run, config.suite, config.agent) == (60, "custom", "auto")
+    environ.update({"INPUT_SUITE": "comprehensive", "INPUT_TIMEOUT-MINUTES": "2"})
+    config = apply_project_config(from_env(environ).run)
+    assert (config.timeouts.run, config.suite) == (120, "comprehensive")
+
+
 def test_pyproject_table_and_spec_url_path(tmp_path: Path):
     root = tmp_path / "proj"
     root.mkdir()
