@@ -185,6 +185,35 @@ def test_a_user_named_by_email_logs_in_with_the_email_in_an_untyped_body() -> No
         "Authorization": "Token k"}
 
 
+@pytest.mark.parametrize("minted", [{"headers": ["Authorization"]}, {"cookies": "sid=1"}, 5])
+def test_a_seed_result_of_another_shape_is_a_failed_seed_not_a_crash(minted: object) -> None:
+    """The app's interpreter writes the seed's result: whatever its shape, the run gets a
+    RunnerError it reports (the login then goes on without a created user)."""
+    from runner.errors import RunnerError
+
+    result = {"ok": True, "minted": minted if minted == 5 else [minted]}
+    with pytest.raises(RunnerError, match="a result of another shape"):
+        seeded_from(result, ThrowawayUser.generate())
+
+
+def test_a_django_user_is_made_only_when_every_database_is_a_throwaway_one() -> None:
+    """A database router may send users to any alias: one the run does not replace (a server
+    that answers) rules out creating a user, even when "default" is the run's own."""
+    from types import SimpleNamespace
+
+    from runner.discovery.probe.adapters.django import users_can_be_made
+
+    auth = ["django.contrib.contenttypes", "django.contrib.auth"]
+    two = {"default": {}, "users": {}}
+    assert users_can_be_made(SimpleNamespace(DATABASES=two, INSTALLED_APPS=auth),
+                             ["default", "users"])
+    assert not users_can_be_made(SimpleNamespace(DATABASES=two, INSTALLED_APPS=auth),
+                                 ["default"])
+    assert not users_can_be_made(SimpleNamespace(DATABASES={"default": {}},
+                                                 INSTALLED_APPS=auth[:1]), ["default"])
+    assert not users_can_be_made(SimpleNamespace(DATABASES={}, INSTALLED_APPS=auth), [])
+
+
 # A FastAPI app on SQLAlchemy: users made by an admin script (no sign-up), created inactive,
 # logging in by email through OAuth2's `username` form field; passwords salted and hashed by
 # the app's own function. The engine's sqlite file is in the repository's folder.

@@ -114,12 +114,17 @@ class Seeder:
 
 
 def seeded_from(result: dict[str, Any], user: ThrowawayUser) -> SeededUser:
-    """The seed script's result as a `SeededUser`."""
-    minted = tuple(
-        Minted(how=str(m.get("how") or ""),
-               headers={str(k): str(v) for k, v in (m.get("headers") or {}).items()},
-               cookies={str(k): str(v) for k, v in (m.get("cookies") or {}).items()})
-        for m in result.get("minted") or () if isinstance(m, dict))
+    """The seed script's result as a `SeededUser`. The app's interpreter wrote it: a result of
+    another shape is a failed seed (a RunnerError), never a crash of the run."""
+    try:
+        minted = tuple(
+            Minted(how=str(m.get("how") or ""),
+                   headers={str(k): str(v) for k, v in (m.get("headers") or {}).items()},
+                   cookies={str(k): str(v) for k, v in (m.get("cookies") or {}).items()})
+            for m in result.get("minted") or () if isinstance(m, dict))
+    except (AttributeError, TypeError) as exc:
+        raise RunnerError("auth", "creating a user in the throwaway database gave a result of "
+                          f"another shape: {exc}") from None
     name = result.get("login_name")
     return SeededUser(user=user, login_name="email" if name == "email" else "username",
                       how=str(result.get("how") or ""), minted=minted)

@@ -271,8 +271,7 @@ class Prober:
             for alias, where in sorted(unreachable.items())]
         databases = sorted({*django_adapter.sqlite_aliases(settings), *unreachable})
         # Its users live in the run's throwaway database: a login user can be made there.
-        seed = "django" if "default" in databases and "django.contrib.auth" in getattr(
-            settings, "INSTALLED_APPS", ()) else ""
+        seed = "django" if django_adapter.users_can_be_made(settings, databases) else ""
         return Found("django", locator, False, interface, self.extra_env, source, doc,
                      self.searched, self.errors, sqlite_databases=databases,
                      sqlite_files=django_adapter.sqlite_files(settings), notes=notes, seed=seed)

@@ -130,6 +130,15 @@ def sqlite_aliases(settings):
     )
 
 
+def users_can_be_made(settings, throwaway):
+    """Whether a login user may be created: the auth app is installed and every database the
+    project names is one of the run's throwaway ones (a router may send users to any alias, so
+    "default" alone is not enough)."""
+    databases = getattr(settings, "DATABASES", None) or {}
+    return ("django.contrib.auth" in getattr(settings, "INSTALLED_APPS", ())
+            and bool(databases) and set(databases) <= set(throwaway))
+
+
 # Database servers a project names but this machine may not run (a docker-compose service):
 # engine marker -> default port. PostGIS / spatial engines are left alone (sqlite cannot stand in).
 NETWORK_ENGINES = (("postgresql", 5432), ("mysql", 3306), ("oracle", 1521))
